@@ -1,0 +1,143 @@
+"""``STARConfig``: every architectural choice of STARnet, its variants and ablation switches.
+
+Defaults are the paper's widths and the authors' code wherever code and paper differ; each such
+difference is a field here and a line in the README ("Paper vs code").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .blocks import PROJECTION_GEOMETRY
+from .flow_refine import CORRECTIONS
+
+NET_S_KINDS = ("rbpn", "dbpn", "dbpn_mi")
+TSR_PATHS = ("none", "hr", "lr", "both")
+STAGE2_UPDATES = ("sequential", "parallel")
+STAGE2_MOTIONS = ("half", "full")
+BACKPROJ_ACTS = ("lrelu", "relu")
+NET_S_FLOWS = ("target_to_neighbour", "neighbour_to_target")
+
+
+@dataclass(frozen=True)
+class STARConfig:
+    """Configuration of a STARnet. Frozen, JSON-serialisable, validated on construction.
+
+    Widths (paper section 4.1, spec section 1): ``feat`` is c^h (HR feature width, 64), the LR feature
+    width c^l is ``2 * feat`` (128), ``base_filter`` (256) is the stem width of Net_S and Net_M.
+    """
+
+    # --- widths and depths -----------------------------------------------------------------------
+    scale: int = 4                      # spatial factor s (2, 4 or 8)
+    base_filter: int = 256              # Net_S / Net_M stem width
+    feat: int = 64                      # c^h; c^l = 2 * feat
+    motion_feat: int = 64               # width of M (c_m)
+    num_stages: int = 3                 # up-projection units of Net_S's back-projection stack
+    n_resblock: int = 5                 # ResBlocks in Net_S branches, Net_ST LR->HR path, Net_F, Net_B
+    netm_resblocks: int = 2             # ResBlocks in Net_M
+    netd_resblocks: int = 2             # ResBlocks in Net_D
+    tsr_lr_resblocks: int = 2           # ResBlocks in the LR T-SR path
+    # --- Net_S -----------------------------------------------------------------------------------
+    net_s: str = "rbpn"                 # "rbpn" (authors' code), "dbpn" or "dbpn_mi" (paper Table 4)
+    dbpn_num_up: int = 7                # up units of a DBPN Net_S (D-DBPN T=7)
+    dbpn_dense: bool = True             # dense (D-DBPN) connections in a DBPN Net_S
+    keep_unused_rbpn_branch: bool = True  # build RBPN's res_feat3 (unused; parameter parity)
+    net_s_flow: str = "target_to_neighbour"  # code: H_t gets F_{t->t+1}; paper eq (1): F_{t+1->t}
+    # --- ablation switches -----------------------------------------------------------------------
+    stage2: bool = True                 # Table 1 "w/o Stage 2" = False
+    use_flow: bool = True               # Table 1 "w/o Flow" = False (no flow into Net_S, no FR)
+    use_motion: bool = True             # Net_M on/off (requires use_flow)
+    flow_refine: bool = True            # Table 1 "w/o FR" = False
+    tsr_paths: str = "both"             # Table 6: "none", "hr" (T-SR on S-HR), "lr" (on S-LR), "both"
+    # --- paper-vs-code switches -----------------------------------------------------------------
+    stage2_update: str = "sequential"   # code: sequential t+n updates; paper eq (11): "parallel"
+    stage2_motion: str = "half"         # code: Net_M on flows / 2 in stage 2; paper: "full" M
+    backproj_act: str = "lrelu"         # code: LeakyReLU(0.1) in residual updates; paper: "relu"
+    fr_correction: str = "sigmoid"      # code: sigmoid-bounded correction; "tanh" or "linear"
+    # --- flow-refinement U-Net ------------------------------------------------------------------
+    fr_width: int = 64
+    fr_depth: int = 5
+
+    def __post_init__(self) -> None:
+        def check(name: str, allowed: tuple) -> None:
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ValueError(f"STARConfig.{name}={value!r} is not one of {allowed}")
+
+        if self.scale not in PROJECTION_GEOMETRY:
+            raise ValueError(f"STARConfig.scale={self.scale!r} is not one of {sorted(PROJECTION_GEOMETRY)}")
+        check("net_s", NET_S_KINDS)
+        check("tsr_paths", TSR_PATHS)
+        check("stage2_update", STAGE2_UPDATES)
+        check("stage2_motion", STAGE2_MOTIONS)
+        check("backproj_act", BACKPROJ_ACTS)
+        check("net_s_flow", NET_S_FLOWS)
+        check("fr_correction", CORRECTIONS)
+        for name in ("base_filter", "feat", "motion_feat", "num_stages", "dbpn_num_up", "fr_width",
+                     "fr_depth"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"STARConfig.{name} must be a positive int, got {value!r}")
+        for name in ("n_resblock", "netm_resblocks", "netd_resblocks", "tsr_lr_resblocks"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"STARConfig.{name} must be a non-negative int, got {value!r}")
+        if self.use_motion and not self.use_flow:
+            raise ValueError("STARConfig.use_motion=True needs use_flow=True (Net_M reads the flows); "
+                             "the paper's 'w/o Flow' model sets both to False")
+        if self.flow_refine and not self.use_flow:
+            raise ValueError("STARConfig.flow_refine=True needs use_flow=True; set flow_refine=False "
+                             "for the 'w/o Flow' model")
+
+    # --- constructors and serialisation ---------------------------------------------------------
+    @classmethod
+    def paper(cls, **overrides: Any) -> STARConfig:
+        """The paper's widths and the authors' code choices (58.1 M core, 111.6 M with FR)."""
+        return cls(**overrides)
+
+    def replace(self, **changes: Any) -> STARConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> STARConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown STARConfig fields {unknown}; known fields are {sorted(known)}")
+        return cls(**data)
+
+    def diff(self, other: STARConfig) -> dict[str, tuple[Any, Any]]:
+        """Fields that differ, as ``{name: (self_value, other_value)}``."""
+        a, b = self.to_dict(), other.to_dict()
+        return {k: (a[k], b[k]) for k in a if a[k] != b[k]}
+
+    def short_hash(self) -> str:
+        """Stable 10-hex-digit hash of the config (used to name run folders)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:10]
+
+    # --- derived quantities ----------------------------------------------------------------------
+    @property
+    def lr_feat(self) -> int:
+        """c^l, the LR feature width (2 * feat in the authors' code, 128 at paper widths)."""
+        return 2 * self.feat
+
+    @property
+    def has_hr_tsr(self) -> bool:
+        return self.tsr_paths in ("hr", "both")
+
+    @property
+    def has_lr_tsr(self) -> bool:
+        return self.tsr_paths in ("lr", "both")
+
+    @property
+    def motion_channels(self) -> int:
+        """Channels M adds to the Net_ST / Net_F / Net_B inputs."""
+        return self.motion_feat if self.use_motion else 0

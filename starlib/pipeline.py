@@ -1,0 +1,82 @@
+"""Run the numbered notebooks headless with papermill: ``python -m starlib.pipeline --profile cpu``.
+
+Executed copies go to ``executed/<profile>/`` (git-ignored); the run stops at the first failing notebook
+and names the notebook and the cell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from .profile import available_profiles
+from .provenance import REPO_ROOT
+
+NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+
+
+def list_notebooks(selection: Sequence[str] | None = None, folder: Path = NOTEBOOK_DIR) -> list[Path]:
+    """Numbered notebooks (``NN_name.ipynb``) in order; ``selection`` filters by number or name prefix."""
+    books = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    if not selection:
+        return books
+    chosen = []
+    for item in selection:
+        hits = [p for p in books if p.name.startswith(item) or p.stem == item]
+        if not hits:
+            raise ValueError(f"no notebook matches {item!r}; available: {[p.name for p in books]}")
+        chosen.extend(h for h in hits if h not in chosen)
+    return sorted(chosen)
+
+
+class NotebookFailed(RuntimeError):
+    pass
+
+
+def run_notebooks(profile: str, selection: Sequence[str] | None = None,
+                  out_dir: Path | None = None, extra_parameters: dict | None = None,
+                  log=print) -> list[Path]:
+    """Execute the notebooks with ``profile`` injected; returns the executed copies' paths."""
+    import papermill as pm  # heavy import, only when running
+
+    if profile not in available_profiles():
+        raise ValueError(f"unknown profile {profile!r}; choose one of {available_profiles()}")
+    out_dir = Path(out_dir) if out_dir else REPO_ROOT / "executed" / profile
+    out_dir.mkdir(parents=True, exist_ok=True)
+    executed = []
+    for book in list_notebooks(selection):
+        target = out_dir / book.name
+        log(f"[{profile}] running {book.relative_to(REPO_ROOT)} -> {target}")
+        start = time.perf_counter()
+        try:
+            pm.execute_notebook(str(book), str(target), parameters={"profile": profile, **(extra_parameters or {})},
+                                cwd=str(book.parent), progress_bar=False, kernel_name="python3")
+        except pm.PapermillExecutionError as exc:
+            raise NotebookFailed(f"{book.name} failed in cell {exc.cell_index} ({exc.ename}: {exc.evalue}); "
+                                 f"the executed copy with the traceback is {target}") from exc
+        log(f"[{profile}] {book.name} done in {time.perf_counter() - start:.1f} s")
+        executed.append(target)
+    return executed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="cpu", choices=available_profiles())
+    parser.add_argument("--notebooks", nargs="*", default=None,
+                        help="numbers or names of notebooks to run (default: all, in order)")
+    parser.add_argument("--out", type=Path, default=None, help="folder for executed copies")
+    args = parser.parse_args(argv)
+    try:
+        run_notebooks(args.profile, args.notebooks, args.out)
+    except (NotebookFailed, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"tables: {REPO_ROOT / 'results'}\nfigures: {REPO_ROOT / 'figures'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,83 @@
+"""Provenance of results: which code, profile, seed and data produced a number, and atomic CSV writes."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import tempfile
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+#: Columns every results CSV carries, in this order, after its own columns.
+PROVENANCE_COLUMNS = ("profile", "seed", "git_commit", "dataset", "n_items", "wall_time_s", "created_utc",
+                      "torch_version", "device")
+
+
+def git_commit(repo: Path = REPO_ROOT) -> str:
+    """Short commit hash of ``repo``, suffixed ``-dirty`` when tracked files differ; ``unknown`` outside git."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=repo, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def provenance(profile: str, seed: int, dataset: str, n_items: int, wall_time_s: float,
+               device: str = "cpu") -> dict[str, Any]:
+    """One row's provenance fields (see :data:`PROVENANCE_COLUMNS`)."""
+    import torch  # local import: keep `import starlib.provenance` light
+
+    return {
+        "profile": profile,
+        "seed": seed,
+        "git_commit": git_commit(),
+        "dataset": dataset,
+        "n_items": int(n_items),
+        "wall_time_s": round(float(wall_time_s), 3),
+        "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "torch_version": torch.__version__,
+        "device": f"{device} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)",
+    }
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to a temporary file beside ``path`` and rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_results_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike,
+                      prov: Mapping[str, Any]) -> pd.DataFrame:
+    """Write ``rows`` with the provenance columns appended to every row, atomically.
+
+    Raises ValueError when a row already has a provenance column with another value.
+    """
+    records = []
+    for row in rows:
+        clash = {k for k in prov if k in row and row[k] != prov[k]}
+        if clash:
+            raise ValueError(f"row {dict(row)} sets provenance columns {sorted(clash)} differently")
+        records.append({**row, **prov})
+    frame = pd.DataFrame.from_records(records)
+    atomic_write_text(path, frame.to_csv(index=False))
+    return frame
