@@ -16,7 +16,7 @@ import pandas as pd
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 #: Columns every results CSV carries, in this order, after its own columns.
-PROVENANCE_COLUMNS = ("profile", "seed", "git_commit", "dataset", "n_items", "wall_time_s", "created_utc",
+PROVENANCE_COLUMNS = ("profile", "seed", "git_commit", "data", "n_items", "wall_time_s", "created_utc",
                       "torch_version", "device")
 
 
@@ -32,16 +32,17 @@ def git_commit(repo: Path = REPO_ROOT) -> str:
         return "unknown"
 
 
-def provenance(profile: str, seed: int, dataset: str, n_items: int, wall_time_s: float,
+def provenance(profile: str, seed: int, data: str, n_items: int, wall_time_s: float,
                device: str = "cpu") -> dict[str, Any]:
-    """One row's provenance fields (see :data:`PROVENANCE_COLUMNS`)."""
+    """One row's provenance fields (see :data:`PROVENANCE_COLUMNS`); ``data`` names the data set(s) used
+    and ``n_items`` how many items the row's numbers rest on."""
     import torch  # local import: keep `import starlib.provenance` light
 
     return {
         "profile": profile,
         "seed": seed,
         "git_commit": git_commit(),
-        "dataset": dataset,
+        "data": data,
         "n_items": int(n_items),
         "wall_time_s": round(float(wall_time_s), 3),
         "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),

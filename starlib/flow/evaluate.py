@@ -109,3 +109,11 @@ def benchmark_backends(sources: Sequence[np.ndarray], real_pairs: Sequence[tuple
         row["ms_per_flow"] = 1000 * float(np.median(times))
         rows.append(row)
     return rows
+
+
+def choose_backend(rows: Sequence[dict], tolerance: float = 0.05) -> str:
+    """The most accurate backend (lowest ``epe_mean``); among those within ``tolerance`` (relative) of the
+    best, the fastest."""
+    best = min(r["epe_mean"] for r in rows)
+    close = [r for r in rows if r["epe_mean"] <= best * (1 + tolerance)]
+    return min(close, key=lambda r: r["ms_per_flow"])["backend"]
