@@ -207,3 +207,12 @@ def test_odd_window_lengths_only(tmp_path):
     w = Window("x", tuple(davis_triplets()[0].frames[:2]))
     with pytest.raises(ValueError, match="same odd length"):
         RandomCropWindows([w], flow_cache=FlowCache(tmp_path))
+
+
+def test_patch_zero_gives_full_frames(tmp_path):
+    w = middlebury_other()[1]  # Venus: LR 105x95
+    ds = RandomCropWindows([w], patch=0, augment=False, samples_per_epoch=1, flow_cache=FlowCache(tmp_path))
+    item = ds.sample(0, 0)
+    assert item["lr"].shape == (3, 3, 95, 105) and item["hr"].shape == (3, 3, 380, 420)
+    batch = ds.batch(3, range(2))
+    assert batch["lr"].shape == (2, 3, 3, 95, 105) and batch["flow_fwd"].shape == (2, 2, 95, 105)

@@ -224,3 +224,41 @@ def test_paper_width_forward_on_one_vimeo_sized_pair():
     assert out["sr_mid"].shape == (1, 3, 256, 448)
     assert out["lr_mid"].shape == (1, 3, 64, 112)
     assert all(torch.isfinite(v).all() for v in out.values())
+
+
+# --- our additions (off by default) ---------------------------------------------------------------
+
+def test_global_residual_starts_exactly_at_the_input_baseline(seeded):
+    import torch.nn.functional as F
+
+    model = STARnet(tiny_config(global_residual=True)).eval()
+    lr_t, lr_t1, ff, fb = random_pair(16, 20)
+    out = model(lr_t, lr_t1, ff, fb)
+    up_t = F.interpolate(lr_t, scale_factor=4, mode="bicubic", align_corners=False)
+    up_t1 = F.interpolate(lr_t1, scale_factor=4, mode="bicubic", align_corners=False)
+    assert torch.allclose(out["sr_t"], up_t, atol=1e-6) and torch.allclose(out["sr_t_aux"], up_t, atol=1e-6)
+    assert torch.allclose(out["sr_mid"], (up_t + up_t1) / 2, atol=1e-6)
+    assert torch.allclose(out["lr_mid"], (lr_t + lr_t1) / 2, atol=1e-6)
+    # and it still learns: after one step (zero heads pass no gradient on at first) every parameter except
+    # the documented unused ones gets a gradient
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(2):
+        opt.zero_grad()
+        sum(v.abs().mean() for v in model(lr_t, lr_t1, ff, fb).values()).backward()
+        opt.step()
+    silent = [n for n, p in model.named_parameters()
+              if (p.grad is None or p.grad.abs().sum() == 0) and not n.startswith(DOCUMENTED_UNUSED)]
+    assert silent == []
+
+
+def test_resblock_init_scale_shrinks_untrained_outputs():
+    inputs = random_pair(16, 16)
+    stds = []
+    for scale in (1.0, 0.1):
+        seed_everything(0)
+        out = STARnet(tiny_config(resblock_init_scale=scale)).eval()(*inputs)
+        stds.append(float(out["sr_mid"].std()))
+    assert stds[1] < stds[0] / 5
+    with pytest.raises(ValueError, match="resblock_init_scale must be in \\(0, 1\\]"):
+        tiny_config(resblock_init_scale=0.0)

@@ -121,7 +121,7 @@ class RandomCropWindows(Dataset):
     """Training samples from real clips: random aligned crops of consecutive-frame windows.
 
     Per window, LR frames and flows are made once on the full frame (flows from the cache), then every
-    item crops the same LR patch (``patch`` px) and the matching HR patch (``scale * patch`` px) from all
+    item crops the same LR patch (``patch`` px; 0 = the full frame, as the authors train) and the matching HR patch (``scale * patch`` px) from all
     frames and flows, and applies the paper's augmentations with one set of coins for all of them:
     left-right mirror, top-bottom flip, 180-degree rotation (each p = 0.5; spec 5.6).
 
@@ -154,7 +154,7 @@ class RandomCropWindows(Dataset):
             stack = load_window(w, scale, lr_method)
             seq = stack.lr if flow_on == "lr" else stack.hr
             min_side = min(seq[0].shape[:2])
-            if min_side < patch:
+            if patch and min_side < patch:
                 raise ValueError(f"window {w.name}: {flow_on.upper()} frames of {seq[0].shape[1]}x"
                                  f"{seq[0].shape[0]} are smaller than the {patch}-px patch")
             fwd, bwd = flow_pair(seq[0], seq[-1], cache)
@@ -166,24 +166,36 @@ class RandomCropWindows(Dataset):
         return self.samples_per_epoch
 
     def __getitem__(self, index: int) -> dict:
-        rng = np.random.default_rng([self.seed, self.epoch, index])
+        return self._make(np.random.default_rng([self.seed, self.epoch, index]))
+
+    def sample(self, step: int, j: int) -> dict:
+        """Item ``j`` of training step ``step``: a pure function of ``(seed, step, j)`` (exact resume)."""
+        return self._make(np.random.default_rng([self.seed, 1_000_003, step, j]))
+
+    def batch(self, step: int, indices: range | list[int]) -> dict[str, torch.Tensor]:
+        """Stack :meth:`sample` items into a batch: every tensor gets a leading batch dimension."""
+        items = [self.sample(step, j) for j in indices]
+        return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+
+    def _make(self, rng: np.random.Generator) -> dict:
         item = self.items[int(rng.integers(len(self.items)))]
-        s, p = self.scale, self.patch
+        s = self.scale
+        ref = item.lr[0] if self.flow_on == "lr" else item.hr[0]
+        h, w = ref.shape[:2]
+        ph, pw = (h, w) if self.patch == 0 else (self.patch, self.patch)   # patch 0 = full frames
+        y, x = int(rng.integers(h - ph + 1)), int(rng.integers(w - pw + 1))
         if self.flow_on == "lr":
-            h, w = item.lr[0].shape[:2]
-            y, x = int(rng.integers(h - p + 1)), int(rng.integers(w - p + 1))
-            lr_box, hr_box, flow_box = (y, x, p), (s * y, s * x, s * p), (y, x, p)
-        else:  # HR inputs: the "LR" side of the sample is the HR crop (inputs), targets are HR too
-            h, w = item.hr[0].shape[:2]
-            y, x = int(rng.integers(h - p + 1)), int(rng.integers(w - p + 1))
-            lr_box, hr_box, flow_box = None, (y, x, p), (y, x, p)
+            lr_box, hr_box = (y, x, ph, pw), (s * y, s * x, s * ph, s * pw)
+        else:  # HR inputs: the crop is taken from the HR frames, which are both inputs and targets
+            lr_box, hr_box = None, (y, x, ph, pw)
+        flow_box = (y, x, ph, pw)
         coins = rng.random(3) < 0.5 if self.augment else np.zeros(3, bool)
         hflip = bool(coins[0]) != bool(coins[2])   # rotation by 180 degrees = both flips
         vflip = bool(coins[1]) != bool(coins[2])
 
-        def crop(a: np.ndarray, box: tuple[int, int, int]) -> np.ndarray:
-            yy, xx, size = box
-            return a[yy:yy + size, xx:xx + size]
+        def crop(a: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+            yy, xx, hh, ww = box
+            return a[yy:yy + hh, xx:xx + ww]
 
         hr = [_augment_image(crop(f, hr_box), hflip, vflip) for f in item.hr]
         out = {"hr": torch.stack([to_tensor(f, self.normalization) for f in hr])}

@@ -58,6 +58,10 @@ class STARConfig:
     stage2_motion: str = "half"         # code: Net_M on flows / 2 in stage 2; paper: "full" M
     backproj_act: str = "lrelu"         # code: LeakyReLU(0.1) in residual updates; paper: "relu"
     fr_correction: str = "sigmoid"      # code: sigmoid-bounded correction; "tanh" or "linear"
+    # --- additions of ours (off = the authors' network) ---------------------------------------------
+    global_residual: bool = False       # add bicubic-upscaled / averaged inputs to every RGB output (heads start at 0)
+    # --- initialisation ---------------------------------------------------------------------------
+    resblock_init_scale: float = 1.0    # authors: 1.0 (plain Kaiming); <1 scales each ResBlock's last conv
     # --- flow-refinement U-Net ------------------------------------------------------------------
     fr_width: int = 64
     fr_depth: int = 5
@@ -86,6 +90,8 @@ class STARConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"STARConfig.{name} must be a non-negative int, got {value!r}")
+        if not (isinstance(self.resblock_init_scale, (int, float)) and 0 < self.resblock_init_scale <= 1):
+            raise ValueError(f"STARConfig.resblock_init_scale must be in (0, 1], got {self.resblock_init_scale!r}")
         if self.use_motion and not self.use_flow:
             raise ValueError("STARConfig.use_motion=True needs use_flow=True (Net_M reads the flows); "
                              "the paper's 'w/o Flow' model sets both to False")

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .blocks import ConvBlock, DeconvBlock, init_kaiming_, projection_geometry, res_stack
+from .blocks import ConvBlock, DeconvBlock, ResBlock, init_kaiming_, projection_geometry, res_stack
 from .config import STARConfig
 from .dbpn import DBPN
 from .flow_refine import FlowRefinementUNet
@@ -84,6 +84,17 @@ class STARnet(nn.Module):
         core["reconstruction_l"] = ConvBlock(c_l, 3, 3, 1, 1, "none")
         for name, module in core.items():
             self.add_module(name, init_kaiming_(module))
+        if cfg.resblock_init_scale != 1.0:
+            with torch.no_grad():
+                for module in self.modules():
+                    if isinstance(module, ResBlock):
+                        module.conv2.weight.mul_(cfg.resblock_init_scale)
+        if cfg.global_residual:  # start exactly at the baseline: zero the RGB heads that the baseline is added to
+            heads = [self.reconstruction_h.conv, self.reconstruction_l.conv, self.net_s.output.conv]
+            with torch.no_grad():
+                for conv in heads:
+                    conv.weight.zero_()
+                    conv.bias.zero_()
         if cfg.flow_refine:                                         # PyTorch default init, as the authors
             self.flow_net = FlowRefinementUNet(8, 2, cfg.fr_width, cfg.fr_depth, cfg.fr_correction)
 
@@ -199,7 +210,21 @@ class STARnet(nn.Module):
         out["sr_mid"] = self.reconstruction_h(h_mid)
         out["sr_t1"] = self.reconstruction_h(h_t1)
         out["lr_mid"] = self.reconstruction_l(l_mid)
+        if cfg.global_residual:
+            self._add_input_baseline(out, lr_t, lr_t1)
         return out
+
+    def _add_input_baseline(self, out: dict[str, torch.Tensor], lr_t: torch.Tensor, lr_t1: torch.Tensor) -> None:
+        """Global residual (ours, off by default): outputs become corrections of bicubic upscaling (S-SR),
+        frame averaging (T-SR) and both (ST-SR). Bicubic interpolation is linear with unit-sum weights, so it
+        commutes with the per-channel normalisation."""
+        size = (lr_t.shape[-2] * self.cfg.scale, lr_t.shape[-1] * self.cfg.scale)
+        up_t = F.interpolate(lr_t, size=size, mode="bicubic", align_corners=False)
+        up_t1 = F.interpolate(lr_t1, size=size, mode="bicubic", align_corners=False)
+        base = {"sr_t": up_t, "sr_t1": up_t1, "sr_mid": (up_t + up_t1) / 2, "lr_mid": (lr_t + lr_t1) / 2}
+        for key, value in base.items():
+            out[key] = out[key] + value
+            out[f"{key}_aux"] = out[f"{key}_aux"] + value
 
 
 def count_parameters(module: nn.Module) -> int:
