@@ -1,0 +1,133 @@
+"""Losses of paper section 3.3 with the authors' weighting (spec 6.2-6.3). Objectives are data.
+
+Each objective is a list of ``(output, weight)`` terms. For every term the reconstruction loss is
+``0.4 * L1(output_aux, target) + 1.0 * L1(output, target)`` (stage-1 auxiliary and final outputs; L1 = mean
+absolute error in normalised space, what the authors' "mse_loss_calc" computes); the perceptual loss is the
+same with ``MSE(vgg(.), vgg(target))`` on VGG19 features through relu5_4. The total is
+
+    L = sum_terms w * R  +  perceptual_weight * sum_terms w * P  +  flow_weight * L_flow
+
+so ``perceptual_weight = 0`` is the paper's L_r (eq. 16) and ``0.1`` is its L_f (eq. 17).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+AUX_WEIGHT, FINAL_WEIGHT = 0.4, 1.0
+
+#: Objectives by paper name: the (output, weight) terms of the reconstruction/perceptual losses.
+OBJECTIVES: dict[str, tuple[tuple[str, float], ...]] = {
+    "STAR": (("sr_mid", 1.0), ("sr_t", 0.5), ("sr_t1", 0.5), ("lr_mid", 1.0)),
+    "STAR-ST": (("sr_mid", 1.0), ("sr_t", 0.5), ("sr_t1", 0.5)),
+    "STAR-S": (("sr_t", 1.0), ("sr_t1", 1.0)),
+    "STAR-T_LR": (("lr_mid", 1.0),),
+    "STAR-T_HR": (("lr_mid", 1.0),),  # HR frames in; the LR branch output lives at input (HR) resolution
+}
+
+#: Where each output's target comes from in a training batch: (key, frame index) with -1 = last.
+TARGETS: dict[str, tuple[str, str]] = {
+    "sr_t": ("hr", "first"), "sr_mid": ("hr", "mid"), "sr_t1": ("hr", "last"), "lr_mid": ("lr", "mid"),
+}
+
+VGG19_FILENAME = "vgg19-dcbb9e9d.pth"  # torchvision's ImageNet weights
+
+
+class VGGWeightsMissing(FileNotFoundError):
+    pass
+
+
+def find_vgg19_weights(path: str | os.PathLike | None = None) -> Path:
+    """Local VGG19 ImageNet weights: ``path``, ``$STARLIB_VGG19``, or torchvision's file in the torch cache."""
+    candidates = [Path(p) for p in (path, os.environ.get("STARLIB_VGG19")) if p]
+    candidates.append(Path(torch.hub.get_dir()) / "checkpoints" / VGG19_FILENAME)
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise VGGWeightsMissing(
+        "VGG19 ImageNet weights for the perceptual loss (L_f) were not found; looked in "
+        + ", ".join(str(c) for c in candidates)
+        + f". Download torchvision's {VGG19_FILENAME} on a machine with network access and put it in one of "
+          "these places (or set STARLIB_VGG19), or train with perceptual_weight=0 (the paper's L_r).")
+
+
+class VGGFeatures(nn.Module):
+    """VGG19 ``features[0..35]`` (through relu5_4), frozen, eval mode. Input: ImageNet-normalised images
+    (what the networks output), (B, 3, H, W) -> (B, 512, H/16, W/16)."""
+
+    def __init__(self, weights: str | os.PathLike | None = None, allow_random: bool = False) -> None:
+        super().__init__()
+        from torchvision.models import vgg19
+
+        net = vgg19(weights=None)
+        if allow_random:
+            pass  # tests only: exercises the code path without the ImageNet weights
+        else:
+            state = torch.load(find_vgg19_weights(weights), map_location="cpu", weights_only=True)
+            net.load_state_dict(state)
+        self.features = net.features[:36].eval()
+        for p in self.features.parameters():
+            p.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> VGGFeatures:  # always eval
+        return super().train(False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    perceptual: float = 0.0   # w3 (0 = L_r, 0.1 = L_f)
+    flow: float = 0.1         # w2 (used when the model refines flows)
+
+
+def batch_target(batch: dict[str, torch.Tensor], output: str) -> torch.Tensor:
+    """Target frame of ``output`` in a training batch (``hr``/``lr`` stacks of shape (B, L, 3, H, W))."""
+    key, where = TARGETS[output]
+    stack = batch[key]
+    idx = {"first": 0, "mid": stack.shape[1] // 2, "last": stack.shape[1] - 1}[where]
+    return stack[:, idx]
+
+
+class STARLoss(nn.Module):
+    """The training objective of one STARnet variant; returns ``(total, parts)`` with named float parts."""
+
+    def __init__(self, objective: str, weights: LossWeights = LossWeights(), vgg: VGGFeatures | None = None) -> None:
+        super().__init__()
+        if objective not in OBJECTIVES:
+            raise ValueError(f"unknown objective {objective!r}; choose one of {sorted(OBJECTIVES)}")
+        if weights.perceptual > 0 and vgg is None:
+            raise ValueError("a perceptual weight > 0 needs VGG features (VGGFeatures())")
+        self.objective, self.terms, self.weights = objective, OBJECTIVES[objective], weights
+        self.vgg = vgg
+
+    def forward(self, out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
+                targets: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+        """``targets`` overrides :func:`batch_target` per output (e.g. STAR-T_HR's HR middle frame)."""
+        parts: dict[str, float] = {}
+        total = out[self.terms[0][0]].new_zeros(())
+        for output, w in self.terms:
+            target = targets[output] if targets and output in targets else batch_target(batch, output)
+            rec = AUX_WEIGHT * F.l1_loss(out[f"{output}_aux"], target) + FINAL_WEIGHT * F.l1_loss(out[output], target)
+            parts[f"l1_{output}"] = float(rec.detach())
+            total = total + w * rec
+            if self.weights.perceptual > 0:
+                assert self.vgg is not None
+                phi_t = self.vgg(target).detach()
+                per = (AUX_WEIGHT * F.mse_loss(self.vgg(out[f"{output}_aux"]), phi_t)
+                       + FINAL_WEIGHT * F.mse_loss(self.vgg(out[output]), phi_t))
+                parts[f"vgg_{output}"] = float(per.detach())
+                total = total + self.weights.perceptual * w * per
+        if self.weights.flow > 0 and "flow_fwd_gt" in batch and "flow_fwd" in out:
+            flow = F.mse_loss(out["flow_fwd"], batch["flow_fwd_gt"]) + F.mse_loss(out["flow_bwd"], batch["flow_bwd_gt"])
+            parts["flow"] = float(flow.detach())
+            total = total + self.weights.flow * flow
+        parts["total"] = float(total.detach())
+        return total, parts

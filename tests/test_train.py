@@ -1,0 +1,202 @@
+"""Training: objectives, overfitting one real triplet, exact resume, run reuse, divergence, DDP."""
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import tiny_config
+from starlib.baselines import bicubic_and_average
+from starlib.data import RandomCropWindows, Window, davis_triplets, load_window, middlebury_other, to_tensor, to_uint8
+from starlib.data.samples import flow_pair
+from starlib.data.images import write_png
+from starlib.flow import FlowCache
+from starlib.metrics import psnr
+from starlib.models import STARnet, save_checkpoint
+from starlib.train import (LossWeights, STARLoss, TrainConfig, TrainingDiverged, VGGFeatures, VGGWeightsMissing,
+                           find_vgg19_weights, train)
+
+SMALL = dict(global_residual=True, resblock_init_scale=0.1, fr_correction="tanh")
+
+
+@pytest.fixture(scope="module")
+def davis_crops(tmp_path_factory):
+    cache = FlowCache(tmp_path_factory.mktemp("flows"))
+    return RandomCropWindows(davis_triplets()[:2], patch=16, samples_per_epoch=100, flow_cache=cache, seed=1)
+
+
+def _log(run_dir: Path) -> list[dict]:
+    with (run_dir / "log.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+# --- losses ----------------------------------------------------------------------------------------
+
+def test_objectives_weight_the_right_outputs(davis_crops):
+    model = STARnet(tiny_config())
+    batch = davis_crops.batch(0, range(2))
+    out = model(batch["lr"][:, 0], batch["lr"][:, -1], batch["flow_fwd"], batch["flow_bwd"])
+    _, star = STARLoss("STAR")(out, batch)
+    assert {"l1_sr_mid", "l1_sr_t", "l1_sr_t1", "l1_lr_mid", "flow"} <= set(star)
+    _, s_only = STARLoss("STAR-S", LossWeights(flow=0))(out, batch)
+    assert set(s_only) == {"l1_sr_t", "l1_sr_t1", "total"}
+    assert s_only["total"] == pytest.approx(s_only["l1_sr_t"] + s_only["l1_sr_t1"], rel=1e-5)
+    _, st = STARLoss("STAR-ST")(out, batch)
+    expected = st["l1_sr_mid"] + 0.5 * (st["l1_sr_t"] + st["l1_sr_t1"]) + 0.1 * st["flow"]
+    assert st["total"] == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(ValueError, match="unknown objective"):
+        STARLoss("STAR-X")
+
+
+def test_perceptual_loss_path_runs_with_random_vgg(davis_crops):
+    """L_f = L_r + 0.1 * VGG19 relu5_4 MSE (random VGG weights stand in for ImageNet ones here)."""
+    model = STARnet(tiny_config())
+    batch = davis_crops.batch(0, range(1))
+    out = model(batch["lr"][:, 0], batch["lr"][:, -1], batch["flow_fwd"], batch["flow_bwd"])
+    vgg = VGGFeatures(allow_random=True)
+    total_f, parts_f = STARLoss("STAR-T_LR", LossWeights(perceptual=0.1, flow=0), vgg)(out, batch)
+    _, parts_r = STARLoss("STAR-T_LR", LossWeights(perceptual=0.0, flow=0))(out, batch)
+    assert parts_f["vgg_lr_mid"] > 0
+    assert parts_f["total"] == pytest.approx(parts_r["total"] + 0.1 * parts_f["vgg_lr_mid"], rel=1e-5)
+    total_f.backward()
+    assert all(p.grad is None for p in vgg.parameters())  # VGG is frozen
+
+
+def test_missing_vgg_weights_are_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("STARLIB_VGG19", str(tmp_path / "nope.pth"))
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    with pytest.raises(VGGWeightsMissing, match="nope.pth.*perceptual_weight=0"):
+        find_vgg19_weights()
+
+
+# --- training loop ---------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_tiny_star_overfits_one_middlebury_triplet(tmp_path):
+    """A tiny STAR memorises a 64x64 crop of RubberWhale: its ST-SR middle frame must beat
+    bicubic + frame averaging by at least 3 dB within a few hundred steps."""
+    stack = load_window([w for w in middlebury_other() if w.name == "RubberWhale"][0])
+    paths = [write_png(tmp_path / f"{k}.png", np.ascontiguousarray(f[150:214, 200:264])) for k, f in enumerate(stack.hr)]
+    window = Window("RubberWhale-crop", tuple(paths))
+    cache = FlowCache(tmp_path / "flows")
+    data = RandomCropWindows([window], patch=0, augment=False, samples_per_epoch=1, flow_cache=cache)
+    cfg = tiny_config(base_filter=32, feat=16, motion_feat=16, **SMALL)
+    result = train(cfg, TrainConfig(steps=250, batch_size=1, lr=1e-3, lr_milestones=(0.9,), log_every=50,
+                                    checkpoint_every=1000), data, "overfit", runs_dir=tmp_path / "runs", progress=False)
+    crop = load_window(window)
+    fwd, bwd = flow_pair(crop.lr[0], crop.lr[-1], cache)
+    with torch.no_grad():
+        out = result.model.eval()(to_tensor(crop.lr[0])[None], to_tensor(crop.lr[-1])[None],
+                                  torch.from_numpy(fwd).permute(2, 0, 1)[None],
+                                  torch.from_numpy(bwd).permute(2, 0, 1)[None])
+    ours = psnr(crop.hr[1], to_uint8(out["sr_mid"][0]))
+    baseline = psnr(crop.hr[1], bicubic_and_average(crop)["sr_mid"])
+    assert ours >= baseline + 3.0, (ours, baseline)
+
+
+def test_resume_continues_exactly(tmp_path, davis_crops):
+    cfg = tiny_config(**SMALL)
+    tcfg = TrainConfig(steps=6, batch_size=2, patch=16, lr=1e-3, log_every=1, checkpoint_every=3)
+    straight = train(cfg, tcfg, davis_crops, "resume-test", runs_dir=tmp_path / "a", progress=False)
+    first = train(cfg, tcfg, davis_crops, "resume-test", runs_dir=tmp_path / "b", progress=False, stop_after=3)
+    assert not (first.run_dir / "model.pt").exists() and (first.run_dir / "state.pt").exists()
+    resumed = train(cfg, tcfg, davis_crops, "resume-test", runs_dir=tmp_path / "b", progress=False)
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds_per_step"} for r in rows]  # noqa: E731
+    assert strip(_log(resumed.run_dir)) == strip(_log(straight.run_dir)) and len(_log(straight.run_dir)) == 6
+    for (name, a), b in zip(straight.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b), name
+    again = train(cfg, tcfg, davis_crops, "resume-test", runs_dir=tmp_path / "b", progress=False)
+    assert again.reused and len(again.log) == 6
+
+
+def test_kill_between_log_and_checkpoint_resumes_cleanly(tmp_path, davis_crops):
+    """Killed after logging step 3 but before its checkpoint: the resumed run restarts from step 2's state,
+    drops the orphan log row and still matches an uninterrupted run."""
+    cfg = tiny_config(**SMALL)
+    tcfg = TrainConfig(steps=5, batch_size=1, patch=16, lr=1e-3, log_every=1, checkpoint_every=2)
+
+    def kill_at_3(step, parts):
+        if step == 3:
+            raise KeyboardInterrupt("simulated kill")
+
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tcfg, davis_crops, "kill", runs_dir=tmp_path / "b", progress=False, on_step=kill_at_3)
+    run_dir = next((tmp_path / "b").iterdir())
+    assert [r["step"] for r in _log(run_dir)] == ["1", "2", "3"]
+    assert torch.load(run_dir / "state.pt", weights_only=True)["step"] == 2
+    resumed = train(cfg, tcfg, davis_crops, "kill", runs_dir=tmp_path / "b", progress=False)
+    straight = train(cfg, tcfg, davis_crops, "kill", runs_dir=tmp_path / "a", progress=False)
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds_per_step"} for r in rows]  # noqa: E731
+    assert strip(_log(resumed.run_dir)) == strip(_log(straight.run_dir))
+
+
+def test_nan_stops_training_with_a_clear_error(tmp_path, davis_crops):
+    class Poisoned:
+        def batch(self, step, indices):
+            b = davis_crops.batch(step, indices)
+            b["lr"][:] = float("nan")
+            return b
+
+    with pytest.raises(TrainingDiverged, match="loss became nan at step 1"):
+        train(tiny_config(), TrainConfig(steps=2, batch_size=1, patch=16), Poisoned(), "nan", runs_dir=tmp_path,
+              progress=False)
+
+
+def test_finetune_starts_from_a_checkpoint_of_the_same_network(tmp_path, davis_crops):
+    cfg = tiny_config(**SMALL)
+    base = save_checkpoint(STARnet(cfg), tmp_path / "star.pt")
+    tuned = train(cfg, TrainConfig(objective="STAR-ST", steps=1, batch_size=1, patch=16, init_from=str(base)),
+                  davis_crops, "ft", runs_dir=tmp_path, progress=False)
+    assert tuned.run_dir.name.startswith("STAR-ST-")
+    with pytest.raises(ValueError, match="holds another network.*tsr_paths: init='both', run='hr'"):
+        train(cfg.replace(tsr_paths="hr"), TrainConfig(objective="STAR-ST", steps=1, batch_size=1, patch=16,
+                                                       init_from=str(base)), davis_crops, "ft", runs_dir=tmp_path,
+              progress=False)
+
+
+def test_star_t_hr_trains_on_hr_inputs(tmp_path):
+    data = RandomCropWindows(davis_triplets()[:1], patch=24, samples_per_epoch=4, flow_on="hr",
+                             flow_cache=FlowCache(tmp_path / "flows"))
+    run = train(tiny_config(**SMALL), TrainConfig(objective="STAR-T_HR", inputs="hr", steps=2, batch_size=1, patch=24,
+                                                  log_every=1), data, "thr", runs_dir=tmp_path, progress=False)
+    assert {"l1_lr_mid", "total"} <= set(run.log[-1])
+    with pytest.raises(ValueError, match="STAR-T_HR trains on HR inputs"):
+        TrainConfig(objective="STAR-T_HR")
+
+
+# --- distributed data parallel on CPU (gloo) -------------------------------------------------------
+
+def _ddp_worker(rank: int, world: int, store: str, out_dir: str) -> None:
+    import torch.distributed as dist
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world)
+    data = RandomCropWindows(davis_triplets()[:2], patch=16, samples_per_epoch=100,
+                             flow_cache=FlowCache(Path(out_dir) / "flows"), seed=1)
+    cfg = tiny_config(flow_refine=False, **{k: v for k, v in SMALL.items() if k != "fr_correction"})
+    res = train(cfg, TrainConfig(steps=3, batch_size=4, patch=16, lr=1e-3, log_every=1), data, "ddp",
+                runs_dir=Path(out_dir) / "runs", progress=False)
+    torch.save(res.model.state_dict(), Path(out_dir) / f"rank{rank}.pt")
+    dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_ddp_on_cpu_matches_single_process(tmp_path):
+    import torch.multiprocessing as mp
+
+    mp.spawn(_ddp_worker, args=(2, str(tmp_path / "store"), str(tmp_path)), nprocs=2, join=True)
+    r0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    r1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    assert all(torch.equal(r0[k], r1[k]) for k in r0), "ranks drifted apart"
+    data = RandomCropWindows(davis_triplets()[:2], patch=16, samples_per_epoch=100,
+                             flow_cache=FlowCache(tmp_path / "flows"), seed=1)
+    cfg = tiny_config(flow_refine=False, **{k: v for k, v in SMALL.items() if k != "fr_correction"})
+    single = train(cfg, TrainConfig(steps=3, batch_size=4, patch=16, lr=1e-3, log_every=1), data, "ddp",
+                   runs_dir=tmp_path / "single", progress=False)
+    for k, v in single.model.state_dict().items():
+        assert torch.allclose(v, r0[k], atol=1e-5, rtol=1e-4), k
+    logged = _log(tmp_path / "runs" / single.run_dir.name)
+    assert len(logged) == 3
