@@ -29,3 +29,20 @@ SPEC_TOTALS: dict[str, int] = {
     "FBPNSR_RBPN_V4": 58_092_269,   # STARnet w/o FR
     "FBPNSR_RBPN_V4_REF": 111_610_863,  # STARnet
 }
+
+#: Every number of the paper's Tables 1-10, one row each (``starlib/paper_results.csv``, typed in from
+#: ``shared/paper/starnet-cvpr2020.txt``). Outputs use our names: ``sr_t`` = I_t^sr, ``sr_mid`` = I_{t+}^sr,
+#: ``lr_mid`` = I_{t+}^l, ``hr_mid`` = T-SR at the original resolution (Table 9). Metric ``ie`` is Table 9's
+#: "Other IE" column: for the other methods the mean absolute error that VFI papers report, for STARnet
+#: what its ``inter_error.m`` computes (spec 7.2), so the column mixes two definitions; ``ie_rms`` is the
+#: Middlebury dashboard's "Eval IE".
+PAPER_RESULTS_FILE = "paper_results.csv"
+
+
+def paper_results():
+    """The paper's reported numbers as a DataFrame (table, method, dataset, output, metric, value)."""
+    import pandas as pd
+    from importlib.resources import files
+
+    with files("starlib").joinpath(PAPER_RESULTS_FILE).open() as f:
+        return pd.read_csv(f)

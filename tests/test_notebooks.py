@@ -34,8 +34,12 @@ def test_notebook_is_stripped_and_has_one_typed_parameters_cell(path: Path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_under_smoke(path: Path, tmp_path: Path):
     results, figures = tmp_path / "results", tmp_path / "figures"
-    executed = run_notebooks("smoke", [path.stem], out_dir=tmp_path / "executed",
-                             extra_parameters={"results_dir": str(results), "figures_dir": str(figures)},
+    params = {"results_dir": str(results), "figures_dir": str(figures)}
+    nb = nbformat.read(path, as_version=4)
+    tagged = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    if "runs_dir" in tagged.source:
+        params["runs_dir"] = str(tmp_path / "runs")
+    executed = run_notebooks("smoke", [path.stem], out_dir=tmp_path / "executed", extra_parameters=params,
                              log=lambda *_: None)
     assert executed[0].is_file()
     written = list((results / "smoke").glob("*.csv")) + list((figures / "smoke").glob("*.png"))

@@ -46,7 +46,7 @@ class TrainConfig:
     objective: str = "STAR"              # STAR | STAR-ST | STAR-S | STAR-T_LR | STAR-T_HR
     steps: int = 1000                    # optimiser steps
     batch_size: int = 4
-    patch: int = 32                      # LR patch size in px (HR patch = scale * patch)
+    patch: int = 32                      # LR patch size in px (HR patch = scale * patch); 0 = full frames
     lr: float = 1e-4                     # Adamax, as the authors
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
@@ -70,9 +70,11 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.inputs must be 'lr' or 'hr', got {self.inputs!r}")
         if (self.objective == "STAR-T_HR") != (self.inputs == "hr"):
             raise ValueError("STAR-T_HR trains on HR inputs (inputs='hr'); every other objective on LR inputs")
-        for name in ("steps", "batch_size", "patch", "checkpoint_every", "log_every"):
+        for name in ("steps", "batch_size", "checkpoint_every", "log_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.patch < 0:
+            raise ValueError(f"TrainConfig.patch must be >= 0 (0 = full frames), got {self.patch}")
         if not all(0 < m < 1 for m in self.lr_milestones):
             raise ValueError(f"lr_milestones are fractions of the run in (0, 1), got {self.lr_milestones}")
 
