@@ -200,3 +200,10 @@ def test_ddp_on_cpu_matches_single_process(tmp_path):
         assert torch.allclose(v, r0[k], atol=1e-5, rtol=1e-4), k
     logged = _log(tmp_path / "runs" / single.run_dir.name)
     assert len(logged) == 3
+
+
+def test_channels_last_and_bf16_autocast_train(tmp_path, davis_crops):
+    run = train(tiny_config(**SMALL), TrainConfig(steps=2, batch_size=1, patch=16, log_every=1, channels_last=True,
+                                                  bf16=True), davis_crops, "fast-paths", runs_dir=tmp_path,
+                progress=False)
+    assert len(run.log) == 2 and all(np.isfinite(float(r["total"])) for r in run.log)

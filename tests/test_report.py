@@ -1,0 +1,31 @@
+"""README result tables are rendered from the CSVs, between markers."""
+
+import pandas as pd
+import pytest
+
+from starlib import report
+
+
+def test_training_table_renders_rows_from_summaries(tmp_path):
+    rows = []
+    for metric, mean in (("psnr", 27.5), ("ssim", 0.89)):
+        rows.append({"dataset": "ucf101", "output": "sr_t", "metric": metric, "mean": mean,
+                     "gain_vs_baseline": 0.2, "gain_ci95_low": 0.1, "gain_ci95_high": 0.3,
+                     "paper_reported": 31.604 if metric == "psnr" else 0.943, "n": 285,
+                     "train_wall_time_s": 600.0, "git_commit": "abc123"})
+    pd.DataFrame(rows).to_csv(tmp_path / "star_s_summary.csv", index=False)
+    table = report.training_table(tmp_path)
+    assert "| STAR-S | ucf101 | sr_t | 27.500 | 0.890 | +0.200 [+0.100, +0.300] | 31.604 | 285 | 10.0 min |" in table
+    assert "abc123" in table
+    assert "No training results" in report.training_table(tmp_path / "empty")
+
+
+def test_update_readme_needs_markers(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n")
+    with pytest.raises(ValueError, match="results:start"):
+        report.update_readme("cpu", readme)
+    readme.write_text(f"# x\n{report.START}\nold\n{report.END}\ntail\n")
+    report.update_readme("nope", readme)
+    text = readme.read_text()
+    assert "old" not in text and text.endswith("tail\n") and "Profile `nope`" in text
