@@ -81,7 +81,7 @@ def test_cache_computes_once_and_keys_on_content_and_backend(tmp_path, source):
     c = a.copy()
     c[0, 0, 0] ^= 1
     assert cache.key(c, b) != cache.key(a, b)
-    assert not list(tmp_path.rglob(".flow.*")), "temporary files left behind"
+    assert not list(tmp_path.rglob("*.tmp")), "temporary files left behind"
 
 
 def test_cache_recovers_from_a_corrupt_entry(tmp_path, source):
@@ -105,7 +105,7 @@ def test_concurrent_writers_agree(tmp_path):
         results = pool.map(_fill_cache, [(str(tmp_path), s) for s in range(4)])
     assert all(r == results[0] for r in results)
     assert len(list(tmp_path.rglob("*.npy"))) == 3
-    assert not list(tmp_path.rglob(".flow.*"))
+    assert not list(tmp_path.rglob("*.tmp"))
 
 
 def test_colour_coding():

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from starlib.atomic import atomic_path
 from starlib.provenance import REPO_ROOT
 
 from .backends import DEFAULT_BACKEND, compute_flow
@@ -64,16 +64,8 @@ class FlowCache:
                 pass  # unreadable entry: recompute and overwrite below
         self.misses += 1
         flow = compute_flow(a, b, self.backend)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".flow.", suffix=".npy", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.save(f, flow, allow_pickle=False)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_path(path) as tmp, tmp.open("wb") as f:
+            np.save(f, flow, allow_pickle=False)
         return flow
 
     __call__ = flow
