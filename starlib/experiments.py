@@ -7,6 +7,7 @@ reported value beside ours where the paper has one, and writes a per-item CSV, a
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,7 +193,9 @@ def report_objective(profile: Profile, objective: str, name: str, results_dir: s
     per_item = pd.concat(ours, ignore_index=True)
     summary = paired_summary(per_item, pd.concat(base, ignore_index=True), objective)
     n_items = per_item.groupby("dataset")["item"].nunique().sum()
-    prov = provenance(profile.name, run_seed(run), "middlebury+ucf101 (test); train: " + run_data(run), int(n_items),
+    config = run_config(run)
+    prov = provenance(profile.name, int(config["train"]["seed"]), "middlebury+ucf101 (test); train: " + config["data"],
+                      int(n_items),
                       run.wall_time_s + time.perf_counter() - start)
     out_dir = Path(results_dir) / profile.name
     write_results_csv(per_item.assign(method=name).to_dict("records"), out_dir / f"{name}.csv", prov)
@@ -208,13 +211,6 @@ def report_objective(profile: Profile, objective: str, name: str, results_dir: s
     return Report(run, per_item, summary, method)
 
 
-def run_seed(run: RunResult) -> int:
-    import json
-
-    return int(json.loads((run.run_dir / "config.json").read_text())["train"]["seed"])
-
-
-def run_data(run: RunResult) -> str:
-    import json
-
-    return str(json.loads((run.run_dir / "config.json").read_text())["data"])
+def run_config(run: RunResult) -> dict[str, Any]:
+    """The ``config.json`` a training run wrote (model, train, data, git_commit)."""
+    return json.loads((run.run_dir / "config.json").read_text())

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from starlib.flow import FlowCache, normalize_flow
+from starlib.flow import FlowCache, fr_ground_truth, normalize_flow
 
 from .degrade import make_lr, to_tensor
 from .images import read_frames
@@ -44,10 +44,8 @@ def flow_pair(first: np.ndarray, last: np.ndarray, cache: FlowCache) -> tuple[np
 
 def fr_targets(first: np.ndarray, middle: np.ndarray, last: np.ndarray,
                cache: FlowCache) -> tuple[np.ndarray, np.ndarray]:
-    """Flow-refinement targets through the true middle frame (eq. 15, spec 5.4), normalised."""
-    fwd = normalize_flow(cache(first, middle)) + normalize_flow(cache(middle, last))
-    bwd = normalize_flow(cache(last, middle)) + normalize_flow(cache(middle, first))
-    return fwd, bwd
+    """Flow-refinement targets through the true middle frame (eq. 15, spec 5.4), normalised, from the cache."""
+    return fr_ground_truth(first, middle, last, flow_fn=cache)
 
 
 def _flow_tensor(flow: np.ndarray) -> torch.Tensor:
