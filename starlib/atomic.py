@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from collections.abc import Iterator
@@ -19,8 +20,27 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, default_file_mode())  # mkstemp makes 0600 files; give the mode a plain open() would
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+@functools.cache
+def default_file_mode() -> int:
+    """The permission bits a newly created file gets from ``open()``: 0o666 minus the process umask (read once,
+    from /proc where possible: setting the umask to read it would race with writer threads)."""
+    mask = None
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    mask = int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    if mask is None:
+        mask = os.umask(0)
+        os.umask(mask)
+    return 0o666 & ~mask

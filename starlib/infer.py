@@ -17,15 +17,25 @@ from starlib.models import STARnet
 OUTPUT_KEYS = ("sr_t", "sr_mid", "sr_t1", "lr_mid")
 
 
-def _ramp(n: int, overlap: int, at_start: bool, at_end: bool) -> torch.Tensor:
+def _ramp(n: int, overlap: int, at_start: bool, at_end: bool, margin: int = 0) -> torch.Tensor:
+    """Blending weights (n,) of one tile along one axis.
+
+    Towards an inner tile border (one that is not an image border) the weight is 0 over the first ``margin``
+    px, then rises linearly over the next ``overlap - 2 * margin`` px to 1. With ``margin`` at least the
+    receptive-field radius, no pixel that a tile computes from clipped context gets any weight.
+    """
     w = torch.ones(n)
     k = min(overlap, n // 2)
+    m = min(margin, k // 2)
+    ramp_len = k - 2 * m
+    ramp = torch.linspace(1.0 / (ramp_len + 1), ramp_len / (ramp_len + 1), ramp_len)
     if k > 0:
-        ramp = torch.linspace(1.0 / (k + 1), k / (k + 1), k)
         if not at_start:
-            w[:k] = ramp
+            w[:m] = 0.0
+            w[m:m + ramp_len] = ramp
         if not at_end:
-            w[n - k:] = ramp.flip(0)
+            w[n - m:] = 0.0
+            w[n - m - ramp_len:n - m] = ramp.flip(0)
     return w
 
 
@@ -37,51 +47,79 @@ def _starts(size: int, tile: int, overlap: int) -> list[int]:
     return sorted(set(starts))
 
 
+def _axis_weights(size: int, tile: int, overlap: int, margin: int,
+                  f: int) -> tuple[list[int], list[torch.Tensor], torch.Tensor]:
+    """Tile starts along one axis (input px), each tile's weights at output scale ``f`` (tile * f,), and the
+    sum of all tiles' weights (size * f,), which the blended output is divided by."""
+    starts = _starts(size, tile, overlap)
+    weights = [_ramp(tile * f, overlap * f, y == 0, y + tile == size, margin * f) for y in starts]
+    total = torch.zeros(size * f)
+    for y, w in zip(starts, weights):
+        total[y * f:(y + tile) * f] += w
+    if not bool((total > 0).all()):
+        raise ValueError(f"tiles of {tile} px with overlap {overlap} and margin {margin} leave pixels without "
+                         f"weight; use overlap >= 2 * margin")
+    return starts, weights, total
+
+
 @torch.no_grad()
 def tiled_forward(model: STARnet, lr_t: torch.Tensor, lr_t1: torch.Tensor, flow_fwd: torch.Tensor | None,
                   flow_bwd: torch.Tensor | None, tile: int = 0, overlap: int = 8,
-                  keys: tuple[str, ...] = OUTPUT_KEYS) -> dict[str, torch.Tensor]:
+                  keys: tuple[str, ...] = OUTPUT_KEYS, margin: int = 0) -> dict[str, torch.Tensor]:
     """Forward (B, 3, h, w) inputs tile by tile (``tile`` px at input resolution, 0 = whole frame).
 
-    Returns the requested outputs blended over tiles, each at its own resolution (s*h or h).
+    Neighbouring tiles overlap by ``overlap`` px; outputs are blended with weights that rise linearly from
+    an inner tile border (see :func:`_ramp`). ``margin`` px at each inner border get weight 0: when the
+    network's receptive-field radius is at most ``margin`` (input px), the blend equals the whole-frame
+    output up to float rounding. ``margin=0`` keeps every pixel of every tile (the original behaviour).
+    Returns the requested outputs, each at its own resolution (s*h or h), float32 when tiled.
     """
     if tile <= 0 or (lr_t.shape[-2] <= tile and lr_t.shape[-1] <= tile):
         out = model(lr_t, lr_t1, flow_fwd, flow_bwd)
         return {k: out[k] for k in keys}
+    if not 0 <= 2 * margin <= overlap < tile:
+        raise ValueError(f"tiling needs 0 <= 2 * margin <= overlap < tile, got tile={tile}, overlap={overlap}, "
+                         f"margin={margin}")
     s = model.cfg.scale
     b, _, h, w = lr_t.shape
     th, tw = min(tile, h), min(tile, w)
+    axes = {f: (_axis_weights(h, th, overlap, margin, f), _axis_weights(w, tw, overlap, margin, f)) for f in (1, s)}
     acc: dict[str, torch.Tensor] = {}
-    norm: dict[str, torch.Tensor] = {}
-    for y in _starts(h, th, overlap):
-        for x in _starts(w, tw, overlap):
+    for y_index, y in enumerate(axes[1][0][0]):
+        for x_index, x in enumerate(axes[1][1][0]):
             sl = (..., slice(y, y + th), slice(x, x + tw))
             flows = (flow_fwd[sl], flow_bwd[sl]) if flow_fwd is not None else (None, None)
             out = model(lr_t[sl], lr_t1[sl], *flows)
             for k in keys:
                 f = s if out[k].shape[-1] == s * tw else 1
-                wy = _ramp(th * f, overlap * f, y == 0, y + th == h)
-                wx = _ramp(tw * f, overlap * f, x == 0, x + tw == w)
-                weight = (wy[:, None] * wx[None, :]).to(out[k].dtype)
+                (_, wys, _), (_, wxs, _) = axes[f]
+                weight = (wys[y_index][:, None] * wxs[x_index][None, :]).to(out[k].device)  # (th*f, tw*f)
                 if k not in acc:
-                    acc[k] = out[k].new_zeros((b, 3, h * f, w * f))
-                    norm[k] = out[k].new_zeros((1, 1, h * f, w * f))
+                    acc[k] = torch.zeros((b, out[k].shape[1], h * f, w * f), device=out[k].device)
                 ys, xs = slice(y * f, (y + th) * f), slice(x * f, (x + tw) * f)
-                acc[k][..., ys, xs] += out[k] * weight
-                norm[k][..., ys, xs] += weight
-    return {k: acc[k] / norm[k] for k in keys}
+                acc[k][..., ys, xs] += out[k].float() * weight
+    for k in keys:  # the weights are a product of per-axis weights, so their sum is one too
+        f = acc[k].shape[-1] // w
+        (_, _, total_y), (_, _, total_x) = axes[f]
+        acc[k].div_(total_y.to(acc[k].device)[:, None]).div_(total_x.to(acc[k].device)[None, :])
+    return acc
 
 
 class STARMethod:
     """A trained STARnet as an evaluation method: ``FrameStack -> {output: uint8 frame}``.
 
-    ``inputs="lr"``: the LR frames go in; outputs ``sr_t``, ``sr_mid``, ``sr_t1`` (HR) and ``lr_mid``.
+    ``inputs="lr"``: the LR frames go in; outputs ``sr_t``, ``sr_mid``, ``sr_t1`` (HR) and ``lr_mid``
+    (``sr_t``, ``sr_t1`` only for a Net_S-only baseline).
     ``inputs="hr"`` (STAR-T_HR): the HR frames go in and the LR-branch output is the HR middle frame,
     returned as ``hr_mid``. Flows come from ``cache``; ``tile`` bounds memory (0 = whole frames).
     """
 
     def __init__(self, model: STARnet, cache: FlowCache, inputs: str = "lr", tile: int = 0, overlap: int = 8,
                  normalization: str = "imagenet", device: str | torch.device = "cpu") -> None:
+        if inputs not in ("lr", "hr"):
+            raise ValueError(f"inputs must be 'lr' or 'hr', got {inputs!r}")
+        if inputs == "hr" and model.cfg.net_s_only:
+            raise ValueError("a Net_S-only (S-SR) network has no T-SR output; use inputs='lr'")
         self.model = model.eval().to(device)
         self.cache, self.inputs, self.tile, self.overlap = cache, inputs, tile, overlap
         self.normalization, self.device = normalization, device
@@ -94,7 +132,7 @@ class STARMethod:
         if self.model.cfg.use_flow:
             fwd, bwd = flow_pair(a, b, self.cache)
             flows = tuple(torch.from_numpy(f).permute(2, 0, 1)[None].to(self.device) for f in (fwd, bwd))
-        keys = OUTPUT_KEYS if self.inputs == "lr" else ("lr_mid",)
+        keys = self.model.output_names if self.inputs == "lr" else ("lr_mid",)
         out = tiled_forward(self.model, to(a), to(b), *flows, tile=self.tile, overlap=self.overlap, keys=keys)
         result = {k: to_uint8(v[0], self.normalization) for k, v in out.items()}
         if self.inputs == "hr":

@@ -37,3 +37,54 @@ def sample_grid(stacks: Sequence[FrameStack], flows: Sequence[np.ndarray], title
         axes[r, 4].set_xlabel(f"max {mag.max():.1f} px", fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def worst_crop(reference_error: np.ndarray, crop: int, stride: int = 8) -> tuple[int, int, int]:
+    """Top-left (y, x) and size of the ``crop`` x ``crop`` window where an (H, W) error map is largest."""
+    k = min(crop, *reference_error.shape[:2])
+    pooled = np.lib.stride_tricks.sliding_window_view(reference_error, (k, k))[::stride, ::stride].mean((-1, -2))
+    y, x = np.unravel_index(np.argmax(pooled), pooled.shape)
+    return int(y * stride), int(x * stride), k
+
+
+def method_grid(gt: np.ndarray, preds: dict[str, np.ndarray], title: str, crop: int = 64,
+                box: tuple[int, int, int] | None = None, psnr: bool = True) -> plt.Figure:
+    """The paper's visual comparisons (Figs. 2, 6, 7): one column per method plus the ground truth; top row
+    the whole frame with the zoom box, bottom row the zoomed crop (nearest-neighbour) with its PSNR. The box
+    defaults to where the first method errs most."""
+    from starlib.metrics import psnr as psnr_fn
+
+    first = next(iter(preds.values()))
+    if box is None:
+        box = worst_crop(np.abs(first.astype(np.float32) - gt).mean(-1), crop)
+    y, x, k = box
+    panels = list(preds.items()) + [("ground truth", gt)]
+    fig, axes = plt.subplots(2, len(panels), figsize=(2.3 * len(panels), 4.9), squeeze=False)
+    for i, (name, img) in enumerate(panels):
+        axes[0, i].imshow(img)
+        axes[0, i].add_patch(plt.Rectangle((x, y), k, k, fill=False, ec="red", lw=1))
+        axes[0, i].set_title(name, fontsize=8)
+        axes[1, i].imshow(img[y:y + k, x:x + k], interpolation="nearest")
+        if psnr and name != "ground truth":
+            axes[1, i].set_title(f"{psnr_fn(gt, img):.2f} dB (frame)", fontsize=7)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def flow_panels(flows: dict[str, np.ndarray], frames: dict[str, np.ndarray], title: str) -> plt.Figure:
+    """Fig. 5: colour-coded flows (pixels, one shared scale) next to frames (e.g. I_t+^sr with and without FR)."""
+    scale = max(float(np.linalg.norm(f, axis=-1).max()) for f in flows.values()) or 1.0
+    items = [(k, flow_to_color(v, max_magnitude=scale)) for k, v in flows.items()] + list(frames.items())
+    fig, axes = plt.subplots(1, len(items), figsize=(2.6 * len(items), 2.8), squeeze=False)
+    for ax, (name, img) in zip(axes[0], items):
+        ax.imshow(img, interpolation="nearest")
+        ax.set_title(name, fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig

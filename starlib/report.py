@@ -13,6 +13,7 @@ import pandas as pd
 from starlib.provenance import REPO_ROOT, atomic_write_text
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+CLAIMS_START, CLAIMS_END = "<!-- claims:start -->", "<!-- claims:end -->"
 MODELS = (("star", "STAR"), ("star_st", "STAR-ST"), ("star_s", "STAR-S"), ("star_t_hr", "STAR-T_HR"),
           ("star_t_lr", "STAR-T_LR"))
 
@@ -44,14 +45,44 @@ def training_table(results: Path) -> str:
     return "\n".join(lines) + f"\n\nFrom `results/<profile>/*_summary.csv`, commit(s) {', '.join(sorted(commits))}."
 
 
+def claims_summary(results: Path) -> str:
+    """Verdict counts and one line per claim from ``claims.csv`` (written by notebook 12)."""
+    path = results / "claims.csv"
+    if not path.is_file():
+        return "_No claims evaluated yet for this profile (run notebooks 07-12)._"
+    from starlib.claims import claims_markdown
+
+    claims = pd.read_csv(path, keep_default_na=True)
+    claims["reason"] = claims["reason"].fillna("")
+    counts = claims.groupby("claim")["verdict"].agg(lambda v: "reproduced" if (v == "reproduced").any() else
+                                                     "not tested" if (v == "not tested").all() else
+                                                     "not reproduced" if (v == "not reproduced").any() and
+                                                     not (v == "reproduced").any() else "inconclusive")
+    tally = counts.value_counts()
+    order = ("reproduced", "inconclusive", "not reproduced", "not tested")
+    head = (f"{len(counts)} claims; on at least one test set: "
+            + ", ".join(f"{int(tally.get(k, 0))} {k}" for k in order)
+            + f" (per claim, 'reproduced' if reproduced on some test set and contradicted on none).\n\n"
+            f"From `results/{results.name}/claims.csv`, commit(s) {', '.join(sorted(set(claims['git_commit'])))}.\n\n")
+    return head + claims_markdown(claims)
+
+
+def _replace_block(text: str, start: str, end: str, body: str, readme: Path) -> str:
+    if start not in text or end not in text:
+        raise ValueError(f"{readme} has no {start} ... {end} block")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{body}\n{end}{tail}"
+
+
 def update_readme(profile: str, readme: Path = REPO_ROOT / "README.md") -> None:
     text = readme.read_text()
-    if START not in text or END not in text:
-        raise ValueError(f"{readme} has no {START} ... {END} block")
-    body = f"Profile `{profile}`:\n\n" + training_table(REPO_ROOT / "results" / profile)
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    atomic_write_text(readme, f"{head}{START}\n{body}\n{END}{tail}")
+    results = REPO_ROOT / "results" / profile
+    text = _replace_block(text, START, END, f"Profile `{profile}`:\n\n" + training_table(results), readme)
+    if CLAIMS_START in text:
+        text = _replace_block(text, CLAIMS_START, CLAIMS_END, f"Profile `{profile}`:\n\n" + claims_summary(results),
+                              readme)
+    atomic_write_text(readme, text)
 
 
 def main() -> int:

@@ -23,6 +23,10 @@ BACKPROJ_ACTS = ("lrelu", "relu")
 NET_S_FLOWS = ("target_to_neighbour", "neighbour_to_target")
 
 
+#: Fields added after runs were published; ``to_dict`` leaves them out at their default (stable run names).
+_OMITTED_AT_DEFAULT = ("net_s_only",)
+
+
 @dataclass(frozen=True)
 class STARConfig:
     """Configuration of a STARnet. Frozen, JSON-serialisable, validated on construction.
@@ -60,6 +64,7 @@ class STARConfig:
     fr_correction: str = "sigmoid"      # code: sigmoid-bounded correction; "tanh" or "linear"
     # --- additions of ours (off = the authors' network) ---------------------------------------------
     global_residual: bool = False       # add bicubic-upscaled / averaged inputs to every RGB output (heads start at 0)
+    net_s_only: bool = False            # Net_S alone as an S-SR network: the DBPN / DBPN-MI / RBPN of Tables 7-8
     # --- initialisation ---------------------------------------------------------------------------
     resblock_init_scale: float = 1.0    # authors: 1.0 (plain Kaiming); <1 scales each ResBlock's last conv
     # --- flow-refinement U-Net ------------------------------------------------------------------
@@ -95,6 +100,9 @@ class STARConfig:
         if self.use_motion and not self.use_flow:
             raise ValueError("STARConfig.use_motion=True needs use_flow=True (Net_M reads the flows); "
                              "the paper's 'w/o Flow' model sets both to False")
+        if self.net_s_only and (self.flow_refine or self.use_motion):
+            raise ValueError("STARConfig.net_s_only=True builds Net_S alone; set flow_refine=False and "
+                             "use_motion=False (and use_flow=False for single-image DBPN)")
         if self.flow_refine and not self.use_flow:
             raise ValueError("STARConfig.flow_refine=True needs use_flow=True; set flow_refine=False "
                              "for the 'w/o Flow' model")
@@ -109,7 +117,13 @@ class STARConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """All fields, except fields added after the first trained runs while at their default: run folders
+        are named by a hash of this dict, so existing runs keep their names (``from_dict`` fills them in)."""
+        data = dataclasses.asdict(self)
+        for name in _OMITTED_AT_DEFAULT:
+            if data[name] == _DEFAULTS[name]:
+                del data[name]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> STARConfig:
@@ -121,7 +135,7 @@ class STARConfig:
 
     def diff(self, other: STARConfig) -> dict[str, tuple[Any, Any]]:
         """Fields that differ, as ``{name: (self_value, other_value)}``."""
-        a, b = self.to_dict(), other.to_dict()
+        a, b = dataclasses.asdict(self), dataclasses.asdict(other)
         return {k: (a[k], b[k]) for k in a if a[k] != b[k]}
 
     def short_hash(self) -> str:
@@ -147,3 +161,6 @@ class STARConfig:
     def motion_channels(self) -> int:
         """Channels M adds to the Net_ST / Net_F / Net_B inputs."""
         return self.motion_feat if self.use_motion else 0
+
+
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(STARConfig)}

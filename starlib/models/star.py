@@ -50,6 +50,7 @@ class STARnet(nn.Module):
         ``lr_mid``: (B, 3, h, w) the in-between frame at input resolution (T-SR);
         ``*_aux``: the same four after stage 1 (S-SR aux = Net_S's own RGB head), weighted 0.4 in the loss;
         ``flow_fwd``, ``flow_bwd``: the flows used downstream (refined when FR is on), if flows are used.
+    With ``cfg.net_s_only`` (the S-SR baselines) only ``sr_t`` and ``sr_t1`` (Net_S's RGB) are returned.
     """
 
     def __init__(self, cfg: STARConfig | None = None) -> None:
@@ -63,6 +64,12 @@ class STARnet(nn.Module):
         c_pair = 2 * c_l + c_m                                     # cat(L_a, L_b, M): 320 at paper widths
 
         self.net_s = build_net_s(cfg)                               # initialised by its own constructor
+        if cfg.net_s_only:                                          # S-SR baseline: Net_S and nothing else
+            if cfg.global_residual:
+                with torch.no_grad():
+                    self.net_s.output.conv.weight.zero_()
+                    self.net_s.output.conv.bias.zero_()
+            return
         core: dict[str, nn.Module] = {}
         if cfg.use_motion:
             core["motion_feat"] = ConvBlock(4, cfg.base_filter, 3, 1, 1, "lrelu")
@@ -97,6 +104,11 @@ class STARnet(nn.Module):
                     conv.bias.zero_()
         if cfg.flow_refine:                                         # PyTorch default init, as the authors
             self.flow_net = FlowRefinementUNet(8, 2, cfg.fr_width, cfg.fr_depth, cfg.fr_correction)
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """Final outputs this network returns (Net_S-only baselines: the two S-SR frames)."""
+        return ("sr_t", "sr_t1") if self.cfg.net_s_only else FINAL_OUTPUTS
 
     # --- helpers ---------------------------------------------------------------------------------
     def _rho(self, x: torch.Tensor) -> torch.Tensor:
@@ -154,6 +166,11 @@ class STARnet(nn.Module):
             flows_t, flows_t1 = [flow_bwd], [flow_fwd]
         s_t, h_t = self.net_s(lr_t, [lr_t1], flows_t)
         s_t1, h_t1 = self.net_s(lr_t1, [lr_t], flows_t1)
+        if cfg.net_s_only:                                             # DBPN / DBPN-MI / RBPN alone
+            out["sr_t"], out["sr_t1"] = s_t, s_t1
+            if cfg.global_residual:
+                self._add_input_baseline(out, lr_t, lr_t1)
+            return out
         # eq 2: L_t, L_{t+1} (B, c_l, h, w)
         l_t, l_t1 = self.motion_down(h_t), self.motion_down(h_t1)
         # eq 3: M (B, c_m, h, w); stage 2 uses M on halved flows in the authors' code.
@@ -223,8 +240,9 @@ class STARnet(nn.Module):
         up_t1 = F.interpolate(lr_t1, size=size, mode="bicubic", align_corners=False)
         base = {"sr_t": up_t, "sr_t1": up_t1, "sr_mid": (up_t + up_t1) / 2, "lr_mid": (lr_t + lr_t1) / 2}
         for key, value in base.items():
-            out[key] = out[key] + value
-            out[f"{key}_aux"] = out[f"{key}_aux"] + value
+            for name in (key, f"{key}_aux"):
+                if name in out:
+                    out[name] = out[name] + value
 
 
 def count_parameters(module: nn.Module) -> int:

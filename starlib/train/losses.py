@@ -112,17 +112,23 @@ class STARLoss(nn.Module):
                 targets: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, dict[str, float]]:
         """``targets`` overrides :func:`batch_target` per output (e.g. STAR-T_HR's HR middle frame)."""
         parts: dict[str, float] = {}
-        total = out[self.terms[0][0]].new_zeros(())
+        total = next(v for k, v in out.items() if not k.startswith("flow")).new_zeros(())
         for output, w in self.terms:
+            if output not in out:
+                raise ValueError(f"objective {self.objective} trains output {output!r}, which this network does "
+                                 f"not produce (it returns {sorted(k for k in out if not k.endswith('_aux'))})")
             target = targets[output] if targets and output in targets else batch_target(batch, output)
-            rec = AUX_WEIGHT * F.l1_loss(out[f"{output}_aux"], target) + FINAL_WEIGHT * F.l1_loss(out[output], target)
+            rec = FINAL_WEIGHT * F.l1_loss(out[output], target)
+            if f"{output}_aux" in out:                      # absent for Net_S-only baselines
+                rec = rec + AUX_WEIGHT * F.l1_loss(out[f"{output}_aux"], target)
             parts[f"l1_{output}"] = float(rec.detach())
             total = total + w * rec
             if self.weights.perceptual > 0:
                 assert self.vgg is not None
                 phi_t = self.vgg(target).detach()
-                per = (AUX_WEIGHT * F.mse_loss(self.vgg(out[f"{output}_aux"]), phi_t)
-                       + FINAL_WEIGHT * F.mse_loss(self.vgg(out[output]), phi_t))
+                per = FINAL_WEIGHT * F.mse_loss(self.vgg(out[output]), phi_t)
+                if f"{output}_aux" in out:
+                    per = per + AUX_WEIGHT * F.mse_loss(self.vgg(out[f"{output}_aux"]), phi_t)
                 parts[f"vgg_{output}"] = float(per.detach())
                 total = total + self.weights.perceptual * w * per
         if self.weights.flow > 0 and "flow_fwd_gt" in batch and "flow_fwd" in out:
