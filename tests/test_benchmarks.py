@@ -1,0 +1,35 @@
+"""benchmarks/bench.py --quick: every measurement is there, ratios are positive and finite, provenance columns."""
+
+import importlib.util
+import math
+
+import pandas as pd
+
+from starlib.provenance import REPO_ROOT
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bench", REPO_ROOT / "benchmarks" / "bench.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_benchmark_writes_the_csv(tmp_path):
+    bench = load_bench()
+    out = tmp_path / "benchmarks.csv"
+    bench.run(profile="smoke", out=out, quick=True, threads=1)
+    frame = pd.read_csv(out)
+    for col in (*bench.COLUMNS, "profile", "git_commit", "machine", "torch_threads", "wall_time_s"):
+        assert col in frame.columns, col
+    assert set(frame.measurement) == {"forward_output_fps", "forward_peak_rss_mib", "flow_pair_seconds",
+                                      "clip_output_fps", "clip_max_abs_diff", "matmul_gflop_per_s",
+                                      "network_gflop_per_s"}
+    assert set(frame[frame.measurement == "flow_pair_seconds"].config.str.split(",").str[0]) == set(bench.BACKENDS)
+    ratios = frame.ratio.dropna()
+    assert len(ratios) == len(frame) - (frame.measurement == "clip_max_abs_diff").sum()
+    assert all(math.isfinite(r) and r > 0 for r in ratios)
+    assert (frame.value >= 0).all() and (frame.torch_threads == 1).all() and (frame.profile == "smoke").all()
+    # the pipeline's fp32 paths reproduce the reference; bf16 may differ a little
+    diffs = frame[frame.measurement == "clip_max_abs_diff"].set_index("config").value
+    assert all(v <= 1 for k, v in diffs.items() if "bf16" not in k)
