@@ -38,12 +38,13 @@ class Comparisons:
         self.cache = flow_cache(ctx.profile, ctx.cache_dir)
         self.bench = test_benchmarks(ctx.profile)
         self.scale = ctx.profile.model.scale
-        self.methods: dict[str, Any] = {}
+        self.methods: dict[int, dict[str, Any]] = {}   # table -> label -> method
+        self._table = 0
 
     # --- helpers -------------------------------------------------------------------------------------
     def _entry(self, label: str, method: Any, key: str, bench: dict[str, list[Window]], outputs: tuple[str, ...],
                niqe: bool = False, paper: str | None = None, note: str = "") -> Entry:
-        self.methods[label] = method
+        self.methods.setdefault(self._table, {})[label] = method
         return method_entry(label, method, key, bench, outputs, niqe=niqe, paper_method=paper, note=note,
                             cache_dir=self.ctx.cache_dir, scale=self.scale, progress=self.ctx.progress)
 
@@ -51,7 +52,7 @@ class Comparisons:
                  outputs: tuple[str, ...], **kw: Any) -> Entry:
         entry, method = trained_entry(self.profile, label, objective, variant, bench, outputs,
                                       **self.ctx.kw, **kw)
-        self.methods[label] = method
+        self.methods.setdefault(self._table, {})[label] = method
         return entry
 
     def ssr_run_overrides(self) -> dict[str, Any]:
@@ -78,6 +79,7 @@ class Comparisons:
 
     # --- Table 8: S-SR ---------------------------------------------------------------------------------
     def table8(self) -> list[Entry]:
+        self._table = 8
         entries = [self._entry("Bicubic", bicubic_and_average, f"bicubic_average-s{self.scale}", self.bench,
                                ("sr_t",), paper="Bicubic")]
         for name in SSR_NETS:
@@ -95,6 +97,7 @@ class Comparisons:
 
     # --- Table 7: ST-SR --------------------------------------------------------------------------------
     def table7(self) -> list[Entry]:
+        self._table = 7
         out = ("sr_mid",)
         entries = [self._entry("Bicubic + averaging", bicubic_and_average, f"bicubic_average-s{self.scale}",
                                self.bench, out, niqe=True, note="ours only: the non-learned floor")]
@@ -122,6 +125,7 @@ class Comparisons:
 
     # --- Table 9: T-SR at the original resolution ------------------------------------------------------
     def table9(self) -> list[Entry]:
+        self._table = 9
         out = ("hr_mid",)
         cross = self.profile.sections.get("tables", {}).get("t9_cross_benchmarks")
         cross_bench = {d: w for d, w in self.hr_bench.items() if cross is None or d in cross}
@@ -139,6 +143,7 @@ class Comparisons:
 
     # --- Table 10: T-SR on S-LR ------------------------------------------------------------------------
     def table10(self) -> list[Entry]:
+        self._table = 10
         out = ("lr_mid",)
         entries = [
             self._entry("Frame averaging", bicubic_and_average, f"bicubic_average-s{self.scale}", self.bench, out),
@@ -153,16 +158,17 @@ class Comparisons:
         return entries
 
     # --- figures -----------------------------------------------------------------------------------------
-    def figure(self, labels: list[str], window: Window, output: str, title: str) -> Any:
-        """Figs. 2, 6, 7: ``output`` of the methods ``labels`` (already built by a table) on one window."""
+    def figure(self, table: int, labels: list[str], window: Window, output: str, title: str) -> Any:
+        """Figs. 2, 6, 7: ``output`` of the methods ``labels`` of ``table`` (already built) on one window."""
         from starlib.data import load_window
         from starlib.evaluation import ground_truth
         from starlib.plots import method_grid
 
         stack = load_window(window, self.scale)
-        missing = [label for label in labels if label not in self.methods]
+        built = self.methods.get(table, {})
+        missing = [label for label in labels if label not in built]
         if missing:
-            raise KeyError(f"methods {missing} were not built yet; run the table that uses them first "
-                           f"(built: {sorted(self.methods)})")
-        preds = {label: self.methods[label](stack)[output] for label in labels}
+            raise KeyError(f"methods {missing} of table {table} were not built yet; run table{table}() first "
+                           f"(built: {sorted(built)})")
+        preds = {label: built[label](stack)[output] for label in labels}
         return method_grid(ground_truth(stack, output), preds, f"{title} ({window.name})")

@@ -119,12 +119,14 @@ def table_rows(table: int, entries: Sequence[Entry], reference: str | None = Non
     for e in entries:
         base = {"table": table, "method": e.label, "paper_method": e.paper_method or "", "status": e.status,
                 "note": e.note, **{f"info_{k}": v for k, v in e.info.items()}}
-        if e.per_item is None:
+        if e.per_item is None:      # not run here: one row per data set the paper reports it on
+            hits = paper[(paper.table == table) & (paper.method == (e.paper_method or ""))]
             for output in e.outputs:
-                for metric in ("psnr", "ssim"):
-                    value, pdata = _paper_value(paper, table, e.paper_method, "", output, metric)
-                    rows.append({**base, "dataset": "", "output": output, "metric": metric, "n": 0,
-                                 "paper_reported": value, "paper_dataset": pdata})
+                for pdata in (sorted(set(hits[hits.output == output].dataset)) or [""]):
+                    for metric in ("psnr", "ssim"):
+                        value, _ = _paper_value(paper, table, e.paper_method, pdata, output, metric)
+                        rows.append({**base, "dataset": "", "output": output, "metric": metric, "n": 0,
+                                     "paper_reported": value, "paper_dataset": pdata})
             continue
         for (dataset, output), g in e.per_item.groupby(["dataset", "output"], sort=False):
             for metric in _metric_columns(e.per_item):
@@ -201,6 +203,15 @@ def _digits(metric: str) -> int:
     return 3 if metric in ("ssim", "ssim_y", "ssim_wang") else 2
 
 
+def _row_groups(summary: pd.DataFrame):
+    """(method, data set, output) groups of a summary; rows not run are grouped by the paper's data set."""
+    summary = summary.assign(dataset=summary["dataset"].fillna(""), paper_dataset=summary["paper_dataset"].fillna(""))
+    shown = summary["dataset"].where(summary["status"] == "run", summary["paper_dataset"])
+    summary = summary.assign(shown=shown)
+    for (method, dataset, output), g in summary.groupby(["method", "shown", "output"], sort=False):
+        yield (method, dataset, output), g
+
+
 def render_markdown(summary: pd.DataFrame, table: int) -> str:
     """One Markdown table: a line per (method, dataset, output) with the shown metrics (mean ± 95% CI
     half-width), the paired PSNR difference to the reference row, and the paper's values."""
@@ -209,7 +220,7 @@ def render_markdown(summary: pd.DataFrame, table: int) -> str:
                                                                            "paper PSNR", "paper SSIM",
                                                                            "paper data", "paper Δ PSNR"]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
-    for (method, dataset, output), g in summary.groupby(["method", "dataset", "output"], sort=False, dropna=False):
+    for (method, dataset, output), g in _row_groups(summary):
         by = {m: g[g.metric == m].iloc[0] for m in set(g.metric)}
         p = by.get("psnr")
         if p is not None and str(p["status"]) != "run":
@@ -217,7 +228,9 @@ def render_markdown(summary: pd.DataFrame, table: int) -> str:
         else:
             cells = [_cell(by[m], _digits(m)) if m in by else "-" for m in metrics]
             if p is not None and pd.notna(p.get("delta_vs_reference")):
-                cells.append(f"{p['delta_vs_reference']:+.2f} [{p['delta_ci95_low']:+.2f}, {p['delta_ci95_high']:+.2f}]")
+                ci = (f" [{p['delta_ci95_low']:+.2f}, {p['delta_ci95_high']:+.2f}]"
+                      if pd.notna(p["delta_ci95_low"]) else "")
+                cells.append(f"{p['delta_vs_reference']:+.2f}{ci}")
             else:
                 cells.append("ref" if p is not None and method == p.get("reference_method") else "")
         s = by.get("ssim")
@@ -235,7 +248,7 @@ def render_latex(summary: pd.DataFrame, table: int) -> str:
     esc = lambda s: str(s).replace("_", r"\_").replace("->", r"$\rightarrow$").replace("%", r"\%")  # noqa: E731
     lines = [r"\begin{tabular}{lllccc}", r"\toprule",
              r"Method & Data & Output & PSNR & SSIM & Paper PSNR \\", r"\midrule"]
-    for (method, dataset, output), g in summary.groupby(["method", "dataset", "output"], sort=False, dropna=False):
+    for (method, dataset, output), g in _row_groups(summary):
         by = {m: g[g.metric == m].iloc[0] for m in set(g.metric)}
         cell = lambda m: _cell(by[m], _digits(m)).replace("±", r"$\pm$") if m in by else "--"  # noqa: E731
         p = by.get("psnr")
