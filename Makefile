@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PROFILE ?= cpu
 NOTEBOOKS ?=
 
-.PHONY: test reproduce venv clean-venv
+.PHONY: test reproduce bench venv clean-venv
 
 venv: $(STAMP)
 
@@ -21,6 +21,9 @@ test: $(STAMP)
 
 reproduce: $(STAMP)
 	$(PY) -m starlib.pipeline --profile $(PROFILE) $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS),)
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench.py --profile $(PROFILE)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -239,7 +239,8 @@ def render_markdown(summary: pd.DataFrame, table: int) -> str:
                  str(p["paper_dataset"]) if p is not None and pd.notna(p["paper_dataset"]) else "",
                  f"{p['paper_delta_vs_reference']:+.2f}" if p is not None and pd.notna(p.get("paper_delta_vs_reference")) else ""]
         label = method + (f" ({p['paper_method']})" if p is not None and p["paper_method"] and p["paper_method"] != method else "")
-        lines.append("| " + " | ".join([label, str(dataset or "-"), OUTPUT_NAMES.get(output, output)] + cells + paper) + " |")
+        ran = p is None or str(p["status"]) == "run"
+        lines.append("| " + " | ".join([label, str(dataset or "-") if ran else "-", OUTPUT_NAMES.get(output, output)] + cells + paper) + " |")
     return "\n".join(lines)
 
 
