@@ -1,0 +1,434 @@
+"""Side-by-side comparison of methods on one sample, interactive (ipywidgets) or static: notebook 13.
+
+Pick a data set, a sample, an output and methods; see the outputs next to the ground truth with one zoom box
+applied identically to every panel, absolute-error maps on one shared colour scale, and the sample's metrics.
+The methods are those :class:`starlib.comparisons.Comparisons` builds for Tables 7-10 (call
+:func:`build_methods` once); each output is served by the methods of its table:
+
+============  ===================================  =====  ==============================================
+output        task                                 table  methods (cpu/smoke profiles)
+============  ===================================  =====  ==============================================
+``sr_t``      S-SR, I_t^sr                         8      bicubic, DBPN, DBPN-MI, RBPN, STAR-ST, STAR-S
+                                                          (and STAR, from Table 7)
+``sr_mid``    ST-SR, I_t+^sr                       7      bicubic + averaging, cascades, STAR, STAR-ST
+``lr_mid``    T-SR on LR, I_t+^l                   10     averaging, flow interp., STAR, STAR-T_HR (on LR
+                                                          frames), STAR-T_LR
+``hr_mid``    T-SR at HR (HR inputs)               9      averaging, flow interp., STAR, STAR-T_LR,
+                                                          STAR-T_HR (all with HR inputs)
+============  ===================================  =====  ==============================================
+
+A zoom box is ``(y, x, size)``: top-left corner and side in pixels of the output, as
+:func:`starlib.plots.worst_crop` returns it. Nothing here writes files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from starlib.data.samples import FrameStack, load_window
+from starlib.evaluation import INTERPOLATED, ground_truth, score
+from starlib.plots import worst_crop
+
+Method = Callable[[FrameStack], dict[str, np.ndarray]]
+Box = tuple[int, int, int]
+
+#: Outputs one can compare: key -> (task, symbol, the table whose methods produce it).
+OUTPUTS: dict[str, tuple[str, str, int]] = {
+    "sr_t": ("S-SR", "I_t^sr", 8),
+    "sr_mid": ("ST-SR", "I_t+^sr", 7),
+    "lr_mid": ("T-SR on LR", "I_t+^l", 10),
+    "hr_mid": ("T-SR at HR", "I_t+ from HR inputs", 9),
+}
+#: Methods of other tables that also produce an output (LR-input STAR gives I_t^sr; Table 8 omits it).
+ALSO_FROM: dict[str, tuple[tuple[int, str], ...]] = {"sr_t": ((7, "STAR"),)}
+#: Methods selected when an output is first shown (those of the paper's Figs. 2, 6, 7), where available.
+DEFAULT_METHODS: dict[str, tuple[str, ...]] = {
+    "sr_t": ("Bicubic", "DBPN", "RBPN", "STAR-ST", "STAR-S"),
+    "sr_mid": ("Bicubic + averaging", "flow interp. -> RBPN", "RBPN -> flow interp.", "STAR", "STAR-ST"),
+    "lr_mid": ("Frame averaging", "flow interp.", "STAR", "STAR-T_LR"),
+    "hr_mid": ("Frame averaging", "flow interp.", "STAR-T_HR"),
+}
+#: Columns of the per-sample metrics table (IE columns only for in-between frames, as in Tables 9-10).
+METRICS: tuple[str, ...] = ("psnr", "ssim", "psnr_y", "ie_starnet", "ie_mae")
+ERROR_CMAP = "magma"
+
+
+# --- methods and samples -------------------------------------------------------------------------------
+
+def check_output(output: str) -> str:
+    """``output`` if it is one of :data:`OUTPUTS`, else a ValueError naming the choices."""
+    if output not in OUTPUTS:
+        choices = ", ".join(f"{k!r} ({v[0]} {v[1]})" for k, v in OUTPUTS.items())
+        raise ValueError(f"unknown output {output!r}; choose one of {choices}")
+    return output
+
+
+def output_label(output: str) -> str:
+    task, symbol, _ = OUTPUTS[check_output(output)]
+    return f"{task} ({symbol})"
+
+
+def build_methods(comp: Any, tables: Sequence[int] = (8, 7, 9, 10)) -> dict[int, Any]:
+    """Build the methods of Tables 7-10 with ``comp`` (a Comparisons), each table once: finished training
+    runs and cached scores are reused. Returns the table entries of the tables built now."""
+    return {t: getattr(comp, f"table{t}")() for t in tables if t not in comp.methods}
+
+
+def available_methods(comp: Any, output: str) -> dict[str, Method]:
+    """Label -> method for every built method that produces ``output``, in its table's order."""
+    table = OUTPUTS[check_output(output)][2]
+    built = comp.methods
+    if table not in built:
+        raise RuntimeError(f"the methods of Table {table} ({output_label(output)}) are not built yet; call "
+                           f"comp.table{table}() or starlib.compare_ui.build_methods(comp) first")
+    methods = dict(built[table])
+    for other, label in ALSO_FROM.get(output, ()):
+        if label in built.get(other, {}) and label not in methods:
+            methods[label] = built[other][label]
+    return methods
+
+
+def datasets(comp: Any, output: str) -> list[str]:
+    """Data sets offered for ``output``: the HR-input benchmarks for ``hr_mid`` (they run at 16x the
+    pixels), every test benchmark otherwise."""
+    bench = comp.hr_bench if check_output(output) == "hr_mid" else comp.bench
+    return [d for d, windows in bench.items() if windows]
+
+
+def samples(comp: Any, dataset: str, output: str) -> dict[str, Any]:
+    """Sample name -> window of ``dataset`` offered for ``output`` (the items its table scores)."""
+    bench = comp.hr_bench if check_output(output) == "hr_mid" else comp.bench
+    if dataset not in bench or not bench[dataset]:
+        raise ValueError(f"no {dataset!r} samples for {output!r}; data sets: {datasets(comp, output)}")
+    return {w.name: w for w in bench[dataset]}
+
+
+def predict(stack: FrameStack, methods: Mapping[str, Method], output: str) -> dict[str, np.ndarray]:
+    """Run each method on ``stack`` and keep ``output``, checked against the ground truth's shape."""
+    gt = ground_truth(stack, check_output(output))
+    preds = {}
+    for label, method in methods.items():
+        out = method(stack)
+        if output not in out:
+            raise KeyError(f"{label} returned no {output!r} (it returned {sorted(out)})")
+        if out[output].shape != gt.shape:
+            raise ValueError(f"{label}: {output} is {out[output].shape}, the ground truth {gt.shape}")
+        preds[label] = out[output]
+    return preds
+
+
+# --- zoom box, error maps --------------------------------------------------------------------------------
+
+def abs_error(gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """(H, W) absolute error in 8-bit levels, averaged over the RGB channels."""
+    if gt.shape != pred.shape:
+        raise ValueError(f"prediction {pred.shape} and ground truth {gt.shape} differ in shape")
+    return np.abs(pred.astype(np.float32) - gt.astype(np.float32)).mean(-1)
+
+
+def default_crop(shape: Sequence[int]) -> int:
+    """Default zoom size: 64 px, at most half the frame's shorter side, at least 8 px."""
+    return int(max(8, min(64, min(shape[:2]) // 2)))
+
+
+def clamp_box(box: Sequence[int], shape: Sequence[int]) -> Box:
+    """``(y, x, size)`` moved and shrunk as little as needed to lie inside a frame of ``shape``."""
+    y, x, k = (int(v) for v in box)
+    h, w = int(shape[0]), int(shape[1])
+    k = max(1, min(k, h, w))
+    return min(max(y, 0), h - k), min(max(x, 0), w - k), k
+
+
+def default_box(gt: np.ndarray, preds: Mapping[str, np.ndarray], size: int | None = None) -> Box:
+    """Where the first method errs most (:func:`starlib.plots.worst_crop`), ``size`` px square."""
+    if not preds:
+        raise ValueError("no predictions: select at least one method")
+    first = next(iter(preds.values()))
+    return worst_crop(abs_error(gt, first), size or default_crop(gt.shape))
+
+
+def shared_error_scale(errors: Sequence[np.ndarray], percentile: float = 99.0) -> float:
+    """Upper end of the one colour scale of all error maps: the largest per-method ``percentile`` of the
+    absolute error (so a few outlier pixels do not wash out the maps), at least 1 level."""
+    return max([1.0, *(float(np.percentile(e, percentile)) for e in errors)])
+
+
+# --- figure and table ------------------------------------------------------------------------------------
+
+def render(stack: FrameStack, output: str, preds: Mapping[str, np.ndarray], box: Sequence[int] | None = None,
+           title: str | None = None, vmax: float | None = None) -> plt.Figure:
+    """One column per method plus the ground truth (last). Rows: the frame with the zoom box, the zoomed
+    crop (nearest neighbour; crop PSNR in the title), the absolute-error map with the box (whole-frame PSNR
+    and MAE in the title) and the zoomed error. Every panel uses the same box, every error map the same
+    colour scale (0..``vmax`` levels; default :func:`shared_error_scale`). ``box`` defaults to
+    :func:`default_box`."""
+    from starlib.metrics import psnr
+
+    gt = ground_truth(stack, check_output(output))
+    if not preds:
+        raise ValueError("no predictions: select at least one method")
+    errors = {label: abs_error(gt, img) for label, img in preds.items()}
+    y, x, k = clamp_box(box if box is not None else default_box(gt, preds), gt.shape)
+    vmax = float(vmax) if vmax is not None else shared_error_scale(list(errors.values()))
+    panels = [*preds.items(), ("ground truth", gt)]
+    n = len(panels)
+    fig, axes = plt.subplots(4, n, figsize=(2.3 * n + 0.8, 9.4), squeeze=False, layout="constrained")
+    zoom = (slice(y, y + k), slice(x, x + k))
+    mappable = None
+    for i, (label, img) in enumerate(panels):
+        axes[0, i].imshow(img, interpolation="nearest")
+        axes[0, i].add_patch(plt.Rectangle((x - 0.5, y - 0.5), k, k, fill=False, ec="red", lw=1))
+        axes[0, i].set_title(label, fontsize=8)
+        axes[1, i].imshow(img[zoom], interpolation="nearest")
+        if label in errors:
+            err = errors[label]
+            axes[1, i].set_title(f"zoom {psnr(gt[zoom], img[zoom]):.2f} dB", fontsize=7)
+            mappable = axes[2, i].imshow(err, cmap=ERROR_CMAP, vmin=0.0, vmax=vmax, interpolation="nearest")
+            axes[2, i].add_patch(plt.Rectangle((x - 0.5, y - 0.5), k, k, fill=False, ec="cyan", lw=1))
+            axes[2, i].set_title(f"frame {psnr(gt, img):.2f} dB, MAE {err.mean():.2f}", fontsize=7)
+            axes[3, i].imshow(err[zoom], cmap=ERROR_CMAP, vmin=0.0, vmax=vmax, interpolation="nearest")
+        else:
+            axes[1, i].set_title(f"zoom y={y} x={x} size={k}", fontsize=7)
+            axes[2, i].set_axis_off()
+            axes[3, i].set_axis_off()
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for row, name in enumerate(("output", "zoom", "|error|", "|error| zoom")):
+        axes[row, 0].set_ylabel(name, fontsize=8)
+    cax = axes[2, -1].inset_axes((0.05, 0.0, 0.09, 1.0))   # the shared scale, in the ground truth's column
+    bar = fig.colorbar(mappable, cax=cax)
+    bar.set_label("|output - ground truth|\n(8-bit levels, RGB mean)", fontsize=7)
+    bar.ax.tick_params(labelsize=7)
+    fig.get_layout_engine().set(rect=(0, 0.02, 1, 0.98))   # room for a provenance stamp at the bottom
+    fig.suptitle(title or f"{output_label(output)}: {stack.name}", fontsize=9)
+    return fig
+
+
+def metrics_table(stack: FrameStack, output: str, preds: Mapping[str, np.ndarray],
+                  metrics: Sequence[str] = METRICS) -> pd.DataFrame:
+    """One row per method: ``method, sample, output`` and each metric of ``metrics`` on the whole frame
+    (:func:`starlib.evaluation.score`, the metric contract; IE columns only for in-between frames)."""
+    gt = ground_truth(stack, check_output(output))
+    rows = [{"method": label, "sample": stack.name, "output": output, **score(gt, img, output, metrics)}
+            for label, img in preds.items()]
+    cols = ["method", "sample", "output", *(m for m in metrics if not m.startswith("ie_") or output in INTERPOLATED)]
+    return pd.DataFrame(rows, columns=cols)
+
+
+# --- the widget -----------------------------------------------------------------------------------------
+
+class ComparisonUI(widgets.VBox):
+    """The interactive comparison (what :func:`build_ui` returns). Method outputs, loaded samples and metric
+    rows are memoised, so moving the zoom box never re-runs a method."""
+
+    def __init__(self, comp: Any, dataset: str | None = None, sample: str | None = None, output: str = "sr_mid",
+                 methods: Sequence[str] | None = None) -> None:
+        self._comp = comp
+        self._busy = 0
+        self._stacks: dict[tuple[str, str], FrameStack] = {}
+        self._preds: dict[tuple[str, str, str, str], np.ndarray] = {}
+        self._rows: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        self._shape: tuple[int, int] | None = None
+        check_output(output)
+        available_methods(comp, output)  # a clear error now if the tables were not built
+        self.w_output = widgets.Dropdown(options=[(output_label(o), o) for o in OUTPUTS], value=output,
+                                         description="output")
+        self.w_dataset = widgets.Dropdown(description="data set")
+        self.w_sample = widgets.Dropdown(description="sample")
+        self.w_methods = widgets.SelectMultiple(description="methods", rows=8,
+                                                layout=widgets.Layout(width="420px"))
+        slider = dict(min=0, max=1, value=0, continuous_update=False)
+        self.w_x = widgets.IntSlider(description="zoom x", **slider)
+        self.w_y = widgets.IntSlider(description="zoom y", **slider)
+        self.w_size = widgets.IntSlider(description="zoom size", **{**slider, "min": 1})
+        self.w_worst = widgets.Button(description="worst crop", tooltip="move the box to where the first "
+                                                                        "method errs most")
+        self.w_status = widgets.HTML()
+        self.fig_out, self.table_out = widgets.Output(), widgets.Output()
+        controls = widgets.HBox([widgets.VBox([self.w_output, self.w_dataset, self.w_sample]), self.w_methods,
+                                 widgets.VBox([self.w_x, self.w_y, self.w_size, self.w_worst])])
+        super().__init__([controls, self.w_status, self.fig_out, self.table_out])
+        with self._hold():
+            self._refresh_datasets(dataset)
+            self._refresh_samples(sample)
+            self._refresh_methods(methods)
+        self.w_output.observe(self._on_output, "value")
+        self.w_dataset.observe(self._on_dataset, "value")
+        self.w_sample.observe(lambda _: self._update(reset_box=True), "value")
+        self.w_methods.observe(lambda _: self._update(), "value")
+        self.w_size.observe(self._on_size, "value")
+        for w in (self.w_x, self.w_y):
+            w.observe(lambda _: self._update(), "value")
+        self.w_worst.on_click(lambda _: self._update(reset_box=True))
+        self._update(reset_box=True)
+
+    # state ---------------------------------------------------------------------------------------------
+    @contextmanager
+    def _hold(self):
+        self._busy += 1
+        try:
+            yield
+        finally:
+            self._busy -= 1
+
+    @property
+    def box(self) -> Box:
+        return int(self.w_y.value), int(self.w_x.value), int(self.w_size.value)
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """The current choices: data set, sample, output, methods (in table order) and zoom box."""
+        return {"dataset": self.w_dataset.value, "sample": self.w_sample.value, "output": self.w_output.value,
+                "methods": self.selected(), "box": self.box}
+
+    def selected(self) -> list[str]:
+        chosen = set(self.w_methods.value)
+        return [label for label in self.w_methods.options if label in chosen]
+
+    def set_box(self, box: Sequence[int]) -> None:
+        """Move the zoom box (clamped to the frame) and redraw."""
+        with self._hold():
+            self._set_box(box)
+        self._update()
+
+    def _set_box(self, box: Sequence[int]) -> None:
+        h, w = self._shape or (max(box[0] + box[2], 1), max(box[1] + box[2], 1))
+        y, x, k = clamp_box(box, (h, w))
+        self.w_size.max = max(1, min(h, w))
+        self.w_size.value = k
+        self.w_x.max, self.w_y.max = max(w - k, 0), max(h - k, 0)
+        self.w_x.value, self.w_y.value = x, y
+
+    # option lists --------------------------------------------------------------------------------------
+    def _refresh_datasets(self, prefer: str | None = None) -> None:
+        names = datasets(self._comp, self.w_output.value)
+        if prefer is not None and prefer not in names:
+            raise ValueError(f"no data set {prefer!r} for {self.w_output.value!r}; choose one of {names}")
+        current = prefer or self.w_dataset.value
+        self.w_dataset.options = names
+        self.w_dataset.value = current if current in names else names[0]
+
+    def _refresh_samples(self, prefer: str | None = None) -> None:
+        names = list(samples(self._comp, self.w_dataset.value, self.w_output.value))
+        if prefer is not None and prefer not in names:
+            raise ValueError(f"no sample {prefer!r} in {self.w_dataset.value!r} for {self.w_output.value!r}; "
+                             f"samples: {names}")
+        current = prefer or self.w_sample.value
+        self.w_sample.options = names
+        self.w_sample.value = current if current in names else names[0]
+
+    def _refresh_methods(self, prefer: Sequence[str] | None = None) -> None:
+        output = self.w_output.value
+        labels = list(available_methods(self._comp, output))
+        if prefer is not None:
+            unknown = [p for p in prefer if p not in labels]
+            if unknown:
+                raise ValueError(f"methods {unknown} do not produce {output!r}; available: {labels}")
+            chosen = list(prefer)
+        else:
+            chosen = [label for label in DEFAULT_METHODS.get(output, ()) if label in labels] or labels
+        self.w_methods.value = ()
+        self.w_methods.options = labels
+        self.w_methods.rows = min(max(len(labels), 2), 10)
+        self.w_methods.value = tuple(chosen)
+
+    # events --------------------------------------------------------------------------------------------
+    def _on_output(self, _: Any) -> None:
+        with self._hold():
+            self._refresh_datasets()
+            self._refresh_samples()
+            self._refresh_methods()
+        self._update(reset_box=True)
+
+    def _on_dataset(self, _: Any) -> None:
+        if self._busy:
+            return
+        with self._hold():
+            self._refresh_samples()
+        self._update(reset_box=True)
+
+    def _on_size(self, _: Any) -> None:
+        if self._busy:
+            return
+        with self._hold():
+            self._set_box(self.box)
+        self._update()
+
+    # computing -----------------------------------------------------------------------------------------
+    def current(self) -> tuple[FrameStack, str, dict[str, np.ndarray]]:
+        """The selected sample, output and the selected methods' outputs (memoised)."""
+        dataset, name, output = self.w_dataset.value, self.w_sample.value, self.w_output.value
+        if (dataset, name) not in self._stacks:
+            window = samples(self._comp, dataset, output)[name]
+            self._stacks[(dataset, name)] = load_window(window, self._comp.scale)
+        stack = self._stacks[(dataset, name)]
+        methods = available_methods(self._comp, output)
+        labels = self.selected()
+        todo = {label: methods[label] for label in labels if (dataset, name, output, label) not in self._preds}
+        for label, img in predict(stack, todo, output).items():
+            self._preds[(dataset, name, output, label)] = img
+        return stack, output, {label: self._preds[(dataset, name, output, label)] for label in labels}
+
+    def table(self) -> pd.DataFrame:
+        """Metrics of the selected methods on the selected sample (see :func:`metrics_table`)."""
+        stack, output, preds = self.current()
+        dataset = self.w_dataset.value
+        for label in preds:
+            key = (dataset, stack.name, output, label)
+            if key not in self._rows:
+                self._rows[key] = metrics_table(stack, output, {label: preds[label]}).iloc[0].to_dict()
+        frame = pd.DataFrame([self._rows[(dataset, stack.name, output, label)] for label in preds])
+        return frame.reindex(columns=metrics_table(stack, output, {}).columns)
+
+    def snapshot(self) -> tuple[plt.Figure, pd.DataFrame]:
+        """The current comparison as a static figure and its metrics table (nothing displayed or closed)."""
+        stack, output, preds = self.current()
+        title = f"{output_label(output)}: {self.w_dataset.value}/{stack.name}"
+        return render(stack, output, preds, self.box, title=title), self.table()
+
+    def _update(self, reset_box: bool = False) -> None:
+        if self._busy:
+            return
+        from IPython.display import clear_output, display
+
+        if not self.selected():
+            self.w_status.value = "<i>select at least one method</i>"
+            return
+        self.w_status.value = "<i>running…</i>"
+        try:
+            stack, output, preds = self.current()
+            shape = ground_truth(stack, output).shape[:2]
+            if reset_box or shape != self._shape:
+                self._shape = shape
+                with self._hold():
+                    self._set_box(default_box(ground_truth(stack, output), preds))
+            fig, table = self.snapshot()
+        except Exception as exc:  # shown in the widget, not raised into the event loop
+            self.w_status.value = f"<b style='color:#b00'>{type(exc).__name__}: {exc}</b>"
+            return
+        self.w_status.value = (f"{self.w_dataset.value}/{stack.name}, {output_label(output)}, zoom box "
+                               f"y={self.box[0]} x={self.box[1]} size={self.box[2]}")
+        with self.fig_out:
+            clear_output(wait=True)
+            display(fig)
+        plt.close(fig)
+        with self.table_out:
+            clear_output(wait=True)
+            display(table.round(4))
+
+
+def build_ui(comp: Any, dataset: str | None = None, sample: str | None = None, output: str = "sr_mid",
+             methods: Sequence[str] | None = None) -> ComparisonUI:
+    """The interactive comparison for the methods ``comp`` has built (see :func:`build_methods`): drop-downs
+    for output, data set and sample, a multiple selection of methods, and x / y / size sliders of the zoom
+    box shared by every panel. Defaults: the first data set and sample, the methods of the paper's figure for
+    ``output``, the box where the first method errs most. ``.snapshot()`` returns the figure and table."""
+    return ComparisonUI(comp, dataset, sample, output, methods)

@@ -1,0 +1,160 @@
+"""The comparison UI's library (starlib.compare_ui), with non-learned methods on real UCF101 / Middlebury items."""
+
+from types import SimpleNamespace
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from starlib import compare_ui as ui  # noqa: E402
+from starlib.baselines import FlowInterpolation, bicubic_and_average, bicubic_upscale, frame_average  # noqa: E402
+from starlib.data import load_window, middlebury_other, ucf101_dvf  # noqa: E402
+from starlib.evaluation import ground_truth  # noqa: E402
+from starlib.methods import SpaceThenTime, TimeThenSpace  # noqa: E402
+from starlib.metrics import psnr, psnr_y, ssim_matlab3d  # noqa: E402
+
+
+def zero_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.zeros((*a.shape[:2], 2), np.float32)
+
+
+def bicubic_ssr(stack):
+    """An LR-input S-SR method (what SpaceThenTime / TimeThenSpace wrap): bicubic of both inputs."""
+    return {"sr_t": bicubic_upscale(stack.lr[0], 4), "sr_t1": bicubic_upscale(stack.lr[-1], 4)}
+
+
+def shifted(method, dy: int = 1):
+    """A method whose outputs are ``method``'s rolled by ``dy`` rows: a second, worse method."""
+    return lambda stack: {k: np.roll(v, dy, axis=0) for k, v in method(stack).items()}
+
+
+@pytest.fixture(scope="module")
+def comp():
+    """What Comparisons offers the UI, with non-learned methods only (tables 7-10)."""
+    fi = FlowInterpolation(zero_flow)
+    return SimpleNamespace(
+        scale=4,
+        bench={"middlebury": middlebury_other()[:1], "ucf101": ucf101_dvf()[:2]},
+        hr_bench={"ucf101": ucf101_dvf()[:1]},
+        methods={
+            8: {"Bicubic": bicubic_and_average, "Bicubic shifted": shifted(bicubic_and_average)},
+            7: {"Bicubic + averaging": bicubic_and_average,
+                "flow interp. -> bicubic": TimeThenSpace(zero_flow, bicubic_ssr),
+                "bicubic -> averaging": SpaceThenTime(bicubic_ssr, frame_average, interpolate=False),
+                "STAR": shifted(bicubic_and_average, 2)},
+            9: {"Frame averaging": bicubic_and_average, "flow interp.": fi},
+            10: {"Frame averaging": bicubic_and_average, "flow interp.": fi},
+        })
+
+
+@pytest.fixture(scope="module")
+def stack():
+    return load_window(ucf101_dvf()[0])
+
+
+def test_available_methods_follow_the_output_table(comp):
+    assert list(ui.available_methods(comp, "sr_t")) == ["Bicubic", "Bicubic shifted", "STAR"]  # + STAR of T7
+    assert list(ui.available_methods(comp, "sr_mid")) == list(comp.methods[7])
+    assert list(ui.available_methods(comp, "hr_mid")) == ["Frame averaging", "flow interp."]
+    assert ui.datasets(comp, "hr_mid") == ["ucf101"] and ui.datasets(comp, "sr_t") == ["middlebury", "ucf101"]
+    assert list(ui.samples(comp, "ucf101", "sr_mid")) == [w.name for w in ucf101_dvf()[:2]]
+
+
+def test_bad_output_and_unbuilt_tables_raise_clear_errors(comp, stack):
+    with pytest.raises(ValueError, match="unknown output 'sr_middle'.*'sr_mid'"):
+        ui.available_methods(comp, "sr_middle")
+    with pytest.raises(ValueError, match="unknown output"):
+        ui.render(stack, "hr", {"a": stack.hr[0]})
+    with pytest.raises(ValueError, match="unknown output"):
+        ui.metrics_table(stack, "t", {})
+    with pytest.raises(RuntimeError, match=r"comp.table9\(\)"):
+        ui.available_methods(SimpleNamespace(methods={8: {}}), "hr_mid")
+    with pytest.raises(ValueError, match="no 'middlebury' samples"):
+        ui.samples(comp, "middlebury", "hr_mid")
+
+
+def test_predict_checks_the_output_exists_and_has_the_ground_truth_shape(stack):
+    with pytest.raises(KeyError, match="returned no 'hr_mid'"):
+        ui.predict(stack, {"x": lambda s: {"sr_t": s.hr[0]}}, "hr_mid")
+    with pytest.raises(ValueError, match="ground truth"):
+        ui.predict(stack, {"x": lambda s: {"sr_t": s.lr[0]}}, "sr_t")
+
+
+def test_render_has_one_column_per_method_plus_ground_truth_and_one_shared_box(comp, stack):
+    preds = ui.predict(stack, ui.available_methods(comp, "sr_mid"), "sr_mid")
+    box = (40, 100, 48)
+    fig = ui.render(stack, "sr_mid", preds, box)
+    grid = fig.axes
+    n = len(preds) + 1
+    assert len(grid) == 4 * n
+    titles = [ax.get_title() for ax in grid[:n]]
+    assert titles == [*preds, "ground truth"]
+    rects = [(p.get_xy(), p.get_width(), p.get_height()) for ax in grid for p in ax.patches]
+    assert len(rects) == n + len(preds)                     # frames (all) and error maps (methods)
+    assert set(rects) == {((100 - 0.5, 40 - 0.5), 48, 48)}  # identical everywhere
+    gt = ground_truth(stack, "sr_mid")
+    zooms = [ax.get_images()[0].get_array() for ax in grid[n:2 * n]]
+    for (label, img), zoom in zip([*preds.items(), ("gt", gt)], zooms):
+        assert np.array_equal(np.asarray(zoom), img[40:88, 100:148])
+    # one colour scale: every error map has the same limits
+    error_images = [ax.get_images()[0] for ax in grid[2 * n:] if ax.get_images()]
+    assert len(error_images) == 2 * len(preds)
+    assert len({im.get_clim() for im in error_images}) == 1
+    bars = [c for ax in grid for c in ax.child_axes if hasattr(c, "_colorbar")]
+    assert len(bars) == 1 and bars[0]._colorbar.mappable.get_clim() == error_images[0].get_clim()
+    plt.close(fig)
+
+
+def test_default_box_is_the_first_methods_worst_crop_and_boxes_are_clamped(comp, stack):
+    from starlib.plots import worst_crop
+
+    preds = ui.predict(stack, ui.available_methods(comp, "sr_t"), "sr_t")
+    gt = ground_truth(stack, "sr_t")
+    expected = worst_crop(np.abs(preds["Bicubic"].astype(np.float32) - gt).mean(-1), 64)
+    assert ui.default_box(gt, preds) == expected
+    assert ui.clamp_box((250, -5, 64), gt.shape) == (256 - 64, 0, 64)
+    assert ui.clamp_box((0, 0, 999), (40, 30)) == (0, 0, 30)
+    assert ui.default_crop((64, 64)) == 32 and ui.default_crop((480, 640)) == 64
+
+
+def test_metrics_table_equals_the_metric_functions(comp, stack):
+    preds = ui.predict(stack, ui.available_methods(comp, "sr_mid"), "sr_mid")
+    table = ui.metrics_table(stack, "sr_mid", preds)
+    gt = ground_truth(stack, "sr_mid")
+    assert list(table["method"]) == list(preds)
+    assert list(table.columns) == ["method", "sample", "output", "psnr", "ssim", "psnr_y", "ie_starnet", "ie_mae"]
+    for _, row in table.iterrows():
+        img = preds[row["method"]]
+        assert row["psnr"] == pytest.approx(psnr(gt, img))
+        assert row["psnr_y"] == pytest.approx(psnr_y(gt, img))
+        assert row["ssim"] == pytest.approx(ssim_matlab3d(gt, img))
+    s_sr = ui.metrics_table(stack, "sr_t", ui.predict(stack, {"Bicubic": bicubic_and_average}, "sr_t"))
+    assert "ie_mae" not in s_sr.columns                    # IE only for in-between frames
+
+
+def test_widget_defaults_sliders_and_output_switch(comp):
+    assert ui.build_ui(comp, output="sr_t").state["methods"] == ["Bicubic"]  # the Fig. 2 methods available
+    w = ui.build_ui(comp, dataset="ucf101", output="sr_t", methods=["STAR", "Bicubic"])
+    assert w.state["methods"] == ["Bicubic", "STAR"] and w.state["dataset"] == "ucf101"  # in table order
+    first_box = w.box
+    stack, output, preds = w.current()
+    assert first_box == ui.default_box(ground_truth(stack, output), preds)
+    w.w_x.value, w.w_size.value = 3, 20
+    fig, table = w.snapshot()
+    rects = {(p.get_xy(), p.get_width()) for ax in fig.axes for p in ax.patches}
+    assert rects == {((3 - 0.5, w.box[0] - 0.5), 20)}
+    assert w.w_x.max == 256 - 20 and "zoom box y=" in w.w_status.value  # redrawn, no error shown
+    plt.close(fig)
+    assert list(table["method"]) == ["Bicubic", "STAR"]
+    w.w_output.value = "hr_mid"                             # data sets and methods follow the output
+    assert w.w_dataset.options == ("ucf101",) and w.state["methods"] == ["Frame averaging", "flow interp."]
+    stack, output, preds = w.current()
+    assert w.box == ui.default_box(ground_truth(stack, output), preds) and "ucf101" in w.w_status.value
+    w.w_output.value = "lr_mid"                             # LR frames: the box shrinks to fit
+    assert w.box[2] <= 32 and w.w_size.max == 64 and "zoom box y=" in w.w_status.value
+    with pytest.raises(ValueError, match="do not produce"):
+        ui.build_ui(comp, output="sr_t", methods=["Frame averaging"])
