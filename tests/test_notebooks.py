@@ -46,6 +46,8 @@ def test_notebook_runs_under_smoke(path: Path, shared_dirs: Path):
     tagged = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     if "runs_dir" in tagged.source:
         params["runs_dir"] = str(shared_dirs / "runs")
+    if "cache_dir" in tagged.source:     # flows and per-item scores: never into the repository's cache/
+        params["cache_dir"] = str(shared_dirs / "cache" / "flows")
     before = {p: p.stat().st_mtime_ns for p in [*results.rglob("*"), *figures.rglob("*")] if p.is_file()}
     executed = run_notebooks("smoke", [path.stem], out_dir=shared_dirs / "executed", extra_parameters=params,
                              log=lambda *_: None)
