@@ -52,8 +52,10 @@ def run_notebooks(profile: str, selection: Sequence[str] | None = None,
         log(f"[{profile}] running {book.relative_to(REPO_ROOT)} -> {target}")
         start = time.perf_counter()
         try:
+            # smoke cells take seconds: a cell still running after 15 min is hung, so fail instead of waiting
             pm.execute_notebook(str(book), str(target), parameters={"profile": profile, **(extra_parameters or {})},
-                                cwd=str(book.parent), progress_bar=False, kernel_name="python3")
+                                cwd=str(book.parent), progress_bar=False, kernel_name="python3",
+                                execution_timeout=900 if profile == "smoke" else None)
         except pm.PapermillExecutionError as exc:
             raise NotebookFailed(f"{book.name} failed in cell {exc.cell_index} ({exc.ename}: {exc.evalue}); "
                                  f"the executed copy with the traceback is {target}") from exc
