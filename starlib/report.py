@@ -62,7 +62,7 @@ def claims_summary(results: Path) -> str:
     order = ("reproduced", "inconclusive", "not reproduced", "not tested")
     head = (f"{len(counts)} claims; on at least one test set: "
             + ", ".join(f"{int(tally.get(k, 0))} {k}" for k in order)
-            + f" (per claim, 'reproduced' if reproduced on some test set and contradicted on none).\n\n"
+            + f" (per claim: 'reproduced' if reproduced on at least one test set, else 'not reproduced' if contradicted on one, else 'inconclusive').\n\n"
             f"From `results/{results.name}/claims.csv`, commit(s) {', '.join(sorted(set(claims['git_commit'])))}.\n\n")
     return head + claims_markdown(claims)
 
