@@ -40,6 +40,7 @@ class Comparisons:
         self.scale = ctx.profile.model.scale
         self.methods: dict[int, dict[str, Any]] = {}   # table -> label -> method
         self._table = 0
+        self._ssr: dict[str, tuple[Any, Any]] = {}
 
     # --- helpers -------------------------------------------------------------------------------------
     def _entry(self, label: str, method: Any, key: str, bench: dict[str, list[Window]], outputs: tuple[str, ...],
@@ -65,9 +66,11 @@ class Comparisons:
         """The trained S-SR network ``name`` (DBPN, DBPN-MI, RBPN) as an LR-input method."""
         from starlib.infer import STARMethod
 
-        run = train_model(self.profile, "STAR-S", SSR_NETS[name], init_objective=None, **self.ctx.kw,
-                          **self.ssr_run_overrides())
-        return STARMethod(run.model, self.cache), run
+        if name not in self._ssr:            # Tables 7 and 8 share them: load each run once
+            run = train_model(self.profile, "STAR-S", SSR_NETS[name], init_objective=None, **self.ctx.kw,
+                              **self.ssr_run_overrides())
+            self._ssr[name] = (STARMethod(run.model, self.cache), run)
+        return self._ssr[name]
 
     @cached_property
     def hr_bench(self) -> dict[str, list[Window]]:
