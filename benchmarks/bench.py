@@ -1,6 +1,7 @@
 """Speed and memory of STARnet and of the enhance pipeline, measured in one run -> ``results/benchmarks.csv``.
 
     python benchmarks/bench.py --profile cpu            # cpu and paper widths (minutes to an hour on a CPU)
+    python benchmarks/bench.py --device cuda            # the same on a GPU -> results/benchmarks_cuda.csv
     python benchmarks/bench.py --quick --out /tmp/b.csv # smoke widths, tiny sizes: checks that the script works
 
 One row per measurement, columns ``measurement, config, value, unit, ratio, ratio_of, notes`` and the
@@ -10,6 +11,8 @@ provenance columns (profile, git commit, machine, torch threads, wall time ...).
     each width for 448x256 output frames (LR 112x64), 2 output frames (``sr_t``, ``sr_mid``) per forward; each
     width runs in a fresh process, whose ``ru_maxrss`` is the peak memory (interpreter and torch included; the
     notes give the resident size before the first forward). Untrained weights: speed does not depend on them.
+    On CUDA the memory row is ``forward_peak_gpu_mib`` (``torch.cuda.max_memory_allocated``), and each width is
+    also timed under bfloat16 autocast.
 (b) ``flow_pair_seconds``: each OpenCV flow backend, both flows of one LR pair (a->b and b->a, what one forward
     needs) on real frames at 112x64; ratio = that time / one network forward at ``cpu`` widths.
 (c) ``clip_output_fps``: enhancing a short real clip (``st`` mode, the demo checkpoint) through
@@ -17,7 +20,13 @@ provenance columns (profile, git commit, machine, torch threads, wall time ...).
     ``torch.no_grad``, flows computed inline, no flow cache, no tiling); ratio = speed-up over the reference.
     ``clip_max_abs_diff``: the largest difference between each path's uint8 frames and the reference's.
 (d) ``network_gflop_per_s``: FLOPs of one forward (``torch.utils.flop_counter.FlopCounterMode``) / its time;
-    ratio = that / the fp32 matrix-multiply throughput of this machine measured in the same run (``torch.mm``).
+    ratio = that / the fp32 matrix-multiply throughput of this machine measured in the same run (``torch.mm``;
+    on CUDA also bf16 against the bf16 ``torch.mm``).
+(e) ``train_step_seconds``: one optimiser step of the STAR objective (forward, L1 losses with the auxiliary
+    outputs and the flow-refinement loss, backward, Adamax) through ``starlib.train.train`` at each width's
+    profile batch size and crop, on synthetic batches; the notes give what the profile's whole schedule
+    (STAR, then the four finetunes) would take at that speed. On a CPU only the first width is trained
+    (``--train-widths`` to choose).
 
 Importable: ``run(...)`` returns the rows; ``main(argv)`` is the command line.
 """
@@ -25,6 +34,7 @@ Importable: ``run(...)`` returns the rows; ``main(argv)`` is the command line.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -55,13 +65,20 @@ QUICK_LR_SIZE = (24, 32)
 
 # --- helpers -------------------------------------------------------------------------------------------
 
-def _median_seconds(fn, repeats: int, warmup: int = 1) -> float:
+def _sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def _median_seconds(fn, repeats: int, warmup: int = 1, device: str = "cpu") -> float:
     for _ in range(warmup):
         fn()
+    _sync(device)
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
+        _sync(device)
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
@@ -80,7 +97,9 @@ def _peak_rss_mib() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024   # bytes on macOS, KiB on Linux
 
 
-def _machine() -> str:
+def _machine(device: str = "cpu") -> str:
+    if device == "cuda":
+        return f"{torch.cuda.get_device_name()} (CUDA {torch.version.cuda}), {os.cpu_count()} logical cores"
     name = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -127,29 +146,40 @@ def count_flops(model: STARnet, size: tuple[int, int]) -> int:
     return int(counter.get_total_flops())
 
 
-def forward_worker(width: str, size: tuple[int, int], repeats: int, threads: int) -> dict[str, Any]:
-    """Time STARnet forwards at ``width`` widths; run in a fresh process so ru_maxrss is this width's peak."""
+def forward_worker(width: str, size: tuple[int, int], repeats: int, threads: int,
+                   device: str = "cpu") -> dict[str, Any]:
+    """Time STARnet forwards at ``width`` widths; run in a fresh process so ru_maxrss is this width's peak.
+    On CUDA also under bfloat16 autocast, with the peak GPU memory of the fp32 forwards."""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = STARnet(load_profile(width).model).eval()
     g = torch.Generator().manual_seed(0)
     a, b = torch.randn(1, 3, *size, generator=g), torch.randn(1, 3, *size, generator=g)   # (1, 3, h, w)
     ff, fb = 0.02 * torch.randn(1, 2, *size, generator=g), 0.02 * torch.randn(1, 2, *size, generator=g)
+    model.to(device)
+    a, b, ff, fb = (t.to(device) for t in (a, b, ff, fb))
     rss_before = _rss_mib()
+    gpu_before = torch.cuda.memory_allocated() / 2**20 if device == "cuda" else 0.0
 
-    def forward() -> None:
-        with torch.inference_mode():
+    def forward(bf16: bool = False) -> None:
+        with torch.inference_mode(), torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=bf16):
             model(a, b, ff, fb)
 
-    seconds = _median_seconds(forward, repeats)
-    params = sum(p.numel() for p in model.parameters())
-    return {"seconds": seconds, "peak_rss_mib": _peak_rss_mib(), "rss_before_mib": rss_before,
-            "flops": count_flops(model, size), "params": params, "threads": torch.get_num_threads()}
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    seconds = _median_seconds(forward, repeats, device=device)
+    result = {"seconds": seconds, "peak_rss_mib": _peak_rss_mib(), "rss_before_mib": rss_before,
+              "flops": count_flops(model, size), "params": sum(p.numel() for p in model.parameters()),
+              "threads": torch.get_num_threads()}
+    if device == "cuda":
+        result |= {"peak_gpu_mib": torch.cuda.max_memory_allocated() / 2**20, "gpu_before_mib": gpu_before,
+                   "seconds_bf16": _median_seconds(lambda: forward(True), repeats, device=device)}
+    return result
 
 
-def _run_worker(width: str, size: tuple[int, int], repeats: int, threads: int) -> dict[str, Any]:
+def _run_worker(width: str, size: tuple[int, int], repeats: int, threads: int, device: str = "cpu") -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(
-        {"width": width, "size": list(size), "repeats": repeats, "threads": threads})]
+        {"width": width, "size": list(size), "repeats": repeats, "threads": threads, "device": device})]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO_ROOT)
     if res.returncode != 0:
@@ -159,28 +189,29 @@ def _run_worker(width: str, size: tuple[int, int], repeats: int, threads: int) -
 
 # --- (d): the machine's matmul throughput ----------------------------------------------------------------
 
-def matmul_gflops(n: int, repeats: int) -> float:
-    """fp32 ``torch.mm`` of two n x n matrices: 2 n^3 FLOPs / median seconds."""
+def matmul_gflops(n: int, repeats: int, device: str = "cpu", dtype: torch.dtype = torch.float32) -> float:
+    """``torch.mm`` of two n x n matrices: 2 n^3 FLOPs / median seconds (fp32 stays fp32: no TF32 on CUDA)."""
     g = torch.Generator().manual_seed(0)
-    x, y = torch.randn(n, n, generator=g), torch.randn(n, n, generator=g)
-    seconds = _median_seconds(lambda: torch.mm(x, y), repeats)
+    x, y = (torch.randn(n, n, generator=g).to(device, dtype) for _ in range(2))
+    seconds = _median_seconds(lambda: torch.mm(x, y), repeats, device=device)
     return 2 * n**3 / seconds / 1e9
 
 
 # --- (c): the end-to-end clip against a reference path ---------------------------------------------------
 
-def reference_enhance(frames: list[np.ndarray], model: STARnet) -> list[np.ndarray]:
+def reference_enhance(frames: list[np.ndarray], model: STARnet, device: str = "cpu") -> list[np.ndarray]:
     """The straightforward path: whole frames, fp32, default layout, no_grad, flows computed inline, no cache.
     Same outputs as ``st`` mode: sr_t, sr_mid of each pair, sr_t1 of the last pair."""
-    model.eval()
+    model.eval().to(device)
     outs: list[np.ndarray] = []
     with torch.no_grad():
         for i in range(len(frames) - 1):
             a, b = frames[i], frames[i + 1]
-            out = model(to_tensor(a)[None], to_tensor(b)[None], *_flow_tensors(a, b))
-            outs += [to_uint8(out["sr_t"][0]), to_uint8(out["sr_mid"][0])]
+            flows = (f.to(device) for f in _flow_tensors(a, b))
+            out = model(to_tensor(a)[None].to(device), to_tensor(b)[None].to(device), *flows)
+            outs += [to_uint8(out["sr_t"][0].cpu()), to_uint8(out["sr_mid"][0].cpu())]
             if i == len(frames) - 2:
-                outs.append(to_uint8(out["sr_t1"][0]))
+                outs.append(to_uint8(out["sr_t1"][0].cpu()))
     return outs
 
 
@@ -191,15 +222,16 @@ PIPELINE_VARIANTS: dict[str, Settings] = {
 }
 
 
-def clip_rows(model: STARnet, frames: list[np.ndarray], repeats: int, model_name: str) -> list[dict[str, Any]]:
+def clip_rows(model: STARnet, frames: list[np.ndarray], repeats: int, model_name: str,
+              device: str = "cpu") -> list[dict[str, Any]]:
     n_out = 2 * len(frames) - 1
     cfg = f"st mode, {len(frames)} frames {frames[0].shape[1]}x{frames[0].shape[0]} -> {n_out} frames, {model_name}"
     ref_out: list[np.ndarray] = []
 
     def ref() -> None:
-        ref_out[:] = reference_enhance(frames, model)
+        ref_out[:] = reference_enhance(frames, model, device)
 
-    ref_s = _median_seconds(ref, repeats)
+    ref_s = _median_seconds(ref, repeats, device=device)
     rows = [{"measurement": "clip_output_fps", "config": f"reference path; {cfg}", "value": n_out / ref_s,
              "unit": "output frames/s", "ratio": 1.0, "ratio_of": "reference path",
              "notes": "fp32, default layout, no_grad, whole frames, flows inline, no cache"}]
@@ -207,9 +239,9 @@ def clip_rows(model: STARnet, frames: list[np.ndarray], repeats: int, model_name
         out: list[np.ndarray] = []
 
         def pipe() -> None:
-            out[:] = list(enhance_frames(iter(frames), model, "st", settings=settings, device="cpu"))
+            out[:] = list(enhance_frames(iter(frames), model, "st", settings=settings, device=device))
 
-        s = _median_seconds(pipe, repeats)
+        s = _median_seconds(pipe, repeats, device=device)
         diff = max(int(np.abs(o.astype(int) - r.astype(int)).max()) for o, r in zip(out, ref_out))
         rows.append({"measurement": "clip_output_fps", "config": f"{name}; {cfg}", "value": n_out / s,
                      "unit": "output frames/s", "ratio": ref_s / s, "ratio_of": "reference path",
@@ -220,45 +252,113 @@ def clip_rows(model: STARnet, frames: list[np.ndarray], repeats: int, model_name
     return rows
 
 
+# --- (e): training steps --------------------------------------------------------------------------------
+
+class SyntheticBatches:
+    """Random batches shaped like ``RandomCropWindows`` batches (3-frame windows, LR inputs, flows, FR targets):
+    speed does not depend on the pixel values. ``batch(step, indices)`` as the trainer calls it."""
+
+    def __init__(self, lr_size: tuple[int, int], scale: int = 4) -> None:
+        g = torch.Generator().manual_seed(0)
+        h, w = lr_size
+        self.item = {"hr": torch.rand(3, 3, scale * h, scale * w, generator=g),   # (frames, 3, H, W)
+                     "lr": torch.rand(3, 3, h, w, generator=g),                   # (frames, 3, h, w)
+                     **{k: 0.02 * torch.randn(2, h, w, generator=g)
+                        for k in ("flow_fwd", "flow_bwd", "flow_fwd_gt", "flow_bwd_gt")}}
+
+    def batch(self, step: int, indices) -> dict[str, torch.Tensor]:
+        n = len(indices)
+        return {k: v[None].expand(n, *v.shape).clone() for k, v in self.item.items()}
+
+
+def train_step_seconds(width: str, repeats: int, device: str, full_frame: tuple[int, int]) -> dict[str, Any]:
+    """Median seconds of one STAR optimiser step at ``width``'s profile batch and crop (``starlib.train``)."""
+    import tempfile
+
+    from starlib.recipes import train_config
+    from starlib.train import train
+
+    prof = load_profile(width)
+    cfg = train_config(prof, "STAR")
+    size = full_frame if cfg.patch == 0 else (cfg.patch, cfg.patch)
+    warmup = 2
+    cfg = dataclasses.replace(cfg, steps=warmup + repeats, checkpoint_every=10**9, log_every=10**9)
+    stamps: list[float] = []
+
+    def on_step(step: int, parts: dict) -> None:   # parts are floats: the step has finished on the device
+        stamps.append(time.perf_counter())
+
+    with tempfile.TemporaryDirectory() as tmp:
+        train(prof.model, cfg, SyntheticBatches(size), "synthetic", runs_dir=tmp, device=device, progress=False,
+              on_step=on_step)
+    steps = [b - a for a, b in zip(stamps[warmup - 1:], stamps[warmup:])]
+    full = train_config(prof, "STAR").steps + sum(train_config(prof, o).steps
+                                                  for o in ("STAR-ST", "STAR-S", "STAR-T_LR", "STAR-T_HR"))
+    return {"seconds": statistics.median(steps), "batch_size": cfg.batch_size, "size": size,
+            "schedule_steps": full}
+
+
 # --- the whole run ---------------------------------------------------------------------------------------
 
-def run(profile: str = "cpu", out: str | Path = REPO_ROOT / "results" / "benchmarks.csv", quick: bool = False,
+def run(profile: str = "cpu", out: str | Path | None = None, quick: bool = False,
         widths: tuple[str, ...] | None = None, repeats: int | None = None, threads: int | None = None,
-        clip_frames: int | None = None, matmul_n: int | None = None) -> list[dict[str, Any]]:
-    """Measure (a)-(d) and write ``out`` atomically; returns the rows (without provenance)."""
+        clip_frames: int | None = None, matmul_n: int | None = None, device: str = "cpu",
+        train_widths: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """Measure (a)-(e) on ``device`` and write ``out`` atomically; returns the rows (without provenance)."""
+    if device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: torch sees no CUDA device; run with --device cpu")
+    out = Path(out) if out else REPO_ROOT / "results" / ("benchmarks.csv" if device == "cpu" else "benchmarks_cuda.csv")
     start = time.perf_counter()
     threads = threads or torch.get_num_threads()
     torch.set_num_threads(threads)
     widths = widths or (("smoke",) if quick else ("cpu", "paper"))
+    if train_widths is None:
+        train_widths = widths if device == "cuda" else widths[:1]
     size = QUICK_LR_SIZE if quick else LR_SIZE
     repeats = repeats or (1 if quick else 3)
     out_size = f"LR {size[1]}x{size[0]} -> {4 * size[1]}x{4 * size[0]}"
+    on = "" if device == "cpu" else f" on {device}"
     rows: list[dict[str, Any]] = []
 
     # (a) forward speed and memory, one fresh process per width
-    fwd = {w: _run_worker(w, size, repeats, threads) for w in widths}
+    fwd = {w: _run_worker(w, size, repeats, threads, device) for w in widths}
     base = widths[0]
     for w, r in fwd.items():
-        rows.append({"measurement": "forward_output_fps", "config": f"{w} widths, {out_size}",
+        rows.append({"measurement": "forward_output_fps", "config": f"{w} widths, {out_size}{on}",
                      "value": 2 / r["seconds"], "unit": "output frames/s",
                      "ratio": fwd[base]["seconds"] / r["seconds"], "ratio_of": f"{base} widths",
-                     "notes": f"{r['params']:,} parameters; 2 output frames per forward; median of {repeats}"})
-        rows.append({"measurement": "forward_peak_rss_mib", "config": f"{w} widths, {out_size}",
+                     "notes": f"{r['params']:,} parameters; fp32; 2 output frames per forward; median of {repeats}"})
+        if device == "cuda":
+            rows.append({"measurement": "forward_output_fps", "config": f"{w} widths, bf16 autocast, {out_size}{on}",
+                         "value": 2 / r["seconds_bf16"], "unit": "output frames/s",
+                         "ratio": r["seconds"] / r["seconds_bf16"], "ratio_of": f"{w} widths fp32",
+                         "notes": f"bfloat16 autocast; median of {repeats}"})
+            rows.append({"measurement": "forward_peak_gpu_mib", "config": f"{w} widths, {out_size}{on}",
+                         "value": r["peak_gpu_mib"], "unit": "MiB",
+                         "ratio": r["peak_gpu_mib"] / fwd[base]["peak_gpu_mib"], "ratio_of": f"{base} widths",
+                         "notes": f"torch.cuda.max_memory_allocated of the fp32 forwards; {r['gpu_before_mib']:.0f} "
+                                  f"MiB allocated before (weights, inputs)"})
+        rows.append({"measurement": "forward_peak_rss_mib", "config": f"{w} widths, {out_size}{on}",
                      "value": r["peak_rss_mib"], "unit": "MiB",
                      "ratio": r["peak_rss_mib"] / fwd[base]["peak_rss_mib"], "ratio_of": f"{base} widths",
                      "notes": f"ru_maxrss of a fresh process; {r['rss_before_mib']:.0f} MiB resident before "
                               f"the first forward (interpreter, torch, model)"})
 
-    # (b) flow backends against one network forward at the first width (cpu, or smoke when quick)
+    # (b) flow backends (OpenCV, on the CPU) against one network forward at the first width
     lr = real_frames(2, size)
     net_s = fwd[base]["seconds"]
     for backend in BACKENDS:
+        try:
+            compute_flow(lr[0], lr[1], backend)
+        except AttributeError as err:   # DeepFlow / TV-L1 need opencv-contrib (cv2.optflow)
+            print(f"skipping flow backend {backend}: this OpenCV build lacks it ({err})", file=sys.stderr)
+            continue
         s = _median_seconds(lambda: (compute_flow(lr[0], lr[1], backend), compute_flow(lr[1], lr[0], backend)),
                             repeats)
         rows.append({"measurement": "flow_pair_seconds", "config": f"{backend}, {size[1]}x{size[0]}",
                      "value": s, "unit": "s", "ratio": s / net_s,
-                     "ratio_of": f"one network forward ({base} widths, {out_size})",
-                     "notes": "both flows of one pair (a->b, b->a); real TOFlow frames"})
+                     "ratio_of": f"one network forward ({base} widths, {out_size}{on})",
+                     "notes": "both flows of one pair (a->b, b->a) on the CPU; real TOFlow frames"})
 
     # (c) end-to-end clip against the reference path
     n_clip = clip_frames or (3 if quick else 5)
@@ -266,22 +366,45 @@ def run(profile: str = "cpu", out: str | Path = REPO_ROOT / "results" / "benchma
         model, name = STARnet(load_profile(base).model).eval(), f"untrained {base}-width STARnet"
     else:
         model, name = load_for_mode(DEMO_ST, "st")[0], f"demo checkpoint {DEMO_ST.name}"
-    rows += clip_rows(model, real_frames(n_clip, size), repeats, name)
+    rows += clip_rows(model, real_frames(n_clip, size), repeats, name + on, device)
 
     # (d) achieved GFLOP/s against the machine's matmul throughput
-    n = matmul_n or (256 if quick else 2048)
-    mm = matmul_gflops(n, max(repeats, 3))
-    rows.append({"measurement": "matmul_gflop_per_s", "config": f"torch.mm fp32 {n}x{n}", "value": mm,
-                 "unit": "GFLOP/s", "ratio": 1.0, "ratio_of": "itself", "notes": f"{threads} torch threads"})
+    n = matmul_n or (256 if quick else (8192 if device == "cuda" else 2048))
+    mm = {"fp32": matmul_gflops(n, max(repeats, 3), device)}
+    if device == "cuda":
+        mm["bf16"] = matmul_gflops(n, max(repeats, 3), device, torch.bfloat16)
+    for prec, v in mm.items():
+        rows.append({"measurement": "matmul_gflop_per_s", "config": f"torch.mm {prec} {n}x{n}{on}", "value": v,
+                     "unit": "GFLOP/s", "ratio": 1.0, "ratio_of": "itself",
+                     "notes": f"{threads} torch threads" if device == "cpu" else "no TF32 for fp32"})
     for w, r in fwd.items():
-        achieved = r["flops"] / r["seconds"] / 1e9
-        rows.append({"measurement": "network_gflop_per_s", "config": f"{w} widths, {out_size}", "value": achieved,
-                     "unit": "GFLOP/s", "ratio": achieved / mm, "ratio_of": f"torch.mm fp32 {n}x{n}",
-                     "notes": f"{r['flops'] / 1e9:.1f} GFLOP per forward (FlopCounterMode; a multiply-add = 2)"})
+        for prec, key in (("fp32", "seconds"), ("bf16", "seconds_bf16")):
+            if key not in r:
+                continue
+            achieved = r["flops"] / r[key] / 1e9
+            label = "" if prec == "fp32" else ", bf16 autocast"
+            rows.append({"measurement": "network_gflop_per_s", "config": f"{w} widths{label}, {out_size}{on}",
+                         "value": achieved, "unit": "GFLOP/s", "ratio": achieved / mm[prec],
+                         "ratio_of": f"torch.mm {prec} {n}x{n}",
+                         "notes": f"{r['flops'] / 1e9:.1f} GFLOP per forward (FlopCounterMode; a multiply-add = 2)"})
+
+    # (e) training steps
+    tr = {w: train_step_seconds(w, repeats, device, size) for w in train_widths}
+    for w, r in tr.items():
+        hours = r["seconds"] * r["schedule_steps"] / 3600
+        rows.append({"measurement": "train_step_seconds",
+                     "config": f"{w} widths, STAR objective, batch {r['batch_size']} of "
+                               f"{r['size'][1]}x{r['size'][0]} LR crops{on}",
+                     "value": r["seconds"], "unit": "s", "ratio": r["seconds"] / tr[train_widths[0]]["seconds"],
+                     "ratio_of": f"{train_widths[0]} widths",
+                     "notes": f"fp32 forward+losses+backward+Adamax on synthetic batches; median of {repeats}; the "
+                              f"{w} profile's schedule ({r['schedule_steps']:,} steps: STAR and four finetunes) "
+                              f"would take {hours:,.1f} h at this speed"})
 
     wall = time.perf_counter() - start
-    prov = provenance(profile, 0, "synthetic inputs (a, d); data/train/toflow_clip frames (b, c)", len(rows), wall)
-    prov |= {"machine": _machine(), "torch_threads": threads}
+    prov = provenance(profile, 0, "synthetic inputs (a, d, e); data/train/toflow_clip frames (b, c)", len(rows), wall,
+                      device=device)
+    prov |= {"machine": _machine(device), "torch_threads": threads}
     write_results_csv([{k: r[k] for k in COLUMNS} for r in rows], out, prov)
     return rows
 
@@ -289,7 +412,11 @@ def run(profile: str = "cpu", out: str | Path = REPO_ROOT / "results" / "benchma
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--profile", default="cpu", help="profile name recorded with the results")
-    p.add_argument("--out", default=str(REPO_ROOT / "results" / "benchmarks.csv"))
+    p.add_argument("--out", default=None,
+                   help="CSV to write (default results/benchmarks.csv, or results/benchmarks_cuda.csv on CUDA)")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where the network runs")
+    p.add_argument("--train-widths", nargs="*", default=None,
+                   help="profiles whose training step is timed (default: the first width on a CPU, all on CUDA)")
     p.add_argument("--quick", action="store_true", help="smoke widths and tiny sizes (checks the script)")
     p.add_argument("--widths", nargs="+", default=None, help="profiles whose widths are measured (default cpu paper)")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats per measurement (median)")
@@ -298,14 +425,16 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.worker:
         spec = json.loads(args.worker)
-        print(json.dumps(forward_worker(spec["width"], tuple(spec["size"]), spec["repeats"], spec["threads"])))
+        print(json.dumps(forward_worker(spec["width"], tuple(spec["size"]), spec["repeats"], spec["threads"],
+                                        spec.get("device", "cpu"))))
         return 0
     rows = run(args.profile, args.out, args.quick, tuple(args.widths) if args.widths else None, args.repeats,
-               args.threads)
+               args.threads, device=args.device,
+               train_widths=tuple(args.train_widths) if args.train_widths is not None else None)
     for r in rows:
         ratio = "" if r["ratio"] != r["ratio"] else f"  ratio {r['ratio']:.3g} of {r['ratio_of']}"
         print(f"{r['measurement']:22s} {r['config'][:70]:70s} {r['value']:10.4g} {r['unit']}{ratio}")
-    print(f"wrote {args.out}")
+    print("wrote", args.out or "results/benchmarks*.csv")
     return 0
 
 

@@ -14,6 +14,8 @@ from starlib.provenance import REPO_ROOT, atomic_write_text
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 CLAIMS_START, CLAIMS_END = "<!-- claims:start -->", "<!-- claims:end -->"
+BENCH_START, BENCH_END = "<!-- bench:start -->", "<!-- bench:end -->"
+BENCH_FILES = ("benchmarks.csv", "benchmarks_cuda.csv")   # results/, written by benchmarks/bench.py
 MODELS = (("star", "STAR"), ("star_st", "STAR-ST"), ("star_s", "STAR-S"), ("star_t_hr", "STAR-T_HR"),
           ("star_t_lr", "STAR-T_LR"))
 
@@ -67,6 +69,33 @@ def claims_summary(results: Path) -> str:
     return head + claims_markdown(claims)
 
 
+def benchmarks_summary(results_root: Path) -> str:
+    """The ratios of each ``results/benchmarks*.csv`` (absolute times stay in the CSV; memory is shown in MiB,
+    since the claim about it is absolute), with the machine and commit they were measured on."""
+    parts = []
+    for name in BENCH_FILES:
+        path = results_root / name
+        if not path.is_file():
+            continue
+        b = pd.read_csv(path)
+        first = b.iloc[0]
+        lines = [f"`results/{name}`: {first['machine']}, {int(first['torch_threads'])} torch threads, profile "
+                 f"`{first['profile']}`, commit {first['git_commit']}.", "",
+                 "| measurement | configuration | ratio | relative to | memory |", "| --- | --- | --- | --- | --- |"]
+        for _, r in b.iterrows():
+            mem = f"{r['value']:,.0f} MiB" if str(r["unit"]) == "MiB" else ""
+            if str(r["measurement"]) == "clip_max_abs_diff":
+                lines.append(f"| {r['measurement']} | {r['config']} | {r['value']:.0f} uint8 levels | the reference "
+                             f"path's frames | |")
+                continue
+            ratio = "" if pd.isna(r["ratio"]) else f"{r['ratio']:.3g}"
+            lines.append(f"| {r['measurement']} | {r['config']} | {ratio} | {r['ratio_of']} | {mem} |")
+        parts.append("\n".join(lines))
+    if not parts:
+        return "_No benchmark results yet: run `make bench`._"
+    return "\n\n".join(parts)
+
+
 def _replace_block(text: str, start: str, end: str, body: str, readme: Path) -> str:
     if start not in text or end not in text:
         raise ValueError(f"{readme} has no {start} ... {end} block")
@@ -82,6 +111,8 @@ def update_readme(profile: str, readme: Path = REPO_ROOT / "README.md") -> None:
     if CLAIMS_START in text:
         text = _replace_block(text, CLAIMS_START, CLAIMS_END, f"Profile `{profile}`:\n\n" + claims_summary(results),
                               readme)
+    if BENCH_START in text:
+        text = _replace_block(text, BENCH_START, BENCH_END, benchmarks_summary(REPO_ROOT / "results"), readme)
     atomic_write_text(readme, text)
 
 

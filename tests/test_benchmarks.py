@@ -24,12 +24,15 @@ def test_quick_benchmark_writes_the_csv(tmp_path):
         assert col in frame.columns, col
     assert set(frame.measurement) == {"forward_output_fps", "forward_peak_rss_mib", "flow_pair_seconds",
                                       "clip_output_fps", "clip_max_abs_diff", "matmul_gflop_per_s",
-                                      "network_gflop_per_s"}
+                                      "network_gflop_per_s", "train_step_seconds"}
     assert set(frame[frame.measurement == "flow_pair_seconds"].config.str.split(",").str[0]) == set(bench.BACKENDS)
     ratios = frame.ratio.dropna()
     assert len(ratios) == len(frame) - (frame.measurement == "clip_max_abs_diff").sum()
     assert all(math.isfinite(r) and r > 0 for r in ratios)
     assert (frame.value >= 0).all() and (frame.torch_threads == 1).all() and (frame.profile == "smoke").all()
+    assert frame.device.str.startswith("cpu").all()
+    step = frame[frame.measurement == "train_step_seconds"]
+    assert len(step) == 1 and "smoke widths" in step.config.iloc[0] and "schedule" in step.notes.iloc[0]
     # the pipeline's fp32 paths reproduce the reference; bf16 may differ a little
     diffs = frame[frame.measurement == "clip_max_abs_diff"].set_index("config").value
     assert all(v <= 1 for k, v in diffs.items() if "bf16" not in k)

@@ -29,3 +29,21 @@ def test_update_readme_needs_markers(tmp_path):
     report.update_readme("nope", readme)
     text = readme.read_text()
     assert "old" not in text and text.endswith("tail\n") and "Profile `nope`" in text
+
+
+def test_benchmarks_summary_shows_ratios_not_times(tmp_path):
+    rows = [{"measurement": "forward_output_fps", "config": "cpu widths", "value": 12.345, "unit": "output frames/s",
+             "ratio": 1.0, "ratio_of": "cpu widths"},
+            {"measurement": "forward_output_fps", "config": "paper widths", "value": 0.4321, "unit": "output frames/s",
+             "ratio": 0.035, "ratio_of": "cpu widths"},
+            {"measurement": "forward_peak_rss_mib", "config": "paper widths", "value": 2345.6, "unit": "MiB",
+             "ratio": 3.2, "ratio_of": "cpu widths"},
+            {"measurement": "clip_max_abs_diff", "config": "pipeline", "value": 1, "unit": "uint8 levels",
+             "ratio": float("nan"), "ratio_of": ""}]
+    frame = pd.DataFrame(rows).assign(machine="Some CPU", torch_threads=2, profile="cpu", git_commit="abc123")
+    frame.to_csv(tmp_path / "benchmarks.csv", index=False)
+    text = report.benchmarks_summary(tmp_path)
+    assert "| forward_output_fps | paper widths | 0.035 | cpu widths |  |" in text
+    assert "2,346 MiB" in text and "1 uint8 levels" in text and "Some CPU" in text and "abc123" in text
+    assert "12.345" not in text and "0.4321" not in text          # absolute speeds stay in the CSV
+    assert "No benchmark results" in report.benchmarks_summary(tmp_path / "none")

@@ -233,7 +233,9 @@ def train(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_tag: str,
                                    f"({parts}); the last good state is {state_path}")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grad_sq = sum(float(p.grad.float().pow(2).sum()) for p in model.parameters() if p.grad is not None)
+        # one device sync per step (a float() per parameter costs hundreds of syncs on a GPU)
+        grads = [p.grad.detach().float().pow(2).sum() for p in model.parameters() if p.grad is not None]
+        grad_sq = float(torch.stack(grads).sum()) if grads else 0.0
         if not math.isfinite(grad_sq):
             raise TrainingDiverged(f"{run_dir.name}: gradient norm became {grad_sq} at step {step + 1}; "
                                    f"the last good state is {state_path}")

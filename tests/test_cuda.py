@@ -1,0 +1,81 @@
+"""The CUDA paths agree with the CPU: network forward, a training step, and the enhance pipeline.
+
+Skipped where torch sees no CUDA device (CI, the 2-core machines); run on a GPU machine with
+``python -m pytest tests/test_cuda.py``. TF32 is switched off inside these tests so that fp32 means fp32;
+the tolerances then only cover the different summation orders of cuDNN and the CPU kernels.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from starlib.data.images import read_rgb
+from starlib.data.sources import data_root
+from starlib.enhance import DEMO_ST, Settings, enhance_frames, load_for_mode
+from starlib.models import STARnet
+from starlib.profile import load_profile
+from starlib.train import TrainConfig, train
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@pytest.fixture(autouse=True)
+def _no_tf32():
+    before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    yield
+    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
+
+
+def _inputs(h: int = 32, w: int = 48):
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.rand(1, 3, h, w, generator=g), torch.rand(1, 3, h, w, generator=g)      # (1, 3, h, w)
+    ff, fb = 0.02 * torch.randn(1, 2, h, w, generator=g), 0.02 * torch.randn(1, 2, h, w, generator=g)
+    return a, b, ff, fb
+
+
+@pytest.mark.parametrize("width", ["cpu", "paper"])
+def test_forward_on_cuda_matches_the_cpu(width):
+    torch.manual_seed(0)
+    model = STARnet(load_profile(width).model).eval()
+    x = _inputs()
+    with torch.inference_mode():
+        ref = model(*x)
+        out = model.cuda()(*(t.cuda() for t in x))
+    assert set(out) == set(ref)
+    for k in ref:
+        err = (out[k].float().cpu() - ref[k]).abs().max().item()
+        assert err < 1e-3, (k, err)
+
+
+class _Batches:
+    def __init__(self, h: int = 16, w: int = 16):
+        g = torch.Generator().manual_seed(1)
+        self.item = {"hr": torch.rand(3, 3, 4 * h, 4 * w, generator=g), "lr": torch.rand(3, 3, h, w, generator=g),
+                     "flow_fwd": torch.zeros(2, h, w), "flow_bwd": torch.zeros(2, h, w)}
+
+    def batch(self, step, indices):
+        return {k: v[None].expand(len(indices), *v.shape).clone() for k, v in self.item.items()}
+
+
+def test_training_steps_on_cuda_follow_the_cpu(tmp_path):
+    """Five Adamax steps from the same start give the same losses on both devices."""
+    cfg_model = load_profile("smoke").model
+    cfg = TrainConfig(objective="STAR", steps=5, batch_size=2, patch=0, lr=1e-3, log_every=1, checkpoint_every=5)
+    cpu = train(cfg_model, cfg, _Batches(), "synthetic", runs_dir=tmp_path / "cpu", progress=False)
+    gpu = train(cfg_model, cfg, _Batches(), "synthetic", runs_dir=tmp_path / "gpu", device="cuda", progress=False)
+    for a, b in zip(cpu.log, gpu.log):
+        assert float(b["total"]) == pytest.approx(float(a["total"]), rel=2e-3), (a, b)
+    assert next(gpu.model.parameters()).device.type == "cuda"
+
+
+def test_enhance_on_cuda_matches_the_cpu():
+    root = data_root() / "train" / "toflow_clip" / "frames"
+    frames = [read_rgb(root / f"{i:02d}.png")[300:348, 600:664].copy() for i in (1, 2, 3)]
+    model = load_for_mode(DEMO_ST, "st")[0]
+    settings = Settings(tile=32, overlap=8)
+    cpu = list(enhance_frames(iter(frames), model, "st", settings=settings, device="cpu"))
+    gpu = list(enhance_frames(iter(frames), model, "st", settings=settings, device="cuda"))
+    assert len(cpu) == len(gpu) == 5
+    worst = max(int(np.abs(a.astype(int) - b.astype(int)).max()) for a, b in zip(cpu, gpu))
+    assert worst <= 1, worst
