@@ -288,14 +288,18 @@ def train_step_seconds(width: str, repeats: int, device: str, full_frame: tuple[
     def on_step(step: int, parts: dict) -> None:   # parts are floats: the step has finished on the device
         stamps.append(time.perf_counter())
 
+    if device == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
     with tempfile.TemporaryDirectory() as tmp:
         train(prof.model, cfg, SyntheticBatches(size), "synthetic", runs_dir=tmp, device=device, progress=False,
               on_step=on_step)
+    peak = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else float("nan")
     steps = [b - a for a, b in zip(stamps[warmup - 1:], stamps[warmup:])]
     full = train_config(prof, "STAR").steps + sum(train_config(prof, o).steps
                                                   for o in ("STAR-ST", "STAR-S", "STAR-T_LR", "STAR-T_HR"))
     return {"seconds": statistics.median(steps), "batch_size": cfg.batch_size, "size": size,
-            "schedule_steps": full}
+            "schedule_steps": full, "micro_batch": cfg.micro_batch, "peak_gpu_mib": peak}
 
 
 # --- the whole run ---------------------------------------------------------------------------------------
@@ -392,9 +396,16 @@ def run(profile: str = "cpu", out: str | Path | None = None, quick: bool = False
     tr = {w: train_step_seconds(w, repeats, device, size) for w in train_widths}
     for w, r in tr.items():
         hours = r["seconds"] * r["schedule_steps"] / 3600
+        mb = f" (micro-batches of {r['micro_batch']})" if r["micro_batch"] else ""
+        cfg = f"{w} widths, STAR objective, batch {r['batch_size']}{mb} of {r['size'][1]}x{r['size'][0]} LR crops{on}"
+        if device == "cuda":
+            rows.append({"measurement": "train_peak_gpu_mib", "config": cfg, "value": r["peak_gpu_mib"], "unit": "MiB",
+                         "ratio": r["peak_gpu_mib"] / tr[train_widths[0]]["peak_gpu_mib"],
+                         "ratio_of": f"{train_widths[0]} widths",
+                         "notes": "torch.cuda.max_memory_allocated over the training steps (weights, Adamax state, "
+                                  "activations)"})
         rows.append({"measurement": "train_step_seconds",
-                     "config": f"{w} widths, STAR objective, batch {r['batch_size']} of "
-                               f"{r['size'][1]}x{r['size'][0]} LR crops{on}",
+                     "config": cfg,
                      "value": r["seconds"], "unit": "s", "ratio": r["seconds"] / tr[train_widths[0]]["seconds"],
                      "ratio_of": f"{train_widths[0]} widths",
                      "notes": f"fp32 forward+losses+backward+Adamax on synthetic batches; median of {repeats}; the "

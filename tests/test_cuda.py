@@ -45,7 +45,9 @@ def test_forward_on_cuda_matches_the_cpu(width):
     assert set(out) == set(ref)
     for k in ref:
         err = (out[k].float().cpu() - ref[k]).abs().max().item()
-        assert err < 1e-3, (k, err)
+        scale = ref[k].abs().max().item()
+        print(f"{width} {k}: max |cuda - cpu| = {err:.3g}, max |cpu| = {scale:.3g}")
+        assert err <= 1e-3 * max(scale, 1.0), (k, err, scale)
 
 
 class _Batches:

@@ -14,6 +14,7 @@ optimiser and scheduler states are restored, so a resumed run logs the same loss
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import hashlib
@@ -39,6 +40,9 @@ from .losses import OBJECTIVES, LossWeights, STARLoss, VGGFeatures
 STATE_FORMAT = "starlib-train-state/1"
 
 
+_TRAIN_OMITTED_AT_DEFAULT = ("micro_batch",)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything about optimisation; the network itself is a :class:`STARConfig`."""
@@ -61,6 +65,9 @@ class TrainConfig:
     inputs: str = "lr"                   # "hr" for STAR-T_HR (HR frames in)
     channels_last: bool = False
     bf16: bool = False                   # bfloat16 autocast (CPU or GPU)
+    micro_batch: int = 0                 # items per forward/backward, gradients accumulated over the batch
+                                         # (0 = the whole batch at once; 1 = the authors' DataParallel batch
+                                         # of 1 per GPU, BatchNorm statistics included, on one device)
     vgg_weights: str = ""                # path to VGG19 weights ("" = $STARLIB_VGG19 or the torch cache)
 
     def __post_init__(self) -> None:
@@ -70,6 +77,8 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.inputs must be 'lr' or 'hr', got {self.inputs!r}")
         if (self.objective == "STAR-T_HR") != (self.inputs == "hr"):
             raise ValueError("STAR-T_HR trains on HR inputs (inputs='hr'); every other objective on LR inputs")
+        if self.micro_batch < 0:
+            raise ValueError(f"TrainConfig.micro_batch must be >= 0 (0 = whole batch), got {self.micro_batch}")
         for name in ("steps", "batch_size", "checkpoint_every", "log_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
@@ -81,6 +90,9 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["betas"], d["lr_milestones"] = list(self.betas), list(self.lr_milestones)
+        for name in _TRAIN_OMITTED_AT_DEFAULT:   # fields added later: left out at their default, so the
+            if d[name] == getattr(TrainConfig, name):   # names (hashes) of existing runs do not change
+                del d[name]
         return d
 
     @classmethod
@@ -152,6 +164,27 @@ class _Log:
             writer.writerow(row)
 
 
+def _forward_backward(net: torch.nn.Module, loss_fn: STARLoss, batch: dict[str, torch.Tensor], cfg: TrainConfig,
+                      model_cfg: STARConfig, device: str | torch.device, scale: float) -> dict[str, float]:
+    """Forward one (micro-)batch, backpropagate ``scale`` x its loss (gradients accumulate); returns the parts."""
+    batch = {k: v.to(device) for k, v in batch.items()}
+    targets = None
+    if cfg.inputs == "hr":  # STAR-T_HR: HR frames in, HR middle frame out of the "LR" branch
+        lr_t, lr_t1 = batch["hr"][:, 0], batch["hr"][:, -1]                    # (b, 3, H, W)
+        targets = {"lr_mid": batch["hr"][:, batch["hr"].shape[1] // 2]}
+    else:
+        lr_t, lr_t1 = batch["lr"][:, 0], batch["lr"][:, -1]                    # (b, 3, h, w)
+    flows = (batch["flow_fwd"], batch["flow_bwd"]) if model_cfg.use_flow else (None, None)
+    if cfg.channels_last:
+        lr_t, lr_t1 = (x.contiguous(memory_format=torch.channels_last) for x in (lr_t, lr_t1))
+    with torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16, enabled=cfg.bf16):
+        out = net(lr_t, lr_t1, *flows)
+        loss, parts = loss_fn({k: v.float() for k, v in out.items()}, batch, targets)
+    if math.isfinite(parts["total"]):
+        (loss * scale if scale != 1 else loss).backward()
+    return parts
+
+
 def train(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_tag: str,
           runs_dir: str | Path = REPO_ROOT / "runs", device: str | torch.device = "cpu", progress: bool = True,
           stop_after: int | None = None, vgg: VGGFeatures | None = None,
@@ -212,27 +245,27 @@ def train(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_tag: str,
     bar = tqdm(total=cfg.steps, initial=step, desc=run_dir.name, disable=not progress or rank != 0)
     start_wall = time.perf_counter()
     model.train()
+    mine = list(range(rank, cfg.batch_size, world))          # this rank's items of every batch
+    if not mine:
+        raise ValueError(f"batch_size {cfg.batch_size} is smaller than the {world} processes: rank {rank} gets nothing")
+    chunk = cfg.micro_batch or len(mine)
     while step < end:
         t0 = time.perf_counter()
-        batch = dataset.batch(step, range(rank, cfg.batch_size, world))
-        batch = {k: v.to(device) for k, v in batch.items()}
-        targets = None
-        if cfg.inputs == "hr":  # STAR-T_HR: HR frames in, HR middle frame out of the "LR" branch
-            lr_t, lr_t1 = batch["hr"][:, 0], batch["hr"][:, -1]
-            targets = {"lr_mid": batch["hr"][:, batch["hr"].shape[1] // 2]}
-        else:
-            lr_t, lr_t1 = batch["lr"][:, 0], batch["lr"][:, -1]
-        flows = (batch["flow_fwd"], batch["flow_bwd"]) if model_cfg.use_flow else (None, None)
-        if cfg.channels_last:
-            lr_t, lr_t1 = (x.contiguous(memory_format=torch.channels_last) for x in (lr_t, lr_t1))
-        with torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16, enabled=cfg.bf16):
-            out = train_model(lr_t, lr_t1, *flows)
-            loss, parts = loss_fn({k: v.float() for k, v in out.items()}, batch, targets)
-        if not math.isfinite(parts["total"]):
-            raise TrainingDiverged(f"{run_dir.name}: loss became {parts['total']} at step {step + 1} "
-                                   f"({parts}); the last good state is {state_path}")
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        parts: dict[str, float] = {}
+        for c0 in range(0, len(mine), chunk):
+            indices = mine[c0:c0 + chunk]
+            frac = len(indices) / len(mine)                   # the loss is the mean over this rank's items
+            last = c0 + chunk >= len(mine)
+            sync = contextlib.nullcontext() if last or world == 1 else train_model.no_sync()
+            with sync:
+                chunk_parts = _forward_backward(train_model, loss_fn, dataset.batch(step, indices), cfg,
+                                                model_cfg, device, frac)
+            if not math.isfinite(chunk_parts["total"]):
+                raise TrainingDiverged(f"{run_dir.name}: loss became {chunk_parts['total']} at step {step + 1} "
+                                       f"({chunk_parts}); the last good state is {state_path}")
+            for k, v in chunk_parts.items():
+                parts[k] = parts.get(k, 0.0) + frac * v
         # one device sync per step (a float() per parameter costs hundreds of syncs on a GPU)
         grads = [p.grad.detach().float().pow(2).sum() for p in model.parameters() if p.grad is not None]
         grad_sq = float(torch.stack(grads).sum()) if grads else 0.0
