@@ -189,11 +189,18 @@ def _run_worker(width: str, size: tuple[int, int], repeats: int, threads: int, d
 
 # --- (d): the machine's matmul throughput ----------------------------------------------------------------
 
-def matmul_gflops(n: int, repeats: int, device: str = "cpu", dtype: torch.dtype = torch.float32) -> float:
-    """``torch.mm`` of two n x n matrices: 2 n^3 FLOPs / median seconds (fp32 stays fp32: no TF32 on CUDA)."""
+def matmul_gflops(n: int, repeats: int, device: str = "cpu", dtype: torch.dtype = torch.float32,
+                  tf32: bool = False) -> float:
+    """``torch.mm`` of two n x n matrices: 2 n^3 FLOPs / median seconds. fp32 stays fp32 unless ``tf32``
+    (CUDA: TensorFloat-32 tensor cores, what cuDNN convolutions use by default)."""
     g = torch.Generator().manual_seed(0)
     x, y = (torch.randn(n, n, generator=g).to(device, dtype) for _ in range(2))
-    seconds = _median_seconds(lambda: torch.mm(x, y), repeats, device=device)
+    before = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    try:
+        seconds = _median_seconds(lambda: torch.mm(x, y), repeats, device=device)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = before
     return 2 * n**3 / seconds / 1e9
 
 
@@ -271,15 +278,17 @@ class SyntheticBatches:
         return {k: v[None].expand(n, *v.shape).clone() for k, v in self.item.items()}
 
 
-def train_step_seconds(width: str, repeats: int, device: str, full_frame: tuple[int, int]) -> dict[str, Any]:
-    """Median seconds of one STAR optimiser step at ``width``'s profile batch and crop (``starlib.train``)."""
+def train_step_seconds(width: str, repeats: int, device: str, full_frame: tuple[int, int],
+                       **overrides: Any) -> dict[str, Any]:
+    """Median seconds of one STAR optimiser step at ``width``'s profile batch and crop (``starlib.train``);
+    ``overrides`` change the profile's TrainConfig (e.g. ``micro_batch``, ``bf16``)."""
     import tempfile
 
     from starlib.recipes import train_config
     from starlib.train import train
 
     prof = load_profile(width)
-    cfg = train_config(prof, "STAR")
+    cfg = train_config(prof, "STAR", **overrides)
     size = full_frame if cfg.patch == 0 else (cfg.patch, cfg.patch)
     warmup = 2
     cfg = dataclasses.replace(cfg, steps=warmup + repeats, checkpoint_every=10**9, log_every=10**9)
@@ -299,7 +308,12 @@ def train_step_seconds(width: str, repeats: int, device: str, full_frame: tuple[
     full = train_config(prof, "STAR").steps + sum(train_config(prof, o).steps
                                                   for o in ("STAR-ST", "STAR-S", "STAR-T_LR", "STAR-T_HR"))
     return {"seconds": statistics.median(steps), "batch_size": cfg.batch_size, "size": size,
-            "schedule_steps": full, "micro_batch": cfg.micro_batch, "peak_gpu_mib": peak}
+            "schedule_steps": full, "micro_batch": cfg.micro_batch, "bf16": cfg.bf16, "peak_gpu_mib": peak}
+
+
+# faster, less faithful settings of the paper profile, timed on CUDA beside its own (BatchNorm in FR then sees
+# 5 items instead of the authors' 1; bf16 autocast changes the arithmetic)
+TRAIN_ALTERNATIVES: dict[str, tuple[dict[str, Any], ...]] = {"paper": ({"micro_batch": 5}, {"bf16": True})}
 
 
 # --- the whole run ---------------------------------------------------------------------------------------
@@ -376,39 +390,54 @@ def run(profile: str = "cpu", out: str | Path | None = None, quick: bool = False
     n = matmul_n or (256 if quick else (8192 if device == "cuda" else 2048))
     mm = {"fp32": matmul_gflops(n, max(repeats, 3), device)}
     if device == "cuda":
+        mm["tf32"] = matmul_gflops(n, max(repeats, 3), device, tf32=True)
         mm["bf16"] = matmul_gflops(n, max(repeats, 3), device, torch.bfloat16)
     for prec, v in mm.items():
         rows.append({"measurement": "matmul_gflop_per_s", "config": f"torch.mm {prec} {n}x{n}{on}", "value": v,
-                     "unit": "GFLOP/s", "ratio": 1.0, "ratio_of": "itself",
-                     "notes": f"{threads} torch threads" if device == "cpu" else "no TF32 for fp32"})
+                     "unit": "GFLOP/s", "ratio": v / mm["fp32"], "ratio_of": f"torch.mm fp32 {n}x{n}",
+                     "notes": f"{threads} torch threads" if device == "cpu" else
+                              {"fp32": "TF32 off", "tf32": "TensorFloat-32 tensor cores", "bf16": "bfloat16"}[prec]})
+    # on CUDA, PyTorch runs fp32 convolutions through cuDNN in TF32 by default: compare with the TF32 matmul
+    conv_tf32 = device == "cuda" and torch.backends.cudnn.allow_tf32
     for w, r in fwd.items():
         for prec, key in (("fp32", "seconds"), ("bf16", "seconds_bf16")):
             if key not in r:
                 continue
             achieved = r["flops"] / r[key] / 1e9
             label = "" if prec == "fp32" else ", bf16 autocast"
+            ceiling = "tf32" if prec == "fp32" and conv_tf32 else prec
+            note = " ; fp32 convolutions run in TF32 (cuDNN default)" if ceiling == "tf32" else ""
             rows.append({"measurement": "network_gflop_per_s", "config": f"{w} widths{label}, {out_size}{on}",
-                         "value": achieved, "unit": "GFLOP/s", "ratio": achieved / mm[prec],
-                         "ratio_of": f"torch.mm {prec} {n}x{n}",
-                         "notes": f"{r['flops'] / 1e9:.1f} GFLOP per forward (FlopCounterMode; a multiply-add = 2)"})
+                         "value": achieved, "unit": "GFLOP/s", "ratio": achieved / mm[ceiling],
+                         "ratio_of": f"torch.mm {ceiling} {n}x{n}",
+                         "notes": f"{r['flops'] / 1e9:.1f} GFLOP per forward (FlopCounterMode; a multiply-add = 2)"
+                                  + note})
 
     # (e) training steps
-    tr = {w: train_step_seconds(w, repeats, device, size) for w in train_widths}
-    for w, r in tr.items():
+    tr = {(w, ""): train_step_seconds(w, repeats, device, size) for w in train_widths}
+    if device == "cuda" and not quick:
+        for w in train_widths:
+            for alt in TRAIN_ALTERNATIVES.get(w, ()):
+                tr[(w, json.dumps(alt))] = train_step_seconds(w, repeats, device, size, **alt)
+    first = tr[(train_widths[0], "")]
+    for (w, alt), r in tr.items():
         hours = r["seconds"] * r["schedule_steps"] / 3600
         mb = f" (micro-batches of {r['micro_batch']})" if r["micro_batch"] else ""
-        cfg = f"{w} widths, STAR objective, batch {r['batch_size']}{mb} of {r['size'][1]}x{r['size'][0]} LR crops{on}"
+        bf = ", bf16 autocast" if r["bf16"] else ""
+        cfg = (f"{w} widths, STAR objective{bf}, batch {r['batch_size']}{mb} of {r['size'][1]}x{r['size'][0]} "
+               f"LR crops{on}")
         if device == "cuda":
             rows.append({"measurement": "train_peak_gpu_mib", "config": cfg, "value": r["peak_gpu_mib"], "unit": "MiB",
-                         "ratio": r["peak_gpu_mib"] / tr[train_widths[0]]["peak_gpu_mib"],
+                         "ratio": r["peak_gpu_mib"] / first["peak_gpu_mib"],
                          "ratio_of": f"{train_widths[0]} widths",
                          "notes": "torch.cuda.max_memory_allocated over the training steps (weights, Adamax state, "
                                   "activations)"})
         rows.append({"measurement": "train_step_seconds",
                      "config": cfg,
-                     "value": r["seconds"], "unit": "s", "ratio": r["seconds"] / tr[train_widths[0]]["seconds"],
+                     "value": r["seconds"], "unit": "s", "ratio": r["seconds"] / first["seconds"],
                      "ratio_of": f"{train_widths[0]} widths",
-                     "notes": f"fp32 forward+losses+backward+Adamax on synthetic batches; median of {repeats}; the "
+                     "notes": f"{'bf16 autocast' if r['bf16'] else 'fp32'} forward+losses+backward+Adamax on "
+                              f"synthetic batches; median of {repeats}; the "
                               f"{w} profile's schedule ({r['schedule_steps']:,} steps: STAR and four finetunes) "
                               f"would take {hours:,.1f} h at this speed"})
 
