@@ -333,7 +333,7 @@ def run(profile: str = "cpu", out: str | Path | None = None, quick: bool = False
     if train_widths is None:
         train_widths = widths if device == "cuda" else widths[:1]
     size = QUICK_LR_SIZE if quick else LR_SIZE
-    repeats = repeats or (1 if quick else 3)
+    repeats = repeats or (1 if quick else 10 if device == "cuda" else 3)   # GPU timings of small kernels are noisier
     out_size = f"LR {size[1]}x{size[0]} -> {4 * size[1]}x{4 * size[0]}"
     on = "" if device == "cpu" else f" on {device}"
     rows: list[dict[str, Any]] = []

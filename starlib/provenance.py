@@ -22,8 +22,11 @@ PROVENANCE_COLUMNS = ("profile", "seed", "git_commit", "data", "n_items", "wall_
 
 
 def git_commit(repo: Path = REPO_ROOT) -> str:
-    """Short commit hash of ``repo``, suffixed ``-dirty`` when tracked files differ. Outside git (a copy of the
-    working tree on another machine), ``$STARLIB_GIT_COMMIT`` when set, else ``unknown``."""
+    """Short commit hash of ``repo``, suffixed ``-dirty`` when tracked files differ; ``unknown`` outside git.
+    ``$STARLIB_GIT_COMMIT``, when set, wins: for a copy of the working tree run on another machine, whose
+    ``.git`` (if any) need not match the code it holds."""
+    if os.environ.get("STARLIB_GIT_COMMIT"):
+        return os.environ["STARLIB_GIT_COMMIT"]
     try:
         sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=repo, capture_output=True,
                              text=True, check=True).stdout.strip()
@@ -31,7 +34,7 @@ def git_commit(repo: Path = REPO_ROOT) -> str:
                                capture_output=True, text=True, check=True).stdout.strip()
         return sha + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
-        return os.environ.get("STARLIB_GIT_COMMIT", "unknown")
+        return "unknown"
 
 
 def provenance(profile: str, seed: int, data: str, n_items: int, wall_time_s: float,
