@@ -27,6 +27,9 @@ provenance columns (profile, git commit, machine, torch threads, wall time ...).
     profile batch size and crop, on synthetic batches; the notes give what the profile's whole schedule
     (STAR, then the four finetunes) would take at that speed. On a CPU only the first width is trained
     (``--train-widths`` to choose).
+(f) ``enhance_peak_rss_mib``: ``starlib.enhance.enhance`` (the command line's path: read, tile, write PNGs) on
+    real 1280x720 frames in a fresh process with the demo checkpoint; its ``ru_maxrss`` against the 4 GiB bound
+    set for CPU runs (ratio = peak / 4096 MiB).
 
 Importable: ``run(...)`` returns the rows; ``main(argv)`` is the command line.
 """
@@ -95,6 +98,10 @@ def _rss_mib() -> float:
 def _peak_rss_mib() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024   # bytes on macOS, KiB on Linux
+
+
+def _duration(hours: float) -> str:
+    return f"{hours * 60:.1f} min" if hours < 1 else f"{hours:,.1f} h ({hours / 24:.1f} days)" if hours > 48 else f"{hours:.1f} h"
 
 
 def _machine(device: str = "cpu") -> str:
@@ -316,6 +323,44 @@ def train_step_seconds(width: str, repeats: int, device: str, full_frame: tuple[
 TRAIN_ALTERNATIVES: dict[str, tuple[dict[str, Any], ...]] = {"paper": ({"micro_batch": 5}, {"bf16": True})}
 
 
+# --- (f): peak memory of the enhance command on 1280x720 frames --------------------------------------------
+
+ENHANCE_CHILD = """
+import json, resource, sys
+from starlib.enhance import Settings, enhance
+r = enhance(sys.argv[1], sys.argv[2], device=sys.argv[3], settings=Settings(tile=int(sys.argv[4])), progress=False)
+print(json.dumps({"peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "frames_out": r.frames_out,
+                  "size_out": list(r.size_out), "seconds": r.seconds}))
+"""
+MEMORY_BOUND_MIB = 4096
+
+
+def enhance_peak(n_frames: int, crop: tuple[int, int] | None, device: str, threads: int,
+                 tile: int = 128) -> dict[str, Any]:
+    """Run ``enhance`` (st mode) on ``n_frames`` real 1280x720 frames (or a ``crop`` (h, w) of them) in a
+    fresh process; returns its peak resident memory and what it wrote."""
+    import tempfile
+
+    from starlib.data.images import write_png
+
+    root = data_root() / "train" / "toflow_clip" / "frames"
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "in"
+        src.mkdir()
+        for i in range(1, n_frames + 1):
+            frame = read_rgb(root / f"{i:02d}.png")
+            write_png(src / f"{i:02d}.png", frame if crop is None else frame[:crop[0], :crop[1]].copy())
+        size_in = read_rgb(src / "01.png").shape[:2]
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+        res = subprocess.run([sys.executable, "-c", ENHANCE_CHILD, str(src), str(Path(tmp) / "out"), device,
+                              str(tile)], capture_output=True, text=True, env=env, cwd=REPO_ROOT)
+    if res.returncode != 0:
+        raise RuntimeError(f"enhance benchmark failed:\n{res.stderr[-3000:]}")
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    peak = out["peak_kib"] / 2**10 if sys.platform != "darwin" else out["peak_kib"] / 2**20
+    return {"peak_mib": peak, "size_in": size_in, **out}
+
+
 # --- the whole run ---------------------------------------------------------------------------------------
 
 def run(profile: str = "cpu", out: str | Path | None = None, quick: bool = False,
@@ -439,7 +484,18 @@ def run(profile: str = "cpu", out: str | Path | None = None, quick: bool = False
                      "notes": f"{'bf16 autocast' if r['bf16'] else 'fp32'} forward+losses+backward+Adamax on "
                               f"synthetic batches; median of {repeats}; the "
                               f"{w} profile's schedule ({r['schedule_steps']:,} steps: STAR and four finetunes) "
-                              f"would take {hours:,.1f} h at this speed"})
+                              f"would take {_duration(hours)} at this speed"})
+
+    # (f) the enhance command's peak memory on 1280x720 inputs
+    e = enhance_peak(2 if quick else 3, (64, 96) if quick else None, device, threads)
+    (h, w), (wo, ho) = e["size_in"], e["size_out"]
+    rows.append({"measurement": "enhance_peak_rss_mib",
+                 "config": f"st mode, {2 if quick else 3} frames {w}x{h} -> {e['frames_out']} frames {wo}x{ho}, "
+                           f"tile 128, demo checkpoint{on}",
+                 "value": e["peak_mib"], "unit": "MiB", "ratio": e["peak_mib"] / MEMORY_BOUND_MIB,
+                 "ratio_of": f"the {MEMORY_BOUND_MIB // 1024} GiB bound",
+                 "notes": "ru_maxrss of a fresh process running starlib.enhance.enhance (read, tile, write PNGs); "
+                          f"took {e['seconds']:.0f} s"})
 
     wall = time.perf_counter() - start
     prov = provenance(profile, 0, "synthetic inputs (a, d, e); data/train/toflow_clip frames (b, c)", len(rows), wall,

@@ -24,7 +24,8 @@ def test_quick_benchmark_writes_the_csv(tmp_path):
         assert col in frame.columns, col
     assert set(frame.measurement) == {"forward_output_fps", "forward_peak_rss_mib", "flow_pair_seconds",
                                       "clip_output_fps", "clip_max_abs_diff", "matmul_gflop_per_s",
-                                      "network_gflop_per_s", "train_step_seconds"}
+                                      "network_gflop_per_s", "train_step_seconds",
+                                      "enhance_peak_rss_mib"}
     assert set(frame[frame.measurement == "flow_pair_seconds"].config.str.split(",").str[0]) == set(bench.BACKENDS)
     ratios = frame.ratio.dropna()
     assert len(ratios) == len(frame) - (frame.measurement == "clip_max_abs_diff").sum()
