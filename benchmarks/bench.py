@@ -471,16 +471,17 @@ def run(profile: str = "cpu", out: str | Path | None = None, quick: bool = False
         bf = ", bf16 autocast" if r["bf16"] else ""
         cfg = (f"{w} widths, STAR objective{bf}, batch {r['batch_size']}{mb} of {r['size'][1]}x{r['size'][0]} "
                f"LR crops{on}")
+        # the profile's own settings compare with the first width; alternatives with their profile's settings
+        ref, ref_name = ((first, f"{train_widths[0]} widths") if not alt else
+                         (tr[(w, "")], f"{w} widths, the profile's settings"))
         if device == "cuda":
             rows.append({"measurement": "train_peak_gpu_mib", "config": cfg, "value": r["peak_gpu_mib"], "unit": "MiB",
-                         "ratio": r["peak_gpu_mib"] / first["peak_gpu_mib"],
-                         "ratio_of": f"{train_widths[0]} widths",
+                         "ratio": r["peak_gpu_mib"] / ref["peak_gpu_mib"], "ratio_of": ref_name,
                          "notes": "torch.cuda.max_memory_allocated over the training steps (weights, Adamax state, "
                                   "activations)"})
         rows.append({"measurement": "train_step_seconds",
                      "config": cfg,
-                     "value": r["seconds"], "unit": "s", "ratio": r["seconds"] / first["seconds"],
-                     "ratio_of": f"{train_widths[0]} widths",
+                     "value": r["seconds"], "unit": "s", "ratio": r["seconds"] / ref["seconds"], "ratio_of": ref_name,
                      "notes": f"{'bf16 autocast' if r['bf16'] else 'fp32'} forward+losses+backward+Adamax on "
                               f"synthetic batches; median of {repeats}; the "
                               f"{w} profile's schedule ({r['schedule_steps']:,} steps: STAR and four finetunes) "
