@@ -19,6 +19,7 @@ provenance columns (profile, git commit, machine, torch threads, wall time ...).
     ``starlib.enhance.enhance_frames`` against a straightforward reference path (fp32, default memory layout,
     ``torch.no_grad``, flows computed inline, no flow cache, no tiling); ratio = speed-up over the reference.
     ``clip_max_abs_diff``: the largest difference between each path's uint8 frames and the reference's.
+    The bf16 variant is skipped where bf16 is emulated (AVX2-only CPUs: ~80x slower than fp32).
 (d) ``network_gflop_per_s``: FLOPs of one forward (``torch.utils.flop_counter.FlopCounterMode``) / its time;
     ratio = that / the fp32 matrix-multiply throughput of this machine measured in the same run (``torch.mm``;
     on CUDA also bf16 against the bf16 ``torch.mm``).
@@ -57,6 +58,7 @@ from starlib.data.images import read_rgb
 from starlib.data.sources import data_root
 from starlib.enhance import DEMO_ST, Settings, enhance_frames, load_for_mode
 from starlib.flow import BACKENDS, DEFAULT_BACKEND, compute_flow, normalize_flow
+from starlib.hardware import native_bf16
 from starlib.models import STARnet
 from starlib.profile import load_profile
 from starlib.provenance import REPO_ROOT, provenance, write_results_csv
@@ -250,6 +252,10 @@ def clip_rows(model: STARnet, frames: list[np.ndarray], repeats: int, model_name
              "unit": "output frames/s", "ratio": 1.0, "ratio_of": "reference path",
              "notes": "fp32, default layout, no_grad, whole frames, flows inline, no cache"}]
     for name, settings in PIPELINE_VARIANTS.items():
+        if settings.bf16 and not native_bf16(device):
+            print(f"skipping '{name}': bf16 is emulated on this {device} ({torch.backends.cpu.get_cpu_capability()})",
+                  file=sys.stderr)
+            continue
         out: list[np.ndarray] = []
 
         def pipe() -> None:

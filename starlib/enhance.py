@@ -42,6 +42,7 @@ import torch
 from starlib.data.degrade import IMAGENET_MEAN, IMAGENET_STD, to_tensor
 from starlib.data.samples import flow_pair
 from starlib.flow import BACKENDS, DEFAULT_BACKEND, FlowCache
+from starlib.hardware import warn_if_slow_bf16
 from starlib.infer import tiled_forward
 from starlib.models import STARConfig, STARnet, load_checkpoint
 from starlib.provenance import REPO_ROOT, git_commit
@@ -179,6 +180,8 @@ class PairRunner:
 
     def __init__(self, model: STARnet, settings: Settings, device: torch.device) -> None:
         self.model = model.eval().to(device)
+        if settings.bf16:
+            warn_if_slow_bf16(device, "--bf16")
         if settings.channels_last:
             self.model.to(memory_format=torch.channels_last)
         self.settings, self.device, self.cfg = settings, device, model.cfg

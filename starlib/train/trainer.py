@@ -30,6 +30,7 @@ import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm
 
+from starlib.hardware import warn_if_slow_bf16
 from starlib.models import STARConfig, STARnet, load_checkpoint, save_checkpoint
 from starlib.models.checkpoint import atomic_torch_save, load_state_dict_strict
 from starlib.provenance import REPO_ROOT, atomic_write_text, git_commit
@@ -218,6 +219,8 @@ def train(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_tag: str,
             raise ValueError(f"init_from {cfg.init_from} holds another network ({diffs})")
         model.load_state_dict(init.state_dict())
     model.to(device)
+    if cfg.bf16:
+        warn_if_slow_bf16(device, "TrainConfig.bf16")
     if cfg.channels_last:
         model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adamax(model.parameters(), lr=cfg.lr, betas=cfg.betas, eps=cfg.eps)
