@@ -75,7 +75,8 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def _median_seconds(fn, repeats: int, warmup: int = 1, device: str = "cpu") -> float:
+def _timings(fn, repeats: int, warmup: int = 1, device: str = "cpu") -> list[float]:
+    """Seconds of ``repeats`` calls of ``fn`` after ``warmup`` untimed ones (synchronised on CUDA)."""
     for _ in range(warmup):
         fn()
     _sync(device)
@@ -85,20 +86,11 @@ def _median_seconds(fn, repeats: int, warmup: int = 1, device: str = "cpu") -> f
         fn()
         _sync(device)
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return times
 
 
-def _best_seconds(fn, repeats: int, warmup: int = 1, device: str = "cpu") -> float:
-    for _ in range(warmup):
-        fn()
-    _sync(device)
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        _sync(device)
-        best = min(best, time.perf_counter() - t0)
-    return best
+def _median_seconds(fn, repeats: int, warmup: int = 1, device: str = "cpu") -> float:
+    return statistics.median(_timings(fn, repeats, warmup, device))
 
 
 def _rss_mib() -> float:
@@ -220,7 +212,7 @@ def matmul_gflops(n: int, repeats: int, device: str = "cpu", dtype: torch.dtype 
     before = torch.backends.cuda.matmul.allow_tf32
     torch.backends.cuda.matmul.allow_tf32 = tf32
     try:   # a ceiling: the best of the repeats (the median is what the network's rows use)
-        seconds = _best_seconds(lambda: torch.mm(x, y), repeats, device=device)
+        seconds = min(_timings(lambda: torch.mm(x, y), repeats, device=device))
     finally:
         torch.backends.cuda.matmul.allow_tf32 = before
     return 2 * n**3 / seconds / 1e9
