@@ -47,3 +47,14 @@ def test_benchmarks_summary_shows_ratios_not_times(tmp_path):
     assert "2,346 MiB" in text and "1 uint8 levels" in text and "Some CPU" in text and "abc123" in text
     assert "12.345" not in text and "0.4321" not in text          # absolute speeds stay in the CSV
     assert "No benchmark results" in report.benchmarks_summary(tmp_path / "none")
+
+
+def test_git_commit_names_the_checkout_unless_told_otherwise(monkeypatch, tmp_path):
+    from starlib.provenance import git_commit
+
+    monkeypatch.delenv("STARLIB_GIT_COMMIT", raising=False)
+    here = git_commit()
+    assert here != "unknown" and len(here.split("-")[0]) == 12
+    assert git_commit(tmp_path) == "unknown"                      # not a git checkout
+    monkeypatch.setenv("STARLIB_GIT_COMMIT", "0123456789ab")      # a copy run on another machine
+    assert git_commit() == git_commit(tmp_path) == "0123456789ab"
