@@ -102,9 +102,13 @@ def _rss_mib() -> float:
         return 0.0
 
 
+def _maxrss_mib(maxrss: int) -> float:
+    """``ru_maxrss`` in MiB: it is bytes on macOS, KiB on Linux."""
+    return maxrss / 2**20 if sys.platform == "darwin" else maxrss / 1024
+
+
 def _peak_rss_mib() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 1024   # bytes on macOS, KiB on Linux
+    return _maxrss_mib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def _duration(hours: float) -> str:
@@ -340,14 +344,15 @@ ENHANCE_CHILD = """
 import json, resource, sys
 from starlib.enhance import Settings, enhance
 r = enhance(sys.argv[1], sys.argv[2], device=sys.argv[3], settings=Settings(tile=int(sys.argv[4])), progress=False)
-print(json.dumps({"peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "frames_out": r.frames_out,
+print(json.dumps({"maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "frames_out": r.frames_out,
                   "size_out": list(r.size_out), "seconds": r.seconds}))
 """
 MEMORY_BOUND_MIB = 4096
+ENHANCE_TILE = Settings().tile    # the enhance command's default tile (input px)
 
 
 def enhance_peak(n_frames: int, crop: tuple[int, int] | None, device: str, threads: int,
-                 tile: int = 128) -> dict[str, Any]:
+                 tile: int = ENHANCE_TILE) -> dict[str, Any]:
     """Run ``enhance`` (st mode) on ``n_frames`` real 1280x720 frames (or a ``crop`` (h, w) of them) in a
     fresh process; returns its peak resident memory and what it wrote."""
     import tempfile
@@ -368,8 +373,7 @@ def enhance_peak(n_frames: int, crop: tuple[int, int] | None, device: str, threa
     if res.returncode != 0:
         raise RuntimeError(f"enhance benchmark failed:\n{res.stderr[-3000:]}")
     out = json.loads(res.stdout.strip().splitlines()[-1])
-    peak = out["peak_kib"] / 2**10 if sys.platform != "darwin" else out["peak_kib"] / 2**20
-    return {"peak_mib": peak, "size_in": size_in, **out}
+    return {"peak_mib": _maxrss_mib(out["maxrss"]), "size_in": size_in, **out}
 
 
 # --- the whole run ---------------------------------------------------------------------------------------
@@ -378,7 +382,7 @@ def run(profile: str = "cpu", out: str | Path | None = None, quick: bool = False
         widths: tuple[str, ...] | None = None, repeats: int | None = None, threads: int | None = None,
         clip_frames: int | None = None, matmul_n: int | None = None, device: str = "cpu",
         train_widths: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
-    """Measure (a)-(e) on ``device`` and write ``out`` atomically; returns the rows (without provenance)."""
+    """Measure (a)-(f) on ``device`` and write ``out`` atomically; returns the rows (without provenance)."""
     if device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda: torch sees no CUDA device; run with --device cpu")
     out = Path(out) if out else REPO_ROOT / "results" / ("benchmarks.csv" if device == "cpu" else "benchmarks_cuda.csv")
@@ -503,14 +507,14 @@ def run(profile: str = "cpu", out: str | Path | None = None, quick: bool = False
     (h, w), (wo, ho) = e["size_in"], e["size_out"]
     rows.append({"measurement": "enhance_peak_rss_mib",
                  "config": f"st mode, {2 if quick else 3} frames {w}x{h} -> {e['frames_out']} frames {wo}x{ho}, "
-                           f"tile 128, demo checkpoint{on}",
+                           f"tile {ENHANCE_TILE}, demo checkpoint{on}",
                  "value": e["peak_mib"], "unit": "MiB", "ratio": e["peak_mib"] / MEMORY_BOUND_MIB,
                  "ratio_of": f"the {MEMORY_BOUND_MIB // 1024} GiB bound",
                  "notes": "ru_maxrss of a fresh process running starlib.enhance.enhance (read, tile, write PNGs); "
                           f"took {e['seconds']:.0f} s"})
 
     wall = time.perf_counter() - start
-    prov = provenance(profile, 0, "synthetic inputs (a, d, e); data/train/toflow_clip frames (b, c)", len(rows), wall,
+    prov = provenance(profile, 0, "synthetic inputs (a, d, e); data/train/toflow_clip frames (b, c, f)", len(rows), wall,
                       device=device)
     prov |= {"machine": _machine(device), "torch_threads": threads}
     write_results_csv([{k: r[k] for k in COLUMNS} for r in rows], out, prov)

@@ -19,6 +19,7 @@ def native_bf16(device: str | torch.device) -> bool:
 
 def warn_if_slow_bf16(device: str | torch.device, where: str) -> None:
     if not native_bf16(device):
-        warnings.warn(f"{where}: bfloat16 autocast on this {torch.device(device).type} "
-                      f"({torch.backends.cpu.get_cpu_capability()}) is emulated and much slower than fp32; "
+        device = torch.device(device)
+        what = f"CPU ({torch.backends.cpu.get_cpu_capability()})" if device.type == "cpu" else str(device)
+        warnings.warn(f"{where}: bfloat16 autocast on this {what} is emulated and much slower than fp32; "
                       f"leave bf16 off here", RuntimeWarning, stacklevel=3)
