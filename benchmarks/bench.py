@@ -16,7 +16,7 @@ provenance columns (profile, git commit, machine, torch threads, wall time ...).
 (b) ``flow_pair_seconds``: each OpenCV flow backend, both flows of one LR pair (a->b and b->a, what one forward
     needs) on real frames at 112x64; ratio = that time / one network forward at ``cpu`` widths.
 (c) ``clip_output_fps``: enhancing a short real clip (``st`` mode, the demo checkpoint) through
-    ``starlib.enhance.enhance_frames`` against a straightforward reference path (fp32, default memory layout,
+    ``starlib.infer.enhance.enhance_frames`` against a straightforward reference path (fp32, default memory layout,
     ``torch.no_grad``, flows computed inline, no flow cache, no tiling); ratio = speed-up over the reference.
     ``clip_max_abs_diff``: the largest difference between each path's uint8 frames and the reference's.
     The bf16 variant is skipped where bf16 is emulated (AVX2-only CPUs: ~80x slower than fp32).
@@ -28,7 +28,7 @@ provenance columns (profile, git commit, machine, torch threads, wall time ...).
     profile batch size and crop, on synthetic batches; the notes give what the profile's whole schedule
     (STAR, then the four finetunes) would take at that speed. On a CPU only the first width is trained
     (``--train-widths`` to choose).
-(f) ``enhance_peak_rss_mib``: ``starlib.enhance.enhance`` (the command line's path: read, tile, write PNGs) on
+(f) ``enhance_peak_rss_mib``: ``starlib.infer.enhance.enhance`` (the command line's path: read, tile, write PNGs) on
     real 1280x720 frames in a fresh process with the demo checkpoint; its ``ru_maxrss`` against the 4 GiB bound
     set for CPU runs (ratio = peak / 4096 MiB).
 
@@ -53,15 +53,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from starlib.data.degrade import make_lr, to_tensor, to_uint8
+from starlib.data.degrade import flow_to_tensor, make_lr, to_tensor, to_uint8
 from starlib.data.images import read_rgb
 from starlib.data.sources import data_root
-from starlib.enhance import DEMO_ST, Settings, enhance_frames, load_for_mode
+from starlib.infer.enhance import DEMO_ST, Settings, enhance_frames, load_for_mode
 from starlib.flow import BACKENDS, DEFAULT_BACKEND, compute_flow, normalize_flow
-from starlib.hardware import native_bf16
+from starlib.util.hardware import native_bf16
 from starlib.models import STARnet
-from starlib.profile import load_profile
-from starlib.provenance import REPO_ROOT, provenance, write_results_csv
+from starlib.study.profile import load_profile
+from starlib.util.paths import REPO_ROOT
+from starlib.util.provenance import provenance, write_results_csv
 
 COLUMNS = ("measurement", "config", "value", "unit", "ratio", "ratio_of", "notes")
 LR_SIZE = (64, 112)            # (h, w): 448x256 output frames
@@ -145,7 +146,7 @@ def real_frames(n: int, size: tuple[int, int]) -> list[np.ndarray]:
 
 def _flow_tensors(a: np.ndarray, b: np.ndarray, backend: str = DEFAULT_BACKEND) -> tuple[torch.Tensor, torch.Tensor]:
     """Normalised flows a->b, b->a as (1, 2, h, w) tensors, computed inline (no cache)."""
-    return tuple(torch.from_numpy(normalize_flow(compute_flow(x, y, backend))).permute(2, 0, 1)[None]
+    return tuple(flow_to_tensor(normalize_flow(compute_flow(x, y, backend)))[None]
                  for x, y in ((a, b), (b, a)))
 
 
@@ -306,7 +307,7 @@ def train_step_seconds(width: str, repeats: int, device: str, full_frame: tuple[
     ``overrides`` change the profile's TrainConfig (e.g. ``micro_batch``, ``bf16``)."""
     import tempfile
 
-    from starlib.recipes import train_config
+    from starlib.study.recipes import train_config
     from starlib.train import train
 
     prof = load_profile(width)
@@ -342,7 +343,7 @@ TRAIN_ALTERNATIVES: dict[str, tuple[dict[str, Any], ...]] = {"paper": ({"micro_b
 
 ENHANCE_CHILD = """
 import json, resource, sys
-from starlib.enhance import Settings, enhance
+from starlib.infer.enhance import Settings, enhance
 r = enhance(sys.argv[1], sys.argv[2], device=sys.argv[3], settings=Settings(tile=int(sys.argv[4])), progress=False)
 print(json.dumps({"maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "frames_out": r.frames_out,
                   "size_out": list(r.size_out), "seconds": r.seconds}))
@@ -510,7 +511,7 @@ def run(profile: str = "cpu", out: str | Path | None = None, quick: bool = False
                            f"tile {ENHANCE_TILE}, demo checkpoint{on}",
                  "value": e["peak_mib"], "unit": "MiB", "ratio": e["peak_mib"] / MEMORY_BOUND_MIB,
                  "ratio_of": f"the {MEMORY_BOUND_MIB // 1024} GiB bound",
-                 "notes": "ru_maxrss of a fresh process running starlib.enhance.enhance (read, tile, write PNGs); "
+                 "notes": "ru_maxrss of a fresh process running starlib.infer.enhance.enhance (read, tile, write PNGs); "
                           f"took {e['seconds']:.0f} s"})
 
     wall = time.perf_counter() - start

@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 
 def _add_enhance(sub: argparse._SubParsersAction) -> None:
-    from starlib.enhance import DEMO_ST, DEMO_T_HR, MODE_DESCRIPTIONS, Settings
+    from starlib.infer.enhance import DEMO_ST, DEMO_T_HR, MODE_DESCRIPTIONS, Settings
     from starlib.flow import BACKENDS
-    from starlib.provenance import REPO_ROOT
+    from starlib.util.paths import REPO_ROOT
 
     d = Settings()
     st, thr = DEMO_ST.relative_to(REPO_ROOT), DEMO_T_HR.relative_to(REPO_ROOT)
@@ -58,7 +58,7 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_enhance(args: argparse.Namespace) -> int:
-    from starlib.enhance import Settings, enhance
+    from starlib.infer.enhance import Settings, enhance
 
     settings = Settings(tile=args.tile, overlap=args.overlap, margin=args.margin, flow_backend=args.flow,
                         flow_cache=args.flow_cache, channels_last=args.channels_last, bf16=args.bf16,
@@ -88,9 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from starlib.data.images import ImageError
-    from starlib.enhance import EnhanceError
+    from starlib.infer.enhance import EnhanceError
     from starlib.models.checkpoint import CheckpointError
-    from starlib.videoio import MediaError
+    from starlib.infer.videoio import MediaError
 
     try:
         return COMMANDS[args.command][1](args)

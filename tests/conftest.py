@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from starlib.seed import seed_everything
+from starlib.util.seed import seed_everything
 
 torch.set_num_threads(2)
 

@@ -5,7 +5,7 @@ import math
 
 import pandas as pd
 
-from starlib.provenance import REPO_ROOT
+from starlib.util.paths import REPO_ROOT
 
 
 def load_bench():

@@ -1,4 +1,4 @@
-"""The comparison UI's library (starlib.compare_ui), with non-learned methods on real UCF101 / Middlebury items."""
+"""The comparison UI's library (starlib.study.compare_ui), with non-learned methods on real UCF101 / Middlebury items."""
 
 from types import SimpleNamespace
 
@@ -10,11 +10,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from starlib import compare_ui as ui  # noqa: E402
-from starlib.baselines import FlowInterpolation, bicubic_and_average, bicubic_upscale, frame_average  # noqa: E402
+from starlib.study import compare_ui as ui  # noqa: E402
+from starlib.evaluation.baselines import FlowInterpolation, bicubic_and_average, bicubic_upscale, frame_average  # noqa: E402
 from starlib.data import load_window, middlebury_other, ucf101_dvf  # noqa: E402
-from starlib.evaluation import ground_truth  # noqa: E402
-from starlib.methods import SpaceThenTime, TimeThenSpace  # noqa: E402
+from starlib.evaluation.scoring import ground_truth  # noqa: E402
+from starlib.evaluation.cascades import SpaceThenTime, TimeThenSpace  # noqa: E402
 from starlib.metrics import psnr, psnr_y, ssim_matlab3d  # noqa: E402
 
 
@@ -110,7 +110,7 @@ def test_render_has_one_column_per_method_plus_ground_truth_and_one_shared_box(c
 
 
 def test_default_box_is_the_first_methods_worst_crop_and_boxes_are_clamped(comp, stack):
-    from starlib.plots import worst_crop
+    from starlib.study.figures import worst_crop
 
     preds = ui.predict(stack, ui.available_methods(comp, "sr_t"), "sr_t")
     gt = ground_truth(stack, "sr_t")

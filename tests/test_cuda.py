@@ -11,9 +11,9 @@ import torch
 
 from starlib.data.images import read_rgb
 from starlib.data.sources import data_root
-from starlib.enhance import DEMO_ST, Settings, enhance_frames, load_for_mode
+from starlib.infer.enhance import DEMO_ST, Settings, enhance_frames, load_for_mode
 from starlib.models import STARnet
-from starlib.profile import load_profile
+from starlib.study.profile import load_profile
 from starlib.train import TrainConfig, train
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

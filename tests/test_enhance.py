@@ -18,12 +18,12 @@ from torch import nn
 from starlib.data.degrade import to_uint8
 from starlib.data.images import read_rgb, write_png
 from starlib.data.sources import data_root, probe_video
-from starlib.enhance import (DEMO_ST, DEMO_T_HR, EnhanceError, PairRunner, Settings, _uint8_inplace, enhance,
+from starlib.infer.enhance import (DEMO_ST, DEMO_T_HR, EnhanceError, PairRunner, Settings, _uint8_inplace, enhance,
                              enhance_frames, input_geometry, load_for_mode, resolve_device)
-from starlib.infer import tiled_forward
+from starlib.infer.tiling import tiled_forward
 from starlib.models import STARnet, save_checkpoint
-from starlib.provenance import REPO_ROOT
-from starlib.videoio import MediaError, open_input
+from starlib.util.paths import REPO_ROOT
+from starlib.infer.videoio import MediaError, open_input
 
 from helpers import tiny_config
 
@@ -193,7 +193,7 @@ def test_tiled_equals_untiled_when_the_receptive_field_fits_the_margin():
 
 def _old_tiled_forward(model, a, b, tile, overlap, key):
     """tiled_forward before the margin was added (commit 84de403), for the backwards-compatibility check."""
-    from starlib.infer import _starts
+    from starlib.infer.tiling import _starts
 
     def ramp(n, k_overlap, at_start, at_end):
         w = torch.ones(n)

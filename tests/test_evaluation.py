@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from starlib.baselines import bicubic_and_average, bicubic_upscale, frame_average
+from starlib.evaluation.baselines import bicubic_and_average, bicubic_upscale, frame_average
 from starlib.data import load_window, middlebury_other, ucf101_dvf
-from starlib.evaluation import evaluate, ground_truth, mean_ci95, summarize
+from starlib.evaluation.scoring import evaluate, ground_truth, mean_ci95, summarize
 from starlib.metrics import psnr
 
 

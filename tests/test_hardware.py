@@ -5,7 +5,7 @@ import warnings
 import pytest
 import torch
 
-from starlib.hardware import native_bf16, warn_if_slow_bf16
+from starlib.util.hardware import native_bf16, warn_if_slow_bf16
 
 
 @pytest.mark.parametrize("capability, native", [("AVX2", False), ("DEFAULT", False), ("AVX512", True)])

@@ -7,11 +7,11 @@ import torch
 
 from helpers import random_pair, tiny_config
 from starlib.data import load_window, ucf101_dvf
-from starlib.experiments import paired_summary
+from starlib.study.experiments import paired_summary
 from starlib.flow import FlowCache
-from starlib.infer import STARMethod, tiled_forward
+from starlib.infer.tiling import STARMethod, tiled_forward
 from starlib.models import STARnet
-from starlib.seed import seed_everything
+from starlib.util.seed import seed_everything
 
 
 def test_tiles_stay_close_to_the_whole_frame():

@@ -21,7 +21,7 @@ from skimage import color as skcolor
 from skimage import data
 from skimage.metrics import structural_similarity
 
-from starlib.imresize import imresize_matlab
+from starlib.util.imresize import imresize_matlab
 from starlib.metrics import (
     ie_mae,
     ie_rms_middlebury,

@@ -6,8 +6,8 @@ import torch
 from helpers import random_pair, tiny_config
 from starlib.models import (AUX_OUTPUTS, DBPN, FINAL_OUTPUTS, RBPN, FlowRefinementUNet, STARConfig, STARnet,
                             component_parameter_counts, count_parameters)
-from starlib.reference import SPEC_PARAMETER_COUNTS, SPEC_TOTALS
-from starlib.seed import seed_everything
+from starlib.paper.reference import SPEC_PARAMETER_COUNTS, SPEC_TOTALS
+from starlib.util.seed import seed_everything
 
 # --- parameter counts at paper widths (spec section 3.9, derived from the authors' layer lists) -------
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from starlib.pipeline import list_notebooks, run_notebooks
+from starlib.study.pipeline import list_notebooks, run_notebooks
 
 NOTEBOOKS = list_notebooks()
 

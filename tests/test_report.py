@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from starlib import report
+from starlib.study import report
 
 
 def test_training_table_renders_rows_from_summaries(tmp_path):
@@ -50,7 +50,7 @@ def test_benchmarks_summary_shows_ratios_not_times(tmp_path):
 
 
 def test_git_commit_names_the_checkout_unless_told_otherwise(monkeypatch, tmp_path):
-    from starlib.provenance import git_commit
+    from starlib.util.provenance import git_commit
 
     monkeypatch.delenv("STARLIB_GIT_COMMIT", raising=False)
     here = git_commit()

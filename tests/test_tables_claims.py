@@ -5,17 +5,17 @@ import pandas as pd
 import pytest
 import torch
 
-from starlib.baselines import bicubic_upscale, flow_interpolate, frame_average, occlusion_mask
-from starlib.claims import Claim, evaluate_claims, verdict
+from starlib.evaluation.baselines import bicubic_upscale, flow_interpolate, frame_average, occlusion_mask
+from starlib.study.claims import Claim, evaluate_claims, verdict
 from starlib.data import load_window, middlebury_other
 from starlib.data.samples import FrameStack
 from starlib.flow import compute_flow
-from starlib.methods import LRFramesAsInput, SpaceThenTime, TimeThenSpace
+from starlib.evaluation.cascades import LRFramesAsInput, SpaceThenTime, TimeThenSpace
 from starlib.metrics import psnr
 from starlib.models import STARConfig, STARnet
 from starlib.models.star import component_parameter_counts, count_parameters
-from starlib.profile import load_profile
-from starlib.tables import Entry, cached_scores, render_all, table_rows, write_table
+from starlib.study.profile import load_profile
+from starlib.study.entries import Entry, cached_scores, render_all, table_rows, write_table
 from starlib.train.losses import STARLoss
 
 

@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from helpers import tiny_config
-from starlib.baselines import bicubic_and_average
+from starlib.evaluation.baselines import bicubic_and_average
 from starlib.data import RandomCropWindows, Window, davis_triplets, load_window, middlebury_other, to_tensor, to_uint8
+from starlib.data.degrade import flow_to_tensor
 from starlib.data.samples import flow_pair
 from starlib.data.images import write_png
 from starlib.flow import FlowCache
@@ -90,8 +91,7 @@ def test_tiny_star_overfits_one_middlebury_triplet(tmp_path):
     fwd, bwd = flow_pair(crop.lr[0], crop.lr[-1], cache)
     with torch.no_grad():
         out = result.model.eval()(to_tensor(crop.lr[0])[None], to_tensor(crop.lr[-1])[None],
-                                  torch.from_numpy(fwd).permute(2, 0, 1)[None],
-                                  torch.from_numpy(bwd).permute(2, 0, 1)[None])
+                                  flow_to_tensor(fwd)[None], flow_to_tensor(bwd)[None])
     ours = psnr(crop.hr[1], to_uint8(out["sr_mid"][0]))
     baseline = psnr(crop.hr[1], bicubic_and_average(crop)["sr_mid"])
     assert ours >= baseline + 3.0, (ours, baseline)

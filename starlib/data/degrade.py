@@ -37,7 +37,7 @@ def downscale(img: np.ndarray, scale: int, method: str = "pil") -> np.ndarray:
     if method == "pil":
         return np.asarray(Image.fromarray(img).resize((w // scale, h // scale), Image.Resampling.BICUBIC))
     if method == "matlab":
-        from starlib.imresize import imresize_matlab
+        from starlib.util.imresize import imresize_matlab
 
         return imresize_matlab(img, 1.0 / scale)
     raise ValueError(f"unknown LR method {method!r}; choose one of {LR_METHODS}")
@@ -59,6 +59,12 @@ def to_tensor(img: np.ndarray, normalization: str = "imagenet") -> torch.Tensor:
     if normalization == "unit":
         return t
     raise ValueError(f"unknown normalization {normalization!r}; choose one of {NORMALIZATIONS}")
+
+
+def flow_to_tensor(flow: np.ndarray) -> torch.Tensor:
+    """(H, W, 2) flow (pixels or normalised) -> (2, H, W) float32 tensor, contiguous, sharing no memory with a
+    read-only array. The one HWC -> CHW conversion of flows in the project."""
+    return torch.from_numpy(np.ascontiguousarray(flow, dtype=np.float32)).permute(2, 0, 1).contiguous()
 
 
 def to_uint8(t: torch.Tensor, normalization: str = "imagenet") -> np.ndarray:

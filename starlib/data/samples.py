@@ -16,7 +16,7 @@ from torch.utils.data import Dataset
 
 from starlib.flow import FlowCache, fr_ground_truth, normalize_flow
 
-from .degrade import make_lr, to_tensor
+from .degrade import flow_to_tensor, make_lr, to_tensor
 from .images import read_frames
 from .sources import Window
 
@@ -48,10 +48,6 @@ def fr_targets(first: np.ndarray, middle: np.ndarray, last: np.ndarray,
     return fr_ground_truth(first, middle, last, flow_fn=cache)
 
 
-def _flow_tensor(flow: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(flow)).permute(2, 0, 1).contiguous()
-
-
 class EvalWindows(Dataset):
     """Test samples: full frames, LR inputs made on the fly, flows from the cache.
 
@@ -81,7 +77,7 @@ class EvalWindows(Dataset):
         fwd, bwd = flow_pair(first, last, self.flow_cache)
         return {"index": index,
                 "lr_t": to_tensor(first, self.normalization), "lr_t1": to_tensor(last, self.normalization),
-                "flow_fwd": _flow_tensor(fwd), "flow_bwd": _flow_tensor(bwd)}
+                "flow_fwd": flow_to_tensor(fwd), "flow_bwd": flow_to_tensor(bwd)}
 
 
 # --- training crops ----------------------------------------------------------------------------------
@@ -203,5 +199,5 @@ class RandomCropWindows(Dataset):
         for key, flow in (("flow_fwd", item.flow_fwd), ("flow_bwd", item.flow_bwd),
                           ("flow_fwd_gt", item.gt_fwd), ("flow_bwd_gt", item.gt_bwd)):
             if flow is not None:
-                out[key] = _flow_tensor(_augment_flow(crop(flow, flow_box), hflip, vflip))
+                out[key] = flow_to_tensor(_augment_flow(crop(flow, flow_box), hflip, vflip))
         return out

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from starlib.provenance import REPO_ROOT
+from starlib.util.paths import REPO_ROOT
 
 from .images import list_images
 

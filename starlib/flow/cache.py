@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from starlib.atomic import atomic_path
-from starlib.provenance import REPO_ROOT
+from starlib.util.atomic import atomic_path
+from starlib.util.paths import REPO_ROOT
 
 from .backends import DEFAULT_BACKEND, compute_flow
 

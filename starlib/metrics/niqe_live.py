@@ -30,7 +30,7 @@ import numpy as np
 from scipy.ndimage import correlate
 from scipy.special import gamma
 
-from ..imresize import imresize_matlab
+from starlib.util.imresize import imresize_matlab
 from ._checks import check_image
 from .color import rgb_to_gray
 

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 import starlib
-from starlib.atomic import atomic_path
+from starlib.util.atomic import atomic_path
 
 from .config import STARConfig
 from .star import STARnet

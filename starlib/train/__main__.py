@@ -13,8 +13,8 @@ import os
 import torch
 import torch.distributed as dist
 
-from starlib.profile import available_profiles, load_profile
-from starlib.recipes import train_model
+from starlib.study.profile import available_profiles, load_profile
+from starlib.study.recipes import train_model
 from starlib.train.losses import OBJECTIVES
 
 

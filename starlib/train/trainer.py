@@ -30,11 +30,13 @@ import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm
 
-from starlib.hardware import warn_if_slow_bf16
+from starlib.util.hardware import warn_if_slow_bf16
 from starlib.models import STARConfig, STARnet, load_checkpoint, save_checkpoint
 from starlib.models.checkpoint import atomic_torch_save, load_state_dict_strict
-from starlib.provenance import REPO_ROOT, atomic_write_text, git_commit
-from starlib.seed import seed_everything
+from starlib.util.atomic import atomic_write_text
+from starlib.util.paths import REPO_ROOT
+from starlib.util.provenance import git_commit
+from starlib.util.seed import seed_everything
 
 from .losses import OBJECTIVES, LossWeights, STARLoss, VGGFeatures
 

@@ -14,8 +14,8 @@ from starlib.data import RandomCropWindows, Window, davis_triplets, frame_folder
 from starlib.data.sources import data_root
 from starlib.flow import FlowCache
 from starlib.models import STARConfig
-from starlib.profile import Profile
-from starlib.provenance import REPO_ROOT
+from starlib.study.profile import Profile
+from starlib.util.paths import REPO_ROOT
 from starlib.train import RunResult, TrainConfig, train
 
 #: Finetunes start from the STAR model of the same network (paper section 3.2).

@@ -24,9 +24,11 @@ import numpy as np
 import pandas as pd
 
 from starlib.data.sources import Window
-from starlib.evaluation import Method, evaluate, mean_ci95
-from starlib.provenance import REPO_ROOT, atomic_write_text, write_results_csv
-from starlib.reference import paper_results
+from starlib.evaluation.scoring import Method, evaluate, mean_ci95
+from starlib.util.atomic import atomic_write_text
+from starlib.util.paths import REPO_ROOT
+from starlib.util.provenance import write_results_csv
+from starlib.paper.reference import paper_results
 
 KEYS = ["dataset", "item", "output"]
 LOWER_IS_BETTER = {"niqe", "ie_mae", "ie_rms", "ie_starnet"}
@@ -287,10 +289,10 @@ def trained_entry(profile: Any, label: str, objective: str, variant: dict[str, A
                   **train_overrides: Any) -> tuple[Entry, Any]:
     """Train (or reuse) ``objective`` on ``profile.model + variant``, score it on ``benchmarks`` and return
     the table entry and the method. ``inputs="hr"`` feeds HR frames (T-SR at the original resolution);
-    ``wrap`` turns the method into another one (e.g. :class:`starlib.methods.LRFramesAsInput`)."""
-    from starlib.infer import STARMethod
+    ``wrap`` turns the method into another one (e.g. :class:`starlib.evaluation.cascades.LRFramesAsInput`)."""
+    from starlib.infer.tiling import STARMethod
     from starlib.models.star import count_parameters
-    from starlib.recipes import flow_cache, train_model
+    from starlib.study.recipes import flow_cache, train_model
 
     run = train_model(profile, objective, variant, runs_dir=runs_dir, cache_dir=cache_dir, progress=progress,
                       init_objective=init_objective, **train_overrides)

@@ -44,5 +44,5 @@ def paper_results():
     import pandas as pd
     from importlib.resources import files
 
-    with files("starlib").joinpath(PAPER_RESULTS_FILE).open() as f:
+    with files("starlib.paper").joinpath(PAPER_RESULTS_FILE).open() as f:
         return pd.read_csv(f)

@@ -1,6 +1,6 @@
 """Render results CSVs into Markdown for the README (never typed by hand).
 
-    python -m starlib.report --profile cpu      # rewrites the block between the README's results markers
+    python -m starlib.study.report --profile cpu      # rewrites the block between the README's results markers
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from starlib.provenance import REPO_ROOT, atomic_write_text
+from starlib.util.atomic import atomic_write_text
+
+from starlib.util.paths import REPO_ROOT
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 CLAIMS_START, CLAIMS_END = "<!-- claims:start -->", "<!-- claims:end -->"
@@ -52,7 +54,7 @@ def claims_summary(results: Path) -> str:
     path = results / "claims.csv"
     if not path.is_file():
         return "_No claims evaluated yet for this profile (run notebooks 07-12)._"
-    from starlib.claims import claims_markdown
+    from starlib.study.claims import claims_markdown
 
     claims = pd.read_csv(path, keep_default_na=True)
     claims["reason"] = claims["reason"].fillna("")

@@ -1,7 +1,7 @@
 """Methods built from trained networks and classical pieces, for the comparisons of Tables 7-10.
 
 Every method maps a :class:`~starlib.data.FrameStack` to uint8 outputs named as in
-:mod:`starlib.evaluation` (``sr_t``, ``sr_mid``, ``sr_t1``, ``lr_mid``, ``hr_mid``).
+:mod:`starlib.evaluation.scoring` (``sr_t``, ``sr_mid``, ``sr_t1``, ``lr_mid``, ``hr_mid``).
 
 - :class:`PairSR`: any LR-input network method applied to an arbitrary pair of LR frames.
 - :class:`SpaceThenTime`: S-SR of both inputs, then frame interpolation between the two HR results
@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from starlib.baselines import FlowFn, flow_interpolate
+from starlib.evaluation.baselines import FlowFn, flow_interpolate
 from starlib.data.samples import FrameStack
 
 Method = Callable[[FrameStack], dict[str, np.ndarray]]

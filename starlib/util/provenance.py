@@ -12,9 +12,9 @@ from typing import Any
 
 import pandas as pd
 
-from starlib.atomic import atomic_path
+from starlib.util.atomic import atomic_write_text
+from starlib.util.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 #: Columns every results CSV carries, in this order, after its own columns.
 PROVENANCE_COLUMNS = ("profile", "seed", "git_commit", "data", "n_items", "wall_time_s", "created_utc",
@@ -41,7 +41,7 @@ def provenance(profile: str, seed: int, data: str, n_items: int, wall_time_s: fl
                device: str = "cpu") -> dict[str, Any]:
     """One row's provenance fields (see :data:`PROVENANCE_COLUMNS`); ``data`` names the data set(s) used
     and ``n_items`` how many items the row's numbers rest on."""
-    import torch  # local import: keep `import starlib.provenance` light
+    import torch  # local import: keep `import starlib.util.provenance` light
 
     return {
         "profile": profile,
@@ -54,14 +54,6 @@ def provenance(profile: str, seed: int, data: str, n_items: int, wall_time_s: fl
         "torch_version": torch.__version__,
         "device": f"{device} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)",
     }
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to a temporary file beside ``path`` and rename it into place."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return path
 
 
 def write_results_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike,

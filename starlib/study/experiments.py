@@ -17,16 +17,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from starlib.baselines import bicubic_and_average
+from starlib.evaluation.baselines import bicubic_and_average
 from starlib.data import load_window, middlebury_other, ucf101_dvf
 from starlib.data.sources import Window
-from starlib.evaluation import evaluate, ground_truth, mean_ci95
-from starlib.infer import STARMethod
-from starlib.plots import stamp
-from starlib.profile import Profile
-from starlib.provenance import REPO_ROOT, atomic_write_text, provenance, write_results_csv
-from starlib.recipes import flow_cache, train_model
-from starlib.reference import paper_results
+from starlib.evaluation.scoring import evaluate, ground_truth, mean_ci95
+from starlib.infer.tiling import STARMethod
+from starlib.study.figures import stamp
+from starlib.study.profile import Profile
+from starlib.util.atomic import atomic_write_text
+from starlib.util.paths import REPO_ROOT
+from starlib.util.provenance import provenance, write_results_csv
+from starlib.study.recipes import flow_cache, train_model
+from starlib.paper.reference import paper_results
 from starlib.train import RunResult
 
 #: Outputs each objective is trained for (and therefore scored on).

@@ -31,10 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from starlib.atomic import default_file_mode
+from starlib.util.atomic import default_file_mode
 from starlib.data.images import IMAGE_SUFFIXES, list_images, read_rgb, write_png
 from starlib.data.sources import iter_video_frames, probe_video
-from starlib.provenance import atomic_write_text
+from starlib.util.atomic import atomic_write_text
 
 #: Output extensions written as video (libx264 / yuv420p).
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi")

@@ -2,7 +2,7 @@
 
 Pick a data set, a sample, an output and methods; see the outputs next to the ground truth with one zoom box
 applied identically to every panel, absolute-error maps on one shared colour scale, and the sample's metrics.
-The methods are those :class:`starlib.comparisons.Comparisons` builds for Tables 7-10 (call
+The methods are those :class:`starlib.study.tables_7_10.Comparisons` builds for Tables 7-10 (call
 :func:`build_methods` once); each output is served by the methods of its table:
 
 ============  ===================================  =====  ==============================================
@@ -18,7 +18,7 @@ output        task                                 table  methods (cpu/smoke pro
 ============  ===================================  =====  ==============================================
 
 A zoom box is ``(y, x, size)``: top-left corner and side in pixels of the output, as
-:func:`starlib.plots.worst_crop` returns it. Nothing here writes files.
+:func:`starlib.study.figures.worst_crop` returns it. Nothing here writes files.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 
 from starlib.data.samples import FrameStack, load_window
-from starlib.evaluation import INTERPOLATED, ground_truth, score
-from starlib.plots import worst_crop
+from starlib.evaluation.scoring import INTERPOLATED, ground_truth, score
+from starlib.study.figures import worst_crop
 
 Method = Callable[[FrameStack], dict[str, np.ndarray]]
 Box = tuple[int, int, int]
@@ -87,7 +87,7 @@ def available_methods(comp: Any, output: str) -> dict[str, Method]:
     built = comp.methods
     if table not in built:
         raise RuntimeError(f"the methods of Table {table} ({output_label(output)}) are not built yet; call "
-                           f"comp.table{table}() or starlib.compare_ui.build_methods(comp) first")
+                           f"comp.table{table}() or starlib.study.compare_ui.build_methods(comp) first")
     methods = dict(built[table])
     for other, label in ALSO_FROM.get(output, ()):
         if label in built.get(other, {}) and label not in methods:
@@ -147,7 +147,7 @@ def clamp_box(box: Sequence[int], shape: Sequence[int]) -> Box:
 
 
 def default_box(gt: np.ndarray, preds: Mapping[str, np.ndarray], size: int | None = None) -> Box:
-    """Where the first method errs most (:func:`starlib.plots.worst_crop`), ``size`` px square."""
+    """Where the first method errs most (:func:`starlib.study.figures.worst_crop`), ``size`` px square."""
     if not preds:
         raise ValueError("no predictions: select at least one method")
     first = next(iter(preds.values()))

@@ -44,3 +44,11 @@ def default_file_mode() -> int:
         mask = os.umask(0)
         os.umask(mask)
     return 0o666 & ~mask
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to a temporary file beside ``path`` and rename it into place."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path

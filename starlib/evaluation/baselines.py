@@ -24,7 +24,7 @@ def bicubic_upscale(lr: np.ndarray, scale: int, method: str = "pil") -> np.ndarr
     if method == "pil":
         return np.asarray(Image.fromarray(lr).resize((w * scale, h * scale), Image.Resampling.BICUBIC))
     if method == "matlab":
-        from starlib.imresize import imresize_matlab
+        from starlib.util.imresize import imresize_matlab
 
         return imresize_matlab(lr, float(scale))
     raise ValueError(f"unknown upscaling method {method!r}; choose 'pil' or 'matlab'")

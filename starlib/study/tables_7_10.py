@@ -1,6 +1,6 @@
 """Tables 7-10 of the paper: ST-SR, S-SR and T-SR against other methods, with the methods we can run.
 
-Runnable here: bicubic, frame averaging, classical flow interpolation (:func:`starlib.baselines.flow_interpolate`,
+Runnable here: bicubic, frame averaging, classical flow interpolation (:func:`starlib.evaluation.baselines.flow_interpolate`,
 standing in for TOFlow / DAIN), DBPN, DBPN-MI and RBPN trained as Net_S alone under the same data and number
 of steps as STAR + its finetune, both cascade orders, and every STAR variant. The paper's other methods appear
 only as its reported numbers (rows marked ``reported by the paper``).
@@ -11,13 +11,13 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from starlib.ablations import Context
-from starlib.baselines import FlowInterpolation, bicubic_and_average, frame_average
+from starlib.study.tables_1_6 import Context
+from starlib.evaluation.baselines import FlowInterpolation, bicubic_and_average, frame_average
 from starlib.data.sources import Window
-from starlib.experiments import test_benchmarks
-from starlib.methods import LRFramesAsInput, SpaceThenTime, TimeThenSpace
-from starlib.recipes import flow_cache, train_model
-from starlib.tables import Entry, method_entry, trained_entry
+from starlib.study.experiments import test_benchmarks
+from starlib.evaluation.cascades import LRFramesAsInput, SpaceThenTime, TimeThenSpace
+from starlib.study.recipes import flow_cache, train_model
+from starlib.study.entries import Entry, method_entry, trained_entry
 
 #: S-SR networks of Table 8, as Net_S alone (``STARConfig.net_s_only``).
 SSR_NETS: dict[str, dict[str, Any]] = {
@@ -64,7 +64,7 @@ class Comparisons:
 
     def ssr_method(self, name: str) -> Any:
         """The trained S-SR network ``name`` (DBPN, DBPN-MI, RBPN) as an LR-input method."""
-        from starlib.infer import STARMethod
+        from starlib.infer.tiling import STARMethod
 
         if name not in self._ssr:            # Tables 7 and 8 share them: load each run once
             run = train_model(self.profile, "STAR-S", SSR_NETS[name], init_objective=None, **self.ctx.kw,
@@ -164,8 +164,8 @@ class Comparisons:
     def figure(self, table: int, labels: list[str], window: Window, output: str, title: str) -> Any:
         """Figs. 2, 6, 7: ``output`` of the methods ``labels`` of ``table`` (already built) on one window."""
         from starlib.data import load_window
-        from starlib.evaluation import ground_truth
-        from starlib.plots import method_grid
+        from starlib.evaluation.scoring import ground_truth
+        from starlib.study.figures import method_grid
 
         stack = load_window(window, self.scale)
         built = self.methods.get(table, {})

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from starlib.evaluation import mean_ci95
-from starlib.tables import LOWER_IS_BETTER
+from starlib.evaluation.scoring import mean_ci95
+from starlib.study.entries import LOWER_IS_BETTER
 
 
 @dataclass(frozen=True)

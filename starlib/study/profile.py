@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .models.config import STARConfig
+from starlib.models.config import STARConfig
 
 PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
 

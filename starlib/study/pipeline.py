@@ -1,4 +1,4 @@
-"""Run the numbered notebooks headless with papermill: ``python -m starlib.pipeline --profile cpu``.
+"""Run the numbered notebooks headless with papermill: ``python -m starlib.study.pipeline --profile cpu``.
 
 Executed copies go to ``executed/<profile>/`` (git-ignored); the run stops at the first failing notebook
 and names the notebook and the cell.
@@ -12,8 +12,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .profile import available_profiles
-from .provenance import REPO_ROOT
+from starlib.study.profile import available_profiles
+from starlib.util.paths import REPO_ROOT
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 

@@ -42,11 +42,12 @@ import torch
 from starlib.data.degrade import IMAGENET_MEAN, IMAGENET_STD, to_tensor
 from starlib.data.samples import flow_pair
 from starlib.flow import BACKENDS, DEFAULT_BACKEND, FlowCache
-from starlib.hardware import warn_if_slow_bf16
-from starlib.infer import tiled_forward
+from starlib.util.hardware import warn_if_slow_bf16
+from starlib.infer.tiling import tiled_forward
 from starlib.models import STARConfig, STARnet, load_checkpoint
-from starlib.provenance import REPO_ROOT, git_commit
-from starlib.videoio import open_input, open_output
+from starlib.util.paths import REPO_ROOT
+from starlib.util.provenance import git_commit
+from starlib.infer.videoio import open_input, open_output
 
 MODES = ("st", "s", "t")
 MODE_DESCRIPTIONS = {"st": "4x space, 2x frame rate", "s": "4x space", "t": "2x frame rate at input size"}

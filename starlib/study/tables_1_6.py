@@ -1,7 +1,7 @@
 """Tables 1-6 of the paper: components, objectives, losses, Net_S, 4x T-SR and T-SR paths.
 
 Every function trains (or reuses) the variants it needs under a profile, scores them on the profile's test
-benchmarks and returns the table's entries; the notebooks write them with :func:`starlib.tables.write_table`.
+benchmarks and returns the table's entries; the notebooks write them with :func:`starlib.study.entries.write_table`.
 The paper's Tables 1-6 are on Vimeo90K; at the ``smoke``/``cpu`` profiles ours are on Middlebury and UCF101
 (Table 5: the TOFlow clip), so compare differences between rows, not absolute values.
 """
@@ -22,9 +22,9 @@ from starlib.data.degrade import make_lr, modcrop
 from starlib.data.images import read_rgb
 from starlib.data.samples import FrameStack
 from starlib.data.sources import data_root, frame_folder
-from starlib.experiments import OBJECTIVE_OUTPUTS, test_benchmarks
-from starlib.profile import Profile
-from starlib.tables import Entry, trained_entry
+from starlib.study.experiments import OBJECTIVE_OUTPUTS, test_benchmarks
+from starlib.study.profile import Profile
+from starlib.study.entries import Entry, trained_entry
 
 #: Table 1 rows: label -> (paper row, network variant); the full model is the reference.
 TABLE1 = {
@@ -178,8 +178,8 @@ def table5(ctx: Context) -> tuple[list[Entry], str]:
     (1) STAR-ST at 2x space, twice (2x2 = 4x space, 2x2 = 4x time);
     (2) STAR-ST at 4x space (frames 1, 3, 5), then STAR-T_HR between the SR frames (frames 2, 4).
     Outputs: ``sr_t`` = frames 1 and 5, ``sr_mid`` = frames 2, 3, 4; one score row per frame."""
-    from starlib.infer import STARMethod
-    from starlib.recipes import flow_cache, train_model
+    from starlib.infer.tiling import STARMethod
+    from starlib.study.recipes import flow_cache, train_model
 
     prof, kw = ctx.profile, ctx.kw
     cache = flow_cache(prof, ctx.cache_dir)
@@ -221,13 +221,13 @@ def table5(ctx: Context) -> tuple[list[Entry], str]:
 def refined_flows(model: Any, stack: FrameStack, cache: Any) -> dict[str, np.ndarray]:
     """Fig. 5's three flows F_{t->t+1} on the LR frames, in pixels: (a) from I_t and I_t+1, (b) the same after
     the model's FR, (c) through the true middle frame (FR's training target)."""
-    from starlib.data.degrade import to_tensor
+    from starlib.data.degrade import flow_to_tensor, to_tensor
     from starlib.data.samples import flow_pair, fr_targets
     from starlib.flow import denormalize_flow
 
     a, mid, b = stack.lr[0], stack.lr[len(stack.lr) // 2], stack.lr[-1]
     fwd, bwd = flow_pair(a, b, cache)
-    t = lambda x: torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None]  # noqa: E731
+    t = lambda x: flow_to_tensor(x)[None]  # noqa: E731
     refined = model.flow_net.refine(t(fwd), to_tensor(a)[None], to_tensor(b)[None])[0].permute(1, 2, 0).numpy()
     gt_fwd, _ = fr_targets(a, mid, b, cache)
     return {"(a) flow from I_t, I_t+1": denormalize_flow(fwd), "(b) refined by FR": denormalize_flow(refined),
@@ -238,9 +238,9 @@ def figure5(ctx: Context, window: Any) -> Any:
     """Fig. 5: flows without FR, refined by FR, and through the true middle frame, with I_t+^sr of the
     models trained without and with FR (zoomed where the model without FR errs most)."""
     from starlib.data import load_window
-    from starlib.infer import STARMethod
-    from starlib.plots import flow_panels, worst_crop
-    from starlib.recipes import flow_cache, train_model
+    from starlib.infer.tiling import STARMethod
+    from starlib.study.figures import flow_panels, worst_crop
+    from starlib.study.recipes import flow_cache, train_model
 
     cache = flow_cache(ctx.profile, ctx.cache_dir)
     full = train_model(ctx.profile, "STAR", None, **ctx.kw)

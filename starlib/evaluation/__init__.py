@@ -1,0 +1,1 @@
+"""Scoring methods on test windows: the method protocol, metrics per item, statistics, baselines, cascades."""
