@@ -17,11 +17,15 @@ from torch import nn
 
 from starlib.data.degrade import to_uint8
 from starlib.data.images import read_rgb, write_png
+from starlib.data.samples import FrameStack
 from starlib.data.sources import data_root, probe_video
-from starlib.infer.enhance import (DEMO_ST, DEMO_T_HR, EnhanceError, PairRunner, Settings, _uint8_inplace, enhance,
-                             enhance_frames, input_geometry, load_for_mode, resolve_device)
+from starlib.flow import FlowCache
+from starlib.infer.enhance import (DEMO_ST, DEMO_T_HR, EnhanceError, Settings, enhance, enhance_frames, input_geometry,
+                                   load_for_mode, objectives_for_mode, resolve_device)
+from starlib.infer.runner import PairRunner, STARMethod, _uint8_inplace
 from starlib.infer.tiling import tiled_forward
 from starlib.models import STARnet, save_checkpoint
+from starlib.paper.objectives import OBJECTIVES
 from starlib.util.paths import REPO_ROOT
 from starlib.infer.videoio import MediaError, open_input
 
@@ -243,6 +247,43 @@ def test_tiled_demo_model_stays_close_to_the_whole_frame(st_model):
 def test_inplace_uint8_conversion_matches_to_uint8():
     t = torch.randn(3, 9, 11) * 2
     np.testing.assert_array_equal(_uint8_inplace(t.clone()), to_uint8(t))
+    np.testing.assert_array_equal(_uint8_inplace(t.clone(), "unit"), to_uint8(t, "unit"))
+
+
+# --- one runner for scoring and enhance ------------------------------------------------------------------
+
+def test_scoring_and_enhance_run_a_pair_identically(tmp_path):
+    """STARMethod (scoring) and enhance_frames (prefetching flows on a worker thread) go through one
+    PairRunner: with the same settings (tile, overlap, margin 0, flow backend) their outputs are equal."""
+    tile = 16                                       # 20x28 frames: 2x3 overlapping tiles
+    torch.manual_seed(0)
+    model = STARnet(tiny_config(global_residual=True))
+    lr, hr = real_frames(2, 20, 28), real_frames(2, 20, 28, y=320, x=640)
+    stack = FrameStack("pair", [hr[0], hr[0], hr[1]], [lr[0], lr[0], lr[1]])   # the middle frame is unused
+    settings = Settings(tile=tile, overlap=8, margin=0, flow_cache=str(tmp_path))
+    cache = FlowCache(tmp_path)
+    scored = STARMethod(model, cache, tile=tile, overlap=8)(stack)
+    enhanced = list(enhance_frames(lr, model, "st", settings=settings, device="cpu"))
+    assert len(enhanced) == 3
+    for frame, key in zip(enhanced, ("sr_t", "sr_mid", "sr_t1")):
+        np.testing.assert_array_equal(frame, scored[key])
+    hr_mid = STARMethod(model, cache, inputs="hr", tile=tile, overlap=8)(stack)["hr_mid"]
+    np.testing.assert_array_equal(list(enhance_frames(hr, model, "t", settings=settings, device="cpu"))[1], hr_mid)
+
+
+def test_mode_preferences_come_from_the_objectives():
+    assert objectives_for_mode("st") == ("STAR-ST", "STAR")
+    assert objectives_for_mode("s") == ("STAR-S", "STAR-ST", "STAR")
+    assert objectives_for_mode("t") == ("STAR-T_HR",)
+    for mode in ("st", "s", "t"):                   # the objectives made for a mode come first
+        made = [OBJECTIVES[n].enhance_mode == mode for n in objectives_for_mode(mode)]
+        assert made == sorted(made, reverse=True) and made[0]
+    for name, objective in OBJECTIVES.items():
+        if objective.enhance_mode is not None:
+            assert name in objectives_for_mode(objective.enhance_mode)
+    # HR inputs iff mode t: the one HR-input objective serves t and nothing else
+    hr = tuple(n for n, o in OBJECTIVES.items() if o.inputs == "hr")
+    assert objectives_for_mode("t") == hr and not set(hr) & set(objectives_for_mode("st") + objectives_for_mode("s"))
 
 
 # --- bad input -------------------------------------------------------------------------------------------

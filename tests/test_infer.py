@@ -7,10 +7,12 @@ import torch
 
 from helpers import random_pair, tiny_config
 from starlib.data import load_window, ucf101_dvf
-from starlib.study.experiments import paired_summary
+from starlib.evaluation.stats import paired_difference
 from starlib.flow import FlowCache
-from starlib.infer.tiling import STARMethod, tiled_forward
+from starlib.infer.runner import STARMethod
+from starlib.infer.tiling import tiled_forward
 from starlib.models import STARnet
+from starlib.paper.reference import paper_results
 from starlib.util.seed import seed_everything
 
 
@@ -45,11 +47,25 @@ def test_star_method_outputs(tmp_path, inputs, key, shape):
     assert out[key].dtype == np.uint8 and out[key].shape == shape
 
 
-def test_paired_summary_uses_per_item_differences():
+def test_net_s_only_method_has_s_sr_outputs_only(tmp_path):
+    model = STARnet(tiny_config(net_s_only=True, flow_refine=False, use_motion=False))
+    with pytest.raises(ValueError, match="no T-SR output; use inputs='lr'"):
+        STARMethod(model, FlowCache(tmp_path), inputs="hr")
+    with pytest.raises(ValueError, match="inputs must be 'lr' or 'hr'"):
+        STARMethod(model, FlowCache(tmp_path), inputs="sr")
+    out = STARMethod(model, FlowCache(tmp_path))(load_window(ucf101_dvf()[0]))
+    assert list(out) == ["sr_t", "sr_t1"] and out["sr_t1"].shape == (256, 256, 3)
+
+
+def test_paired_difference_uses_per_item_differences():
+    """(study.experiments.paired_summary is gone; its statistic is evaluation.stats.paired_difference and the
+    paper's number comes from paper.reference.paper_results.)"""
     ours = pd.DataFrame({"dataset": ["ucf101"] * 3, "item": ["1", "11", "21"], "output": ["sr_t"] * 3,
                          "seconds": 0.1, "psnr": [30.0, 31.0, 35.0]})
     base = ours.assign(psnr=[29.0, 30.5, 34.0])
-    row = paired_summary(ours, base, "STAR-S").iloc[0]
-    assert row["gain_vs_baseline"] == pytest.approx((1.0 + 0.5 + 1.0) / 3)
-    assert row["gain_ci95_low"] > 0  # paired: consistent gains, despite the spread between items
-    assert row["paper_reported"] == pytest.approx(31.604)  # Table 8, STAR-S on UCF101
+    gain, low, _, n = paired_difference(ours, base, "psnr")
+    assert gain == pytest.approx((1.0 + 0.5 + 1.0) / 3) and n == 3
+    assert low > 0  # paired: consistent gains, despite the spread between items
+    paper = paper_results().query("table == 8 and method == 'STAR-S' and dataset == 'ucf101' and output == 'sr_t' "
+                                  "and metric == 'psnr'")
+    assert paper["value"].item() == pytest.approx(31.604)  # Table 8, STAR-S on UCF101

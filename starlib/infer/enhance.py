@@ -18,7 +18,8 @@ Streaming: frames are pulled one at a time; at any moment the pipeline holds thr
 (the pair being processed and the next frame, whose flows are computed on a worker thread while the
 network runs), their flows and the current outputs, so memory does not grow with the clip's length.
 Tiling (``Settings.tile``, input px) bounds the network's memory on large frames; see
-:func:`starlib.infer.tiled_forward` for the overlap blending.
+:func:`starlib.infer.tiling.tiled_forward` for the overlap blending; :class:`starlib.infer.runner.PairRunner`
+runs each pair (the same runner scoring uses).
 
 Frame sizes: the network accepts any size of at least its flow U-Net's minimum (8 px for the ``cpu``
 widths; 16 px when it uses flows, for the OpenCV flow backends) and, with the HR T-SR path, scale * size
@@ -29,61 +30,28 @@ nothing is modcropped.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from starlib.data.degrade import IMAGENET_MEAN, IMAGENET_STD, to_tensor
-from starlib.data.samples import flow_pair
-from starlib.flow import BACKENDS, DEFAULT_BACKEND, FlowCache
-from starlib.util.hardware import warn_if_slow_bf16
-from starlib.infer.tiling import tiled_forward
-from starlib.models import STARConfig, STARnet, load_checkpoint
+from starlib.infer.runner import EnhanceError, PairRunner, Settings, input_geometry
+from starlib.infer.videoio import open_input, open_output
+from starlib.models import STARnet, load_checkpoint
+from starlib.paper.objectives import OBJECTIVES
 from starlib.util.paths import REPO_ROOT
 from starlib.util.provenance import git_commit
-from starlib.infer.videoio import open_input, open_output
 
 MODES = ("st", "s", "t")
 MODE_DESCRIPTIONS = {"st": "4x space, 2x frame rate", "s": "4x space", "t": "2x frame rate at input size"}
-#: Objectives whose outputs a mode uses, preferred first.
-OBJECTIVES_FOR_MODE = {"st": ("STAR-ST", "STAR"), "s": ("STAR-S", "STAR-ST", "STAR"), "t": ("STAR-T_HR",)}
-MODE_FOR_OBJECTIVE = {"STAR": "st", "STAR-ST": "st", "STAR-S": "s", "STAR-T_HR": "t"}
+#: What each mode takes from a network: (the outputs it writes, as scored outputs; the frames that go in).
+MODE_NEEDS = {"st": (("sr_t", "sr_mid", "sr_t1"), "lr"), "s": (("sr_t", "sr_t1"), "lr"), "t": (("hr_mid",), "hr")}
 DEMO_DIR = REPO_ROOT / "checkpoints" / "demo"
 DEMO_ST = DEMO_DIR / "star-st-cpu.pt"
 DEMO_T_HR = DEMO_DIR / "star-t_hr-cpu.pt"
-
-
-class EnhanceError(ValueError):
-    """A clip, checkpoint or setting that enhance cannot use; the message names the file and the fix."""
-
-
-@dataclass(frozen=True)
-class Settings:
-    """How the network is run. ``tile``/``overlap``/``margin`` are input px (0 = whole frames)."""
-
-    tile: int = 128
-    overlap: int = 16
-    margin: int = 4
-    flow_backend: str = DEFAULT_BACKEND
-    flow_cache: str | None = None       # folder of a FlowCache; None = compute every flow (nothing written)
-    channels_last: bool = False
-    bf16: bool = False                  # bfloat16 autocast; changes outputs slightly (benchmarks/ measures it)
-    prefetch_flows: bool = True         # next pair's flows on a worker thread while the network runs
-
-    def __post_init__(self) -> None:
-        if self.flow_backend not in BACKENDS:
-            raise EnhanceError(f"unknown flow backend {self.flow_backend!r}; choose one of {sorted(BACKENDS)}")
-        if self.tile < 0 or self.margin < 0 or self.overlap < 2 * self.margin:
-            raise EnhanceError(f"tiling needs tile >= 0 and overlap >= 2 * margin >= 0, got tile={self.tile}, "
-                               f"overlap={self.overlap}, margin={self.margin}")
-        if self.tile and self.overlap >= self.tile:
-            raise EnhanceError(f"overlap ({self.overlap}) must be smaller than the tile ({self.tile})")
 
 
 @dataclass
@@ -115,6 +83,15 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def objectives_for_mode(mode: str) -> tuple[str, ...]:
+    """The objectives (:data:`starlib.paper.objectives.OBJECTIVES`) whose networks serve ``mode``, preferred
+    first: those scored on every output the mode writes, with the mode's inputs; the objective made for the
+    mode (``Objective.enhance_mode``) before the others, finetunes before the objective they start from."""
+    outputs, inputs = MODE_NEEDS[mode]
+    serving = [o for o in OBJECTIVES.values() if o.inputs == inputs and set(outputs) <= set(o.scored)]
+    return tuple(o.name for o in sorted(serving, key=lambda o: (o.enhance_mode != mode, o.parent is None)))
+
+
 def load_for_mode(path: str | Path, mode: str, flag: str = "--checkpoint") -> tuple[STARnet, str]:
     """Load a checkpoint and check that its variant serves ``mode``; returns ``(model, objective)``."""
     path = Path(path)
@@ -127,120 +104,20 @@ def load_for_mode(path: str | Path, mode: str, flag: str = "--checkpoint") -> tu
                                 f"(runs/<profile>/<objective>-<hash>/model.pt)")
     model, extra = load_checkpoint(path)
     objective = extra.get("objective")
-    allowed = OBJECTIVES_FOR_MODE[mode]
+    allowed = objectives_for_mode(mode)
     if objective is None:
         raise EnhanceError(f"{path} does not record the objective it was trained for, so its variant is unknown; "
                            f"re-save it with starlib.models.save_checkpoint(model, path, extra={{'objective': "
                            f"'{allowed[0]}'}}) naming the objective it was really trained with")
     if objective not in allowed:
-        kind = "an HR-input" if objective == "STAR-T_HR" else "an LR-input"
-        other = MODE_FOR_OBJECTIVE.get(objective)
+        record = OBJECTIVES.get(objective)
+        kind = "an HR-input" if record is not None and record.inputs == "hr" else "an LR-input"
+        other = record.enhance_mode if record is not None else None
         hint = f"use --mode {other} with it, or " if other and flag == "--checkpoint" else ""
         raise EnhanceError(f"{path} holds a {objective} model ({kind} variant); mode {mode!r} "
                            f"({MODE_DESCRIPTIONS[mode]}) needs a {' or '.join(allowed)} checkpoint: {hint}pass "
                            f"{flag} with one (e.g. {default_checkpoint(mode).relative_to(REPO_ROOT)})")
     return model, objective
-
-
-#: Smallest side the OpenCV flow backends accept with margin (DIS refuses frames under 12 px).
-FLOW_MIN_SIZE = 16
-
-
-def input_geometry(cfg: STARConfig) -> tuple[int, int]:
-    """``(multiple, min_size)``: input sides must be multiples of ``multiple`` and at least ``min_size`` px
-    (the flow U-Net's pooling depth, and :data:`FLOW_MIN_SIZE` for the flow backends)."""
-    multiple = 4 // math.gcd(cfg.scale, 4) if cfg.has_hr_tsr else 1
-    min_size = 2**cfg.fr_depth if cfg.flow_refine else 1
-    if cfg.use_flow:
-        min_size = max(min_size, FLOW_MIN_SIZE)
-    return multiple, -(-max(min_size, multiple) // multiple) * multiple
-
-
-def _uint8_inplace(t: torch.Tensor) -> np.ndarray:
-    """(3, H, W) ImageNet-normalised float tensor -> (H, W, 3) uint8, reusing ``t``'s memory (no full-size
-    temporaries: at 5120x2880 each float copy is 177 MB). Same arithmetic as ``degrade.to_uint8``."""
-    t = t.float()
-    t.mul_(torch.tensor(IMAGENET_STD, device=t.device).view(3, 1, 1))
-    t.add_(torch.tensor(IMAGENET_MEAN, device=t.device).view(3, 1, 1))
-    t.clamp_(0, 1).mul_(255).round_()
-    return t.to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-
-
-class _Done:
-    """A finished value with a Future's ``result()`` (flows computed inline)."""
-
-    def __init__(self, value: object) -> None:
-        self.value = value
-
-    def result(self) -> object:
-        return self.value
-
-
-class PairRunner:
-    """One network applied to consecutive frame pairs: padding, flows, tiling, uint8 outputs."""
-
-    def __init__(self, model: STARnet, settings: Settings, device: torch.device) -> None:
-        self.model = model.eval().to(device)
-        if settings.bf16:
-            warn_if_slow_bf16(device, "--bf16")
-        if settings.channels_last:
-            self.model.to(memory_format=torch.channels_last)
-        self.settings, self.device, self.cfg = settings, device, model.cfg
-        self.multiple, self.min_size = input_geometry(model.cfg)
-        tile = settings.tile - settings.tile % self.multiple if settings.tile else 0
-        if tile and tile < max(self.min_size, 2 * settings.overlap):
-            raise EnhanceError(f"--tile {settings.tile} is too small for this network: use at least "
-                               f"{max(self.min_size, 2 * settings.overlap)} px, or 0 for whole frames")
-        self.tile = tile
-        self.cache = FlowCache(settings.flow_cache, settings.flow_backend)
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="flows") if settings.prefetch_flows else None
-
-    def pad(self, frame: np.ndarray) -> np.ndarray:
-        """(H, W, 3) -> (H', W', 3): edge-replicated at the right/bottom to what the network accepts."""
-        h, w = frame.shape[:2]
-        side = lambda n: max(self.min_size, -(-n // self.multiple) * self.multiple)  # noqa: E731
-        hh, ww = side(h), side(w)
-        if (hh, ww) == (h, w):
-            return frame
-        return np.pad(frame, ((0, hh - h), (0, ww - w), (0, 0)), mode="edge")
-
-    def _flows(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        return flow_pair(a, b, self.cache) if self.cfg.use_flow else None  # 2 x (H, W, 2) normalised
-
-    def submit_flows(self, a: np.ndarray, b: np.ndarray) -> Future | _Done:
-        """Flows of padded frames a -> b and b -> a, on the worker thread when prefetching."""
-        if self.pool is None:
-            return _Done(self._flows(a, b))
-        return self.pool.submit(self._flows, a, b)
-
-    def forward(self, a: np.ndarray, b: np.ndarray, flows: tuple[np.ndarray, np.ndarray] | None,
-                keys: tuple[str, ...], size: tuple[int, int]) -> dict[str, np.ndarray]:
-        """Padded frames a, b (H', W', 3) -> {key: uint8 output cropped to ``size`` (h, w) x its scale}."""
-        dev, cl = self.device, self.settings.channels_last
-        fmt = torch.channels_last if cl else torch.contiguous_format
-        ta = to_tensor(a)[None].to(dev).contiguous(memory_format=fmt)                  # (1, 3, H', W')
-        tb = to_tensor(b)[None].to(dev).contiguous(memory_format=fmt)
-        ff = fb = None
-        if flows is not None:                                                           # (1, 2, H', W') each
-            ff, fb = (torch.from_numpy(f).permute(2, 0, 1)[None].to(dev).contiguous(memory_format=fmt)
-                      for f in flows)
-        h, w = size
-        result = {}
-        with torch.inference_mode():
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self.settings.bf16):
-                out = tiled_forward(self.model, ta, tb, ff, fb, tile=self.tile, overlap=self.settings.overlap,
-                                    keys=keys, margin=self.settings.margin)
-            for k in keys:
-                f = out[k].shape[-1] // a.shape[1]                                      # scale of this output
-                result[k] = _uint8_inplace(out.pop(k)[0, :, : h * f, : w * f])
-        return result
-
-    def close(self) -> None:
-        """Stop the flow worker; give the caller's model back in the default memory layout."""
-        if self.pool is not None:
-            self.pool.shutdown(wait=True)
-        if self.settings.channels_last:
-            self.model.to(memory_format=torch.contiguous_format)
 
 
 def _checked(frames: Iterable[np.ndarray], source: str) -> Iterator[np.ndarray]:
@@ -395,6 +272,6 @@ def enhance(input: str | Path, output: str | Path, checkpoint: str | Path | None
                          tally_out.size, time.perf_counter() - start, str(dev))
 
 
-__all__ = ["DEMO_ST", "DEMO_T_HR", "EnhanceError", "EnhanceResult", "MODES", "PairRunner", "Settings",
-           "default_checkpoint", "enhance", "enhance_frames", "input_geometry", "load_for_mode", "pair_stream",
+__all__ = ["DEMO_ST", "DEMO_T_HR", "EnhanceError", "EnhanceResult", "MODES", "Settings", "default_checkpoint",
+           "enhance", "enhance_frames", "input_geometry", "load_for_mode", "objectives_for_mode", "pair_stream",
            "resolve_device"]

@@ -1,4 +1,4 @@
-"""Running a trained STARnet on frames: flows, tiling with overlap blending, uint8 outputs.
+"""Tiled forward of a STARnet with overlap blending (frames, flows and uint8 outputs: :mod:`starlib.infer.runner`).
 
 Tiling bounds memory: each tile of the input is processed with its flow crop and the outputs are blended
 with weights that fall linearly towards tile borders, so a 1280x720 input runs in bounded memory on a CPU.
@@ -6,15 +6,10 @@ with weights that fall linearly towards tile borders, so a 1280x720 input runs i
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
-from starlib.data.degrade import to_tensor, to_uint8
-from starlib.data.samples import FrameStack, flow_pair
-from starlib.flow import FlowCache
 from starlib.models import STARnet
-
-OUTPUT_KEYS = ("sr_t", "sr_mid", "sr_t1", "lr_mid")
+from starlib.paper.outputs import NETWORK_OUTPUTS
 
 
 def _ramp(n: int, overlap: int, at_start: bool, at_end: bool, margin: int = 0) -> torch.Tensor:
@@ -65,7 +60,7 @@ def _axis_weights(size: int, tile: int, overlap: int, margin: int,
 @torch.no_grad()
 def tiled_forward(model: STARnet, lr_t: torch.Tensor, lr_t1: torch.Tensor, flow_fwd: torch.Tensor | None,
                   flow_bwd: torch.Tensor | None, tile: int = 0, overlap: int = 8,
-                  keys: tuple[str, ...] = OUTPUT_KEYS, margin: int = 0) -> dict[str, torch.Tensor]:
+                  keys: tuple[str, ...] = NETWORK_OUTPUTS, margin: int = 0) -> dict[str, torch.Tensor]:
     """Forward (B, 3, h, w) inputs tile by tile (``tile`` px at input resolution, 0 = whole frame).
 
     Neighbouring tiles overlap by ``overlap`` px; outputs are blended with weights that rise linearly from
@@ -103,38 +98,3 @@ def tiled_forward(model: STARnet, lr_t: torch.Tensor, lr_t1: torch.Tensor, flow_
         (_, _, total_y), (_, _, total_x) = axes[f]
         acc[k].div_(total_y.to(acc[k].device)[:, None]).div_(total_x.to(acc[k].device)[None, :])
     return acc
-
-
-class STARMethod:
-    """A trained STARnet as an evaluation method: ``FrameStack -> {output: uint8 frame}``.
-
-    ``inputs="lr"``: the LR frames go in; outputs ``sr_t``, ``sr_mid``, ``sr_t1`` (HR) and ``lr_mid``
-    (``sr_t``, ``sr_t1`` only for a Net_S-only baseline).
-    ``inputs="hr"`` (STAR-T_HR): the HR frames go in and the LR-branch output is the HR middle frame,
-    returned as ``hr_mid``. Flows come from ``cache``; ``tile`` bounds memory (0 = whole frames).
-    """
-
-    def __init__(self, model: STARnet, cache: FlowCache, inputs: str = "lr", tile: int = 0, overlap: int = 8,
-                 normalization: str = "imagenet", device: str | torch.device = "cpu") -> None:
-        if inputs not in ("lr", "hr"):
-            raise ValueError(f"inputs must be 'lr' or 'hr', got {inputs!r}")
-        if inputs == "hr" and model.cfg.net_s_only:
-            raise ValueError("a Net_S-only (S-SR) network has no T-SR output; use inputs='lr'")
-        self.model = model.eval().to(device)
-        self.cache, self.inputs, self.tile, self.overlap = cache, inputs, tile, overlap
-        self.normalization, self.device = normalization, device
-
-    def __call__(self, stack: FrameStack) -> dict[str, np.ndarray]:
-        seq = stack.lr if self.inputs == "lr" else stack.hr
-        a, b = seq[0], seq[-1]
-        to = lambda img: to_tensor(img, self.normalization)[None].to(self.device)  # noqa: E731
-        flows: tuple[torch.Tensor | None, torch.Tensor | None] = (None, None)
-        if self.model.cfg.use_flow:
-            fwd, bwd = flow_pair(a, b, self.cache)
-            flows = tuple(torch.from_numpy(f).permute(2, 0, 1)[None].to(self.device) for f in (fwd, bwd))
-        keys = self.model.output_names if self.inputs == "lr" else ("lr_mid",)
-        out = tiled_forward(self.model, to(a), to(b), *flows, tile=self.tile, overlap=self.overlap, keys=keys)
-        result = {k: to_uint8(v[0], self.normalization) for k, v in out.items()}
-        if self.inputs == "hr":
-            return {"hr_mid": result["lr_mid"]}
-        return result
