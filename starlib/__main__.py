@@ -1,4 +1,8 @@
-"""``python -m starlib <command>``: command-line tools. Commands: ``enhance`` (more can be added to COMMANDS).
+"""``python -m starlib <command>``: command-line tools. Commands: ``enhance``, ``train`` (see COMMANDS).
+
+    python -m starlib enhance clip.mp4 -o clip_x4.mp4
+    python -m starlib train --profile cpu --objective STAR-ST
+    torchrun --nproc_per_node 4 -m starlib train --profile paper --objective STAR --device cuda
 
 Errors about inputs, outputs and checkpoints print one line (``error: ...``, naming the file and the fix)
 and exit with status 2; anything else is a bug and shows its traceback.
@@ -71,9 +75,56 @@ def _run_enhance(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    from starlib.paper.objectives import OBJECTIVES
+    from starlib.study.profile import available_profiles
+
+    p = sub.add_parser("train", help="train (or resume, or reuse) one objective of a profile; works under torchrun",
+                       description="Train one objective of a profile on its data, as the notebooks do (same run "
+                                   "names: a finished run is reused, an interrupted one resumed; a finetune first "
+                                   "trains its parent). Under torchrun each process takes its share of every batch.")
+    p.add_argument("--profile", default="cpu", choices=available_profiles())
+    p.add_argument("--objective", default="STAR", choices=list(OBJECTIVES))
+    p.add_argument("--variant", default="{}", help='STARConfig changes as JSON, e.g. \'{"stage2": false}\'')
+    p.add_argument("--steps", type=int, default=None, help="override the profile's number of steps")
+    p.add_argument("--runs-dir", default=None, help="parent of the per-profile runs folder (default: runs/)")
+    p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA when available)")
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    import json
+    import os
+
+    import torch
+    import torch.distributed as dist
+
+    from starlib.study.recipes import Training, train_run
+    from starlib.study.workspace import Workspace
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed:
+        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+        if device.startswith("cuda"):
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    try:
+        variant = json.loads(args.variant)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--variant {args.variant!r} is not JSON: {exc}") from exc
+    ws = Workspace.create(args.profile, runs_dir=args.runs_dir)
+    overrides = {"steps": args.steps} if args.steps else {}
+    result = train_run(ws, Training(args.objective, variant, overrides), device=device)
+    if not distributed or dist.get_rank() == 0:
+        print(f"run {result.run_dir} ({'reused' if result.reused else 'trained'}, {result.wall_time_s:.0f} s)")
+    if distributed:
+        dist.destroy_process_group()
+    return 0
+
+
 #: command -> (add its parser, run it)
 COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable[[argparse.Namespace], int]]] = {
     "enhance": (_add_enhance, _run_enhance),
+    "train": (_add_train, _run_train),
 }
 
 

@@ -33,12 +33,8 @@ import torch
 from torch import nn
 
 from starlib.models import STARConfig, STARnet, convert_official_state_dict
+from starlib.paper.objectives import OBJECTIVES  # the names; the terms are read from STARLoss(name).terms
 from starlib.train.losses import LossWeights, STARLoss
-
-try:  # the objective names (only the keys are used; the terms are read from STARLoss(name).terms)
-    from starlib.train.losses import OBJECTIVES
-except ImportError:  # the package restructuring moves the objective records to starlib.paper.objectives
-    from starlib.paper.objectives import OBJECTIVES
 
 ENV_VAR = "STARNET_AUTHORS_CODE"
 DEFAULT_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "alterzero-STARnet"
@@ -306,7 +302,7 @@ def vgg():
 
 def test_every_objective_is_compared_with_an_authors_script():
     assert {obj for obj, _, _ in LOSS_CASES} == set(OBJECTIVES), (
-        "an objective of starlib.train.losses.OBJECTIVES has no authors' counterpart in LOSS_CASES: add the script "
+        "an objective of starlib.paper.objectives.OBJECTIVES has no authors' counterpart in LOSS_CASES: add the script "
         "and --train_obj that trains it, or state here that it is ours only")
 
 

@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 from starlib.study import compare_ui as ui  # noqa: E402
 from starlib.evaluation.baselines import FlowInterpolation, bicubic_and_average, bicubic_upscale, frame_average  # noqa: E402
 from starlib.data import load_window, middlebury_other, ucf101_dvf  # noqa: E402
-from starlib.evaluation.scoring import ground_truth  # noqa: E402
+from starlib.evaluation.methods import ground_truth  # noqa: E402
 from starlib.evaluation.cascades import SpaceThenTime, TimeThenSpace  # noqa: E402
 from starlib.metrics import psnr, psnr_y, ssim_matlab3d  # noqa: E402
 

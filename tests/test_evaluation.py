@@ -7,7 +7,9 @@ from scipy import stats
 
 from starlib.evaluation.baselines import bicubic_and_average, bicubic_upscale, frame_average
 from starlib.data import load_window, middlebury_other, ucf101_dvf
-from starlib.evaluation.scoring import evaluate, ground_truth, mean_ci95, summarize
+from starlib.evaluation.methods import ground_truth
+from starlib.evaluation.scoring import evaluate
+from starlib.evaluation.stats import mean_ci95, summarize
 from starlib.metrics import psnr
 
 

@@ -6,9 +6,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from starlib.study.pipeline import list_notebooks, run_notebooks
+from starlib.study.pipeline import list_notebooks, plan, run_notebooks
 
 NOTEBOOKS = list_notebooks()
+RUNS = plan()   # notebook 02 once per objective, as `make reproduce` runs it
 
 
 def test_there_are_notebooks():
@@ -27,7 +28,9 @@ def test_notebook_is_stripped_and_has_one_typed_parameters_cell(path: Path):
         assert isinstance(node, ast.AnnAssign), f"{path.name}: parameters must be typed literals"
         assert isinstance(node.value, ast.Constant), f"{path.name}: {ast.unparse(node)} is not a literal"
         names[node.target.id] = node.value.value
-    assert "profile" in names and names.get("profile") in ("smoke", "cpu", "paper")
+    assert "profile" in names and names.get("profile") in ("smoke", "cpu", "gpu", "paper")
+    for key in ("results_dir", "figures_dir", "runs_dir", "cache_dir"):   # defaults: the repository's folders
+        assert names.get(key, "") == "", f"{path.name}: {key} must default to '' (resolved against the repository)"
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +41,9 @@ def shared_dirs(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_runs_under_smoke(path: Path, shared_dirs: Path):
+@pytest.mark.parametrize("run", RUNS, ids=lambda r: r.name)
+def test_notebook_runs_under_smoke(run, shared_dirs: Path):
+    path = run.notebook
     results, figures = shared_dirs / "results", shared_dirs / "figures"
     params = {"results_dir": str(results), "figures_dir": str(figures)}
     nb = nbformat.read(path, as_version=4)
@@ -47,10 +51,10 @@ def test_notebook_runs_under_smoke(path: Path, shared_dirs: Path):
     if "runs_dir" in tagged.source:
         params["runs_dir"] = str(shared_dirs / "runs")
     if "cache_dir" in tagged.source:     # flows and per-item scores: never into the repository's cache/
-        params["cache_dir"] = str(shared_dirs / "cache" / "flows")
+        params["cache_dir"] = str(shared_dirs / "cache")
     before = {p: p.stat().st_mtime_ns for p in [*results.rglob("*"), *figures.rglob("*")] if p.is_file()}
-    executed = run_notebooks("smoke", [path.stem], out_dir=shared_dirs / "executed", extra_parameters=params,
-                             log=lambda *_: None)
+    executed = run_notebooks("smoke", out_dir=shared_dirs / "executed", extra_parameters=params,
+                             log=lambda *_: None, runs=[run])
     assert executed[0].is_file()
     written = [p for p in [*(results / "smoke").glob("*"), *(figures / "smoke").glob("*.png")]
                if p.is_file() and before.get(p) != p.stat().st_mtime_ns]

@@ -9,10 +9,12 @@ from starlib.study import report
 def test_training_table_renders_rows_from_summaries(tmp_path):
     rows = []
     for metric, mean in (("psnr", 27.5), ("ssim", 0.89)):
-        rows.append({"dataset": "ucf101", "output": "sr_t", "metric": metric, "mean": mean,
-                     "gain_vs_baseline": 0.2, "gain_ci95_low": 0.1, "gain_ci95_high": 0.3,
+        rows.append({"method": "STAR-S", "dataset": "ucf101", "output": "sr_t", "metric": metric, "mean": mean,
+                     "delta_vs_reference": 0.2, "delta_ci95_low": 0.1, "delta_ci95_high": 0.3,
                      "paper_reported": 31.604 if metric == "psnr" else 0.943, "n": 285,
-                     "train_wall_time_s": 600.0, "git_commit": "abc123"})
+                     "info_train_wall_time_s": 600.0, "git_commit": "abc123"})
+        rows.append({"method": "bicubic + frame averaging", "dataset": "ucf101", "output": "sr_t", "metric": metric,
+                     "mean": mean - 0.2, "n": 285, "git_commit": "abc123"})
     pd.DataFrame(rows).to_csv(tmp_path / "star_s_summary.csv", index=False)
     table = report.training_table(tmp_path)
     assert "| STAR-S | ucf101 | sr_t | 27.500 | 0.890 | +0.200 [+0.100, +0.300] | 31.604 | 285 | 10.0 min |" in table

@@ -15,7 +15,10 @@ from starlib.metrics import psnr
 from starlib.models import STARConfig, STARnet
 from starlib.models.star import component_parameter_counts, count_parameters
 from starlib.study.profile import load_profile
-from starlib.study.entries import Entry, cached_scores, render_all, table_rows, write_table
+from starlib.evaluation.score_cache import ScoreCache
+from starlib.study.entries import Entry, table_rows, write_table
+from starlib.study.render import render_all
+from starlib.study.workspace import Workspace
 from starlib.train.losses import STARLoss
 
 
@@ -70,9 +73,9 @@ def test_net_s_only_is_exactly_net_s_and_trains_without_aux_outputs():
 def test_net_s_only_refuses_flow_refinement_and_keeps_run_names_stable():
     with pytest.raises(ValueError, match="net_s_only"):
         STARConfig(net_s_only=True)
-    # fields added later are left out of the dict at their default: existing run folders keep their names
+    # fields at their default are left out of the dict (and of run names): adding a field renames no run
     assert "net_s_only" not in STARConfig().to_dict()
-    assert load_profile("cpu").model.short_hash() == "bbb3d0e14d"
+    assert load_profile("cpu").model.short_hash() == "7f194b5280"   # the sparse dict's hash (format 2)
     cfg = STARConfig(net_s_only=True, use_motion=False, flow_refine=False)
     assert STARConfig.from_dict(cfg.to_dict()) == cfg
     assert STARConfig().diff(cfg) == {"net_s_only": (False, True), "use_motion": (True, False),
@@ -108,12 +111,12 @@ def test_cached_scores_computes_each_item_once(tmp_path):
         calls.append(stack.name)
         return {"lr_mid": frame_average(stack.lr[0], stack.lr[-1])}
 
-    first = cached_scores(method, "avg", windows, "middlebury", ("lr_mid",), cache_dir=tmp_path, progress=False)
-    again = cached_scores(method, "avg", windows, "middlebury", ("lr_mid",), cache_dir=tmp_path, progress=False)
+    cache = ScoreCache(tmp_path)
+    first = cache.scores(method, "avg", windows, "middlebury", ("lr_mid",), progress=False)
+    again = cache.scores(method, "avg", windows, "middlebury", ("lr_mid",), progress=False)
     assert len(calls) == 2 and len(first) == 2
     pd.testing.assert_frame_equal(first, again)
-    cached_scores(method, "avg", windows[:1], "middlebury", ("lr_mid",), niqe=True, cache_dir=tmp_path,
-                  progress=False)
+    cache.scores(method, "avg", windows[:1], "middlebury", ("lr_mid",), niqe=True, progress=False)
     assert len(calls) == 3          # a NIQE request re-scores items scored without it
 
 
@@ -148,8 +151,9 @@ def test_write_and_render_tables(tmp_path):
             "created_utc": "now", "torch_version": "t", "device": "cpu"}
     entries = [Entry("RBPN", _items("ucf101", [30.0, 31.0, 32.0]), "RBPN"),
                Entry("STAR-S", _items("ucf101", [31.0, 32.0, 33.5]), "STAR-S")]
-    write_table(8, entries, tmp_path, prov, reference="RBPN")
-    md, tex = render_all(tmp_path)
+    ws = Workspace.create("smoke", results_dir=tmp_path)
+    write_table(ws, 8, entries, prov, reference="RBPN")
+    md, tex = render_all(ws.results)
     assert "Table 8. S-SR" in md and "+1.17" in md and "31.604" in md and "abc" in md
     assert r"\begin{tabular}" in tex and "STAR-S" in tex
 

@@ -1,7 +1,6 @@
 """Training: objectives, overfitting one real triplet, exact resume, run reuse, divergence, DDP."""
 
 import csv
-import os
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from starlib.data.images import write_png
 from starlib.flow import FlowCache
 from starlib.metrics import psnr
 from starlib.models import STARnet, save_checkpoint
+from starlib.train.trainer import legacy_run_id, run_id
 from starlib.train import (LossWeights, STARLoss, TrainConfig, TrainingDiverged, VGGFeatures, VGGWeightsMissing,
                            find_vgg19_weights, train)
 
@@ -155,6 +155,38 @@ def test_finetune_starts_from_a_checkpoint_of_the_same_network(tmp_path, davis_c
         train(cfg.replace(tsr_paths="hr"), TrainConfig(objective="STAR-ST", steps=1, batch_size=1, patch=16,
                                                        init_from=str(base)), davis_crops, "ft", runs_dir=tmp_path,
               progress=False)
+
+
+def test_run_names_depend_on_the_parent_run_and_file_content_not_on_paths(tmp_path, davis_crops, monkeypatch):
+    """A finetune started from a run is named by that run's name; one started from a file by its content: the
+    same run gets the same name from any working directory, and a missing parent is named in the error."""
+    cfg = tiny_config(**SMALL)
+    star = train(cfg, TrainConfig(steps=1, batch_size=1, patch=16), davis_crops, "ft", runs_dir=tmp_path / "runs",
+                 progress=False)
+    by_name = TrainConfig(objective="STAR-ST", steps=1, batch_size=1, patch=16, init_from=star.run_dir.name)
+    tuned = train(cfg, by_name, davis_crops, "ft", runs_dir=tmp_path / "runs", progress=False)
+    assert tuned.run_dir.name == run_id(cfg, by_name, "ft") and tuned.run_dir.parent == tmp_path / "runs"
+    copy = tmp_path / "elsewhere" / "model.pt"
+    copy.parent.mkdir()
+    copy.write_bytes((star.run_dir / "model.pt").read_bytes())
+    monkeypatch.chdir(tmp_path)
+    relative = TrainConfig(objective="STAR-ST", steps=1, batch_size=1, patch=16, init_from="elsewhere/model.pt")
+    absolute = TrainConfig(objective="STAR-ST", steps=1, batch_size=1, patch=16, init_from=str(copy))
+    assert run_id(cfg, relative, "ft") == run_id(cfg, absolute, "ft") != run_id(cfg, by_name, "ft")
+    with pytest.raises(FileNotFoundError, match="STAR-nothere"):
+        train(cfg, TrainConfig(objective="STAR-ST", steps=1, batch_size=1, patch=16, init_from="STAR-nothere"),
+              davis_crops, "ft", runs_dir=tmp_path / "runs", progress=False)
+
+
+def test_runs_named_by_the_old_rule_are_found_and_renamed(tmp_path, davis_crops):
+    """Run folders of format 1 (every field hashed) are adopted under their current name, not retrained."""
+    cfg, tcfg = tiny_config(**SMALL), TrainConfig(steps=1, batch_size=1, patch=16)
+    first = train(cfg, tcfg, davis_crops, "old", runs_dir=tmp_path, progress=False)
+    old = tmp_path / legacy_run_id(cfg, tcfg, "old")
+    assert old != first.run_dir
+    first.run_dir.rename(old)
+    again = train(cfg, tcfg, davis_crops, "old", runs_dir=tmp_path, progress=False)
+    assert again.reused and again.run_dir == first.run_dir and not old.exists()
 
 
 def test_star_t_hr_trains_on_hr_inputs(tmp_path):

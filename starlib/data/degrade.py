@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from starlib.util.imresize import imresize_matlab
+
 LR_METHODS = ("pil", "matlab")
 NORMALIZATIONS = ("imagenet", "unit")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -37,8 +39,6 @@ def downscale(img: np.ndarray, scale: int, method: str = "pil") -> np.ndarray:
     if method == "pil":
         return np.asarray(Image.fromarray(img).resize((w // scale, h // scale), Image.Resampling.BICUBIC))
     if method == "matlab":
-        from starlib.util.imresize import imresize_matlab
-
         return imresize_matlab(img, 1.0 / scale)
     raise ValueError(f"unknown LR method {method!r}; choose one of {LR_METHODS}")
 

@@ -14,6 +14,7 @@ from PIL import Image
 
 from starlib.data.samples import FrameStack
 from starlib.flow import warp
+from starlib.util.imresize import imresize_matlab
 
 FlowFn = Callable[[np.ndarray, np.ndarray], np.ndarray]   # (a, b) -> flow a->b in pixels, (H, W, 2)
 
@@ -24,8 +25,6 @@ def bicubic_upscale(lr: np.ndarray, scale: int, method: str = "pil") -> np.ndarr
     if method == "pil":
         return np.asarray(Image.fromarray(lr).resize((w * scale, h * scale), Image.Resampling.BICUBIC))
     if method == "matlab":
-        from starlib.util.imresize import imresize_matlab
-
         return imresize_matlab(lr, float(scale))
     raise ValueError(f"unknown upscaling method {method!r}; choose 'pil' or 'matlab'")
 

@@ -1,7 +1,7 @@
 """Methods built from trained networks and classical pieces, for the comparisons of Tables 7-10.
 
 Every method maps a :class:`~starlib.data.FrameStack` to uint8 outputs named as in
-:mod:`starlib.evaluation.scoring` (``sr_t``, ``sr_mid``, ``sr_t1``, ``lr_mid``, ``hr_mid``).
+:mod:`starlib.paper.outputs` (``sr_t``, ``sr_mid``, ``sr_t1``, ``lr_mid``, ``hr_mid``).
 
 - :class:`PairSR`: any LR-input network method applied to an arbitrary pair of LR frames.
 - :class:`SpaceThenTime`: S-SR of both inputs, then frame interpolation between the two HR results
@@ -13,14 +13,13 @@ Every method maps a :class:`~starlib.data.FrameStack` to uint8 outputs named as 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from starlib.evaluation.baselines import FlowFn, flow_interpolate
 from starlib.data.samples import FrameStack
-
-Method = Callable[[FrameStack], dict[str, np.ndarray]]
+from starlib.evaluation.baselines import FlowFn, flow_interpolate
+from starlib.evaluation.methods import Method
 
 
 class PairSR:
@@ -65,6 +64,8 @@ class TimeThenSpace:
 
 class LRFramesAsInput:
     """Run an HR-input T-SR method (returns ``hr_mid`` from ``stack.hr``) on the LR frames: ``lr_mid``."""
+
+    key_suffix = "-on-lr"   # how a score cache key tells it from the wrapped method
 
     def __init__(self, method: Method) -> None:
         self.method = method

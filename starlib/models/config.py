@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from starlib.util.config import sparse_asdict
+
 from .blocks import PROJECTION_GEOMETRY
 from .flow_refine import CORRECTIONS
 
@@ -21,10 +23,6 @@ STAGE2_UPDATES = ("sequential", "parallel")
 STAGE2_MOTIONS = ("half", "full")
 BACKPROJ_ACTS = ("lrelu", "relu")
 NET_S_FLOWS = ("target_to_neighbour", "neighbour_to_target")
-
-
-#: Fields added after runs were published; ``to_dict`` leaves them out at their default (stable run names).
-_OMITTED_AT_DEFAULT = ("net_s_only",)
 
 
 @dataclass(frozen=True)
@@ -117,13 +115,9 @@ class STARConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """All fields, except fields added after the first trained runs while at their default: run folders
-        are named by a hash of this dict, so existing runs keep their names (``from_dict`` fills them in)."""
-        data = dataclasses.asdict(self)
-        for name in _OMITTED_AT_DEFAULT:
-            if data[name] == _DEFAULTS[name]:
-                del data[name]
-        return data
+        """The fields that differ from the defaults (the paper's network): what checkpoints store and run
+        names hash (:func:`starlib.util.config.sparse_asdict`); ``from_dict`` fills in the rest."""
+        return sparse_asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> STARConfig:
@@ -139,7 +133,8 @@ class STARConfig:
         return {k: (a[k], b[k]) for k in a if a[k] != b[k]}
 
     def short_hash(self) -> str:
-        """Stable 10-hex-digit hash of the config (used to name run folders)."""
+        """Stable 10-hex-digit hash of :meth:`to_dict` (run folders are named by ``starlib.train.run_id``,
+        which hashes the same dict together with the training settings and the data)."""
         blob = json.dumps(self.to_dict(), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:10]
 
@@ -163,4 +158,3 @@ class STARConfig:
         return self.motion_feat if self.use_motion else 0
 
 
-_DEFAULTS = {f.name: f.default for f in dataclasses.fields(STARConfig)}

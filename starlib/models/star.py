@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from starlib.paper.outputs import NETWORK_OUTPUTS
+
 from .blocks import ConvBlock, DeconvBlock, ResBlock, init_kaiming_, projection_geometry, res_stack
 from .config import STARConfig
 from .dbpn import DBPN
@@ -24,8 +26,8 @@ from .pyramid import PyramidModule
 from .rbpn import RBPN
 
 #: Keys of the dict returned by :meth:`STARnet.forward`.
-FINAL_OUTPUTS = ("sr_t", "sr_mid", "sr_t1", "lr_mid")
-AUX_OUTPUTS = ("sr_t_aux", "sr_mid_aux", "sr_t1_aux", "lr_mid_aux")
+FINAL_OUTPUTS = NETWORK_OUTPUTS                                  # the vocabulary of starlib.paper.outputs
+AUX_OUTPUTS = tuple(f"{name}_aux" for name in FINAL_OUTPUTS)   # stage-1 outputs
 
 
 def build_net_s(cfg: STARConfig) -> nn.Module:

@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from starlib.evaluation.scoring import mean_ci95
-from starlib.study.entries import LOWER_IS_BETTER
+from starlib.evaluation.stats import LOWER_IS_BETTER, paired_difference
+from starlib.study.tables_1_6 import T1, T3, T4, T5, T6
+from starlib.study.tables_7_10 import T7, T8, T9, T10
 
 
 @dataclass(frozen=True)
@@ -34,52 +35,52 @@ class Claim:
 
 
 CLAIMS: tuple[Claim, ...] = (
-    Claim("T1-stage2-st", 1, "STAR", "STAR w/o Stage 2", "sr_mid", "Stage 2 improves ST-SR (+0.36 dB)"),
-    Claim("T1-stage2-s", 1, "STAR", "STAR w/o Stage 2", "sr_t", "Stage 2 improves S-SR (+1.0 dB)"),
-    Claim("T1-flow-st", 1, "STAR", "STAR w/o Flow", "sr_mid", "Flow improves ST-SR (+0.28 dB)"),
-    Claim("T1-flow-s", 1, "STAR", "STAR w/o Flow", "sr_t", "Flow improves S-SR (+0.43 dB)"),
-    Claim("T1-fr-st", 1, "STAR", "STAR w/o FR", "sr_mid", "FR improves ST-SR (small gain)"),
-    Claim("T1-fr-s", 1, "STAR", "STAR w/o FR", "sr_t", "FR improves S-SR (small gain)"),
+    Claim("T1-stage2-st", 1, T1.FULL, T1.NO_STAGE2, "sr_mid", "Stage 2 improves ST-SR (+0.36 dB)"),
+    Claim("T1-stage2-s", 1, T1.FULL, T1.NO_STAGE2, "sr_t", "Stage 2 improves S-SR (+1.0 dB)"),
+    Claim("T1-flow-st", 1, T1.FULL, T1.NO_FLOW, "sr_mid", "Flow improves ST-SR (+0.28 dB)"),
+    Claim("T1-flow-s", 1, T1.FULL, T1.NO_FLOW, "sr_t", "Flow improves S-SR (+0.43 dB)"),
+    Claim("T1-fr-st", 1, T1.FULL, T1.NO_FR, "sr_mid", "FR improves ST-SR (small gain)"),
+    Claim("T1-fr-s", 1, T1.FULL, T1.NO_FR, "sr_t", "FR improves S-SR (small gain)"),
     Claim("T2-st", 2, "STAR-ST", "STAR", "sr_mid", "Finetuning to STAR-ST improves ST-SR"),
     Claim("T2-s", 2, "STAR-S", "STAR", "sr_t", "Finetuning to STAR-S improves S-SR"),
     Claim("T2-t", 2, "STAR-T_LR", "STAR", "lr_mid", "Finetuning to STAR-T improves T-SR"),
-    Claim("T3-lr-psnr-s", 3, "STAR-ST L_r", "STAR-ST L_f", "sr_t", "L_r gives higher PSNR than L_f on S-SR"),
-    Claim("T3-lr-psnr-st", 3, "STAR-ST L_r", "STAR-ST L_f", "sr_mid", "L_r gives higher PSNR than L_f on ST-SR"),
-    Claim("T3-lf-niqe", 3, "STAR-ST L_f", "STAR-ST L_r", "sr_mid", "L_f gives a better (lower) NIQE", "niqe"),
-    Claim("T4-s", 4, "Net_S = RBPN", "Net_S = DBPN", "sr_t", "RBPN as Net_S beats DBPN on S-SR"),
-    Claim("T4-st", 4, "Net_S = RBPN", "Net_S = DBPN", "sr_mid", "RBPN as Net_S beats DBPN on ST-SR"),
-    Claim("T5-s", 5, "(2) STAR-ST -> STAR-T_HR", "(1) STAR-ST -> STAR-ST", "sr_t",
+    Claim("T3-lr-psnr-s", 3, T3.LR, T3.LF, "sr_t", "L_r gives higher PSNR than L_f on S-SR"),
+    Claim("T3-lr-psnr-st", 3, T3.LR, T3.LF, "sr_mid", "L_r gives higher PSNR than L_f on ST-SR"),
+    Claim("T3-lf-niqe", 3, T3.LF, T3.LR, "sr_mid", "L_f gives a better (lower) NIQE", "niqe"),
+    Claim("T4-s", 4, T4.RBPN, T4.DBPN, "sr_t", "RBPN as Net_S beats DBPN on S-SR"),
+    Claim("T4-st", 4, T4.RBPN, T4.DBPN, "sr_mid", "RBPN as Net_S beats DBPN on ST-SR"),
+    Claim("T5-s", 5, T5.ST_THEN_THR, T5.TWICE_2X, "sr_t",
           "For 4x T-SR, S-SR first at 4x then T-SR beats two 2x ST-SR steps (I_t^sr)"),
-    Claim("T5-st", 5, "(2) STAR-ST -> STAR-T_HR", "(1) STAR-ST -> STAR-ST", "sr_mid",
+    Claim("T5-st", 5, T5.ST_THEN_THR, T5.TWICE_2X, "sr_mid",
           "For 4x T-SR, S-SR first at 4x then T-SR beats two 2x ST-SR steps (I_t+^sr)"),
-    Claim("T6-hr", 6, "(2) ST-SR + T-SR S-HR", "(1) Only ST-SR", "sr_mid", "T-SR on S-HR helps ST-SR"),
-    Claim("T6-lr", 6, "(3) ST-SR + T-SR S-LR", "(1) Only ST-SR", "sr_mid", "T-SR on S-LR helps ST-SR"),
-    Claim("T6-full-vs-only", 6, "(4) Full", "(1) Only ST-SR", "sr_mid", "All T-SR paths together help ST-SR most"),
-    Claim("T6-full-vs-hr", 6, "(4) Full", "(2) ST-SR + T-SR S-HR", "sr_mid", "Full beats ST-SR + T-SR on S-HR"),
-    Claim("T6-full-vs-lr", 6, "(4) Full", "(3) ST-SR + T-SR S-LR", "sr_mid", "Full beats ST-SR + T-SR on S-LR"),
-    Claim("T7-order-rbpn", 7, "RBPN -> flow interp.", "flow interp. -> RBPN", "sr_mid",
+    Claim("T6-hr", 6, T6.HR, T6.ONLY_ST, "sr_mid", "T-SR on S-HR helps ST-SR"),
+    Claim("T6-lr", 6, T6.LR, T6.ONLY_ST, "sr_mid", "T-SR on S-LR helps ST-SR"),
+    Claim("T6-full-vs-only", 6, T6.FULL, T6.ONLY_ST, "sr_mid", "All T-SR paths together help ST-SR most"),
+    Claim("T6-full-vs-hr", 6, T6.FULL, T6.HR, "sr_mid", "Full beats ST-SR + T-SR on S-HR"),
+    Claim("T6-full-vs-lr", 6, T6.FULL, T6.LR, "sr_mid", "Full beats ST-SR + T-SR on S-LR"),
+    Claim("T7-order-rbpn", 7, T7.RBPN_FI, T7.FI_RBPN, "sr_mid",
           "S-SR then T-SR beats T-SR then S-SR (RBPN / DAIN)"),
-    Claim("T7-order-dbpn", 7, "DBPN -> flow interp.", "flow interp. -> DBPN", "sr_mid",
+    Claim("T7-order-dbpn", 7, T7.DBPN_FI, T7.FI_DBPN, "sr_mid",
           "S-SR then T-SR beats T-SR then S-SR (DBPN / TOFlow)"),
-    Claim("T7-mi", 7, "DBPN-MI -> flow interp.", "DBPN -> flow interp.", "sr_mid",
+    Claim("T7-mi", 7, T7.MI_FI, T7.DBPN_FI, "sr_mid",
           "Multi-image DBPN-MI beats DBPN in the cascade"),
-    Claim("T7-rbpn-vs-mi", 7, "RBPN -> flow interp.", "DBPN-MI -> flow interp.", "sr_mid",
+    Claim("T7-rbpn-vs-mi", 7, T7.RBPN_FI, T7.MI_FI, "sr_mid",
           "RBPN beats DBPN-MI in the cascade"),
-    Claim("T7-star-vs-cascade", 7, "STAR", "RBPN -> flow interp.", "sr_mid",
+    Claim("T7-star-vs-cascade", 7, T7.STAR, T7.RBPN_FI, "sr_mid",
           "Even STAR beats the best cascade (RBPN -> DAIN)"),
-    Claim("T7-starst-vs-cascade", 7, "STAR-ST", "RBPN -> flow interp.", "sr_mid",
+    Claim("T7-starst-vs-cascade", 7, T7.STAR_ST, T7.RBPN_FI, "sr_mid",
           "STAR-ST beats the best cascade (RBPN -> DAIN)"),
-    Claim("T7-starst-vs-star", 7, "STAR-ST", "STAR", "sr_mid", "STAR-ST is the best on ST-SR"),
-    Claim("T8-dbpn", 8, "DBPN", "Bicubic", "sr_t", "DBPN beats bicubic"),
-    Claim("T8-mi", 8, "DBPN-MI", "DBPN", "sr_t", "Multiple frames improve DBPN (DBPN-MI)"),
-    Claim("T8-rbpn", 8, "RBPN", "DBPN-MI", "sr_t", "RBPN beats DBPN-MI"),
-    Claim("T8-stars-vs-rbpn", 8, "STAR-S", "RBPN", "sr_t", "STAR-S beats RBPN"),
-    Claim("T8-starst-vs-rbpn", 8, "STAR-ST", "RBPN", "sr_t", "STAR-ST beats RBPN"),
-    Claim("T8-stars-vs-starst", 8, "STAR-S", "STAR-ST", "sr_t", "STAR-S is better than STAR-ST on S-SR"),
-    Claim("T9-thr-vs-tlr", 9, "STAR-T_HR", "STAR-T_LR", "hr_mid", "STAR-T_HR beats STAR-T_LR on S-HR"),
-    Claim("T9-thr-vs-star", 9, "STAR-T_HR", "STAR", "hr_mid", "STAR-T_HR beats STAR on S-HR"),
-    Claim("T10-tlr-vs-thr", 10, "STAR-T_LR", "STAR-T_HR", "lr_mid", "STAR-T_LR beats STAR-T_HR on S-LR"),
-    Claim("T10-tlr-vs-star", 10, "STAR-T_LR", "STAR", "lr_mid", "STAR-T_LR beats STAR on S-LR"),
+    Claim("T7-starst-vs-star", 7, T7.STAR_ST, T7.STAR, "sr_mid", "STAR-ST is the best on ST-SR"),
+    Claim("T8-dbpn", 8, T8.DBPN, T8.BICUBIC, "sr_t", "DBPN beats bicubic"),
+    Claim("T8-mi", 8, T8.DBPN_MI, T8.DBPN, "sr_t", "Multiple frames improve DBPN (DBPN-MI)"),
+    Claim("T8-rbpn", 8, T8.RBPN, T8.DBPN_MI, "sr_t", "RBPN beats DBPN-MI"),
+    Claim("T8-stars-vs-rbpn", 8, T8.STAR_S, T8.RBPN, "sr_t", "STAR-S beats RBPN"),
+    Claim("T8-starst-vs-rbpn", 8, T8.STAR_ST, T8.RBPN, "sr_t", "STAR-ST beats RBPN"),
+    Claim("T8-stars-vs-starst", 8, T8.STAR_S, T8.STAR_ST, "sr_t", "STAR-S is better than STAR-ST on S-SR"),
+    Claim("T9-thr-vs-tlr", 9, T9.STAR_T_HR, T9.STAR_T_LR, "hr_mid", "STAR-T_HR beats STAR-T_LR on S-HR"),
+    Claim("T9-thr-vs-star", 9, T9.STAR_T_HR, T9.STAR, "hr_mid", "STAR-T_HR beats STAR on S-HR"),
+    Claim("T10-tlr-vs-thr", 10, T10.STAR_T_LR, T10.STAR_T_HR, "lr_mid", "STAR-T_LR beats STAR-T_HR on S-LR"),
+    Claim("T10-tlr-vs-star", 10, T10.STAR_T_LR, T10.STAR, "lr_mid", "STAR-T_LR beats STAR on S-LR"),
 )
 
 
@@ -122,10 +123,11 @@ def evaluate_claims(results_dir: str | Path, claims: tuple[Claim, ...] = CLAIMS)
             continue
         sign = -1.0 if c.metric in LOWER_IS_BETTER else 1.0
         for dataset, g in paired.groupby("dataset", sort=False):
-            x, y = g[f"{c.metric}_better"].to_numpy(), g[f"{c.metric}_worse"].to_numpy()
-            margin, lo, hi = mean_ci95(sign * (x - y))
-            rows.append({**base, "dataset": dataset, "n": len(g), "better_mean": float(x.mean()),
-                         "worse_mean": float(y.mean()), "margin": margin, "margin_ci95_low": lo,
+            better = g[["item", f"{c.metric}_better"]].rename(columns={f"{c.metric}_better": c.metric})
+            worse = g[["item", f"{c.metric}_worse"]].rename(columns={f"{c.metric}_worse": c.metric})
+            margin, lo, hi, n = paired_difference(better, worse, c.metric, sign=sign)
+            rows.append({**base, "dataset": dataset, "n": n, "better_mean": float(better[c.metric].mean()),
+                         "worse_mean": float(worse[c.metric].mean()), "margin": margin, "margin_ci95_low": lo,
                          "margin_ci95_high": hi, "verdict": verdict(lo, hi), "reason": ""})
     return pd.DataFrame(rows)
 

@@ -23,7 +23,7 @@ A zoom box is ``(y, x, size)``: top-left corner and side in pixels of the output
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -33,19 +33,16 @@ import numpy as np
 import pandas as pd
 
 from starlib.data.samples import FrameStack, load_window
-from starlib.evaluation.scoring import INTERPOLATED, ground_truth, score
+from starlib.evaluation.methods import Method, ground_truth
+from starlib.evaluation.scoring import score
+from starlib.metrics import psnr
+from starlib.paper.outputs import INTERPOLATED
+from starlib.paper.outputs import OUTPUTS as PAPER_OUTPUTS
 from starlib.study.figures import worst_crop
-
-Method = Callable[[FrameStack], dict[str, np.ndarray]]
 Box = tuple[int, int, int]
 
-#: Outputs one can compare: key -> (task, symbol, the table whose methods produce it).
-OUTPUTS: dict[str, tuple[str, str, int]] = {
-    "sr_t": ("S-SR", "I_t^sr", 8),
-    "sr_mid": ("ST-SR", "I_t+^sr", 7),
-    "lr_mid": ("T-SR on LR", "I_t+^l", 10),
-    "hr_mid": ("T-SR at HR", "I_t+ from HR inputs", 9),
-}
+#: Outputs one can compare (task and symbol: starlib.paper.outputs) -> the table whose methods produce it.
+OUTPUTS: dict[str, int] = {"sr_t": 8, "sr_mid": 7, "lr_mid": 10, "hr_mid": 9}
 #: Methods of other tables that also produce an output (LR-input STAR gives I_t^sr; Table 8 omits it).
 ALSO_FROM: dict[str, tuple[tuple[int, str], ...]] = {"sr_t": ((7, "STAR"),)}
 #: Methods selected when an output is first shown (those of the paper's Figs. 2, 6, 7), where available.
@@ -65,14 +62,14 @@ ERROR_CMAP = "magma"
 def check_output(output: str) -> str:
     """``output`` if it is one of :data:`OUTPUTS`, else a ValueError naming the choices."""
     if output not in OUTPUTS:
-        choices = ", ".join(f"{k!r} ({v[0]} {v[1]})" for k, v in OUTPUTS.items())
+        choices = ", ".join(f"{k!r} ({output_label(k)})" for k in OUTPUTS)
         raise ValueError(f"unknown output {output!r}; choose one of {choices}")
     return output
 
 
 def output_label(output: str) -> str:
-    task, symbol, _ = OUTPUTS[check_output(output)]
-    return f"{task} ({symbol})"
+    out = PAPER_OUTPUTS[check_output(output)]
+    return f"{out.task} ({out.symbol})"
 
 
 def build_methods(comp: Any, tables: Sequence[int] = (8, 7, 9, 10)) -> dict[int, Any]:
@@ -83,7 +80,7 @@ def build_methods(comp: Any, tables: Sequence[int] = (8, 7, 9, 10)) -> dict[int,
 
 def available_methods(comp: Any, output: str) -> dict[str, Method]:
     """Label -> method for every built method that produces ``output``, in its table's order."""
-    table = OUTPUTS[check_output(output)][2]
+    table = OUTPUTS[check_output(output)]
     built = comp.methods
     if table not in built:
         raise RuntimeError(f"the methods of Table {table} ({output_label(output)}) are not built yet; call "
@@ -169,8 +166,6 @@ def render(stack: FrameStack, output: str, preds: Mapping[str, np.ndarray], box:
     and MAE in the title) and the zoomed error. Every panel uses the same box, every error map the same
     colour scale (0..``vmax`` levels; default :func:`shared_error_scale`). ``box`` defaults to
     :func:`default_box`."""
-    from starlib.metrics import psnr
-
     gt = ground_truth(stack, check_output(output))
     if not preds:
         raise ValueError("no predictions: select at least one method")

@@ -7,8 +7,13 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+import pandas as pd
+
 from starlib.data.samples import FrameStack
+from starlib.evaluation.baselines import bicubic_and_average
+from starlib.evaluation.methods import Method, ground_truth
 from starlib.flow import denormalize_flow, flow_to_color
+from starlib.metrics import psnr as psnr_fn
 
 
 def stamp(fig: plt.Figure, text: str) -> None:
@@ -52,8 +57,6 @@ def method_grid(gt: np.ndarray, preds: dict[str, np.ndarray], title: str, crop: 
     """The paper's visual comparisons (Figs. 2, 6, 7): one column per method plus the ground truth; top row
     the whole frame with the zoom box, bottom row the zoomed crop (nearest-neighbour) with its PSNR. The box
     defaults to where the first method errs most."""
-    from starlib.metrics import psnr as psnr_fn
-
     first = next(iter(preds.values()))
     if box is None:
         box = worst_crop(np.abs(first.astype(np.float32) - gt).mean(-1), crop)
@@ -86,5 +89,51 @@ def flow_panels(flows: dict[str, np.ndarray], frames: dict[str, np.ndarray], tit
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def loss_curve(log: list[dict], title: str) -> plt.Figure:
+    """Training losses (log scale) against steps, with the learning rate on a second axis."""
+    frame = pd.DataFrame(log).apply(pd.to_numeric, errors="coerce")
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    for col in [c for c in frame.columns if c.startswith(("l1_", "vgg_", "flow", "total"))]:
+        ax.plot(frame["step"], frame[col], label=col, lw=2.0 if col == "total" else 1.0)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, ncol=2)
+    ax2 = ax.twinx()
+    ax2.plot(frame["step"], frame["lr"], color="gray", ls=":", lw=1)
+    ax2.set_yscale("log")
+    ax2.set_ylabel("learning rate", color="gray")
+    fig.tight_layout()
+    return fig
+
+
+def comparison_figure(method: Method, stack: FrameStack, output: str, scale: int = 4, crop: int = 96) -> plt.Figure:
+    """Ground truth, bicubic + averaging and ours on one sample: full frame, a zoomed crop where the
+    baseline errs most, and absolute-error maps."""
+    gt = ground_truth(stack, output)
+    base = bicubic_and_average(stack, scale)[output]
+    ours = method(stack)[output]
+    err_b = np.abs(base.astype(float) - gt).mean(-1)
+    y, x, k = worst_crop(err_b, crop)
+    panels = [("ground truth", gt), ("bicubic + averaging", base), ("ours", ours)]
+    fig, axes = plt.subplots(2, 4, figsize=(11, 5.2))
+    for i, (name, img) in enumerate(panels):
+        axes[0, i].imshow(img)
+        axes[0, i].add_patch(plt.Rectangle((x, y), k, k, fill=False, ec="yellow", lw=1))
+        axes[0, i].set_title(name, fontsize=9)
+        axes[1, i].imshow(img[y:y + k, x:x + k], interpolation="nearest")
+    vmax = max(err_b.max(), 1)
+    axes[0, 3].imshow(err_b, cmap="magma", vmin=0, vmax=vmax)
+    axes[0, 3].set_title("|error| bicubic + avg.", fontsize=9)
+    axes[1, 3].imshow(np.abs(ours.astype(float) - gt).mean(-1), cmap="magma", vmin=0, vmax=vmax)
+    axes[1, 3].set_title("|error| ours", fontsize=9)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
     fig.tight_layout()
     return fig

@@ -1,7 +1,8 @@
 """Run the numbered notebooks headless with papermill: ``python -m starlib.study.pipeline --profile cpu``.
 
-Executed copies go to ``executed/<profile>/`` (git-ignored); the run stops at the first failing notebook
-and names the notebook and the cell.
+Notebook 02 runs once per training objective (parameter ``objective``); the others once. Executed copies go
+to ``executed/<profile>/`` (git-ignored); the run stops at the first failing notebook and names the notebook
+and the cell.
 """
 
 from __future__ import annotations
@@ -9,13 +10,31 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from starlib.paper.objectives import OBJECTIVES
 from starlib.study.profile import available_profiles
 from starlib.util.paths import REPO_ROOT
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+#: Notebooks run once per value of one parameter: number -> (parameter, values in order).
+FAN_OUT: dict[str, tuple[str, tuple[str, ...]]] = {"02": ("objective", tuple(OBJECTIVES))}
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    """One execution of a notebook: its file, the parameters it gets beyond ``profile``, the executed copy."""
+
+    notebook: Path
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        suffix = "".join(f"-{v}" for v in self.parameters.values())
+        return f"{self.notebook.stem}{suffix}.ipynb"
 
 
 def list_notebooks(selection: Sequence[str] | None = None, folder: Path = NOTEBOOK_DIR) -> list[Path]:
@@ -32,14 +51,27 @@ def list_notebooks(selection: Sequence[str] | None = None, folder: Path = NOTEBO
     return sorted(chosen)
 
 
+def plan(selection: Sequence[str] | None = None, folder: Path = NOTEBOOK_DIR) -> list[NotebookRun]:
+    """The executions :func:`run_notebooks` makes, in order (fanned-out notebooks once per value)."""
+    runs = []
+    for book in list_notebooks(selection, folder):
+        fan = FAN_OUT.get(book.name[:2])
+        if fan is None:
+            runs.append(NotebookRun(book))
+        else:
+            runs.extend(NotebookRun(book, {fan[0]: value}) for value in fan[1])
+    return runs
+
+
 class NotebookFailed(RuntimeError):
     pass
 
 
-def run_notebooks(profile: str, selection: Sequence[str] | None = None,
-                  out_dir: Path | None = None, extra_parameters: dict | None = None,
-                  log=print) -> list[Path]:
-    """Execute the notebooks with ``profile`` injected; returns the executed copies' paths."""
+def run_notebooks(profile: str, selection: Sequence[str] | None = None, out_dir: Path | None = None,
+                  extra_parameters: dict | None = None, log: Callable[..., None] = print,
+                  runs: Sequence[NotebookRun] | None = None) -> list[Path]:
+    """Execute the notebooks (``runs``, default: :func:`plan` of ``selection``) with ``profile`` injected;
+    returns the executed copies' paths."""
     import papermill as pm  # heavy import, only when running
 
     if profile not in available_profiles():
@@ -47,19 +79,20 @@ def run_notebooks(profile: str, selection: Sequence[str] | None = None,
     out_dir = Path(out_dir) if out_dir else REPO_ROOT / "executed" / profile
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = []
-    for book in list_notebooks(selection):
-        target = out_dir / book.name
-        log(f"[{profile}] running {book.relative_to(REPO_ROOT)} -> {target}")
+    for run in (plan(selection) if runs is None else runs):
+        target = out_dir / run.name
+        params = {"profile": profile, **run.parameters, **(extra_parameters or {})}
+        log(f"[{profile}] running {run.notebook.relative_to(REPO_ROOT)} {run.parameters or ''} -> {target}")
         start = time.perf_counter()
         try:
             # smoke cells take seconds: a cell still running after 15 min is hung, so fail instead of waiting
-            pm.execute_notebook(str(book), str(target), parameters={"profile": profile, **(extra_parameters or {})},
-                                cwd=str(book.parent), progress_bar=False, kernel_name="python3",
+            pm.execute_notebook(str(run.notebook), str(target), parameters=params, cwd=str(run.notebook.parent),
+                                progress_bar=False, kernel_name="python3",
                                 execution_timeout=900 if profile == "smoke" else None)
         except pm.PapermillExecutionError as exc:
-            raise NotebookFailed(f"{book.name} failed in cell {exc.cell_index} ({exc.ename}: {exc.evalue}); "
+            raise NotebookFailed(f"{run.name} failed in cell {exc.cell_index} ({exc.ename}: {exc.evalue}); "
                                  f"the executed copy with the traceback is {target}") from exc
-        log(f"[{profile}] {book.name} done in {time.perf_counter() - start:.1f} s")
+        log(f"[{profile}] {run.name} done in {time.perf_counter() - start:.1f} s")
         executed.append(target)
     return executed
 

@@ -1,15 +1,27 @@
-"""Profiles (``smoke``, ``cpu``, ``paper``) are TOML data files in ``starlib/profiles/``, not code branches."""
+"""Profiles (``smoke``, ``cpu``, ``gpu``, ``paper``) are TOML data files in ``starlib/study/profiles/``.
+
+Each table of a file becomes a typed, validated dataclass below: a key that is not a field is an error naming
+the key and the file, and so is a value of the wrong type. Code reads settings only from these objects, never
+by the profile's name.
+"""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from starlib.models.config import STARConfig
+from starlib.flow import BACKENDS
+from starlib.paper.objectives import FINETUNES, OBJECTIVES, objective
+from starlib.train import TrainConfig
+from starlib.util.config import build, check_keys
 
 PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
+TEST_BENCHMARKS = ("middlebury", "ucf101")
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
 def available_profiles() -> list[str]:
@@ -17,26 +29,151 @@ def available_profiles() -> list[str]:
 
 
 @dataclass(frozen=True)
+class DataSettings:
+    """``[data]``: which data the profile trains and tests on."""
+
+    max_test_items: int = 0               # per benchmark (0 = all)
+    max_train_windows: int = 0            # embedded training windows (0 = all)
+    train_data: str = "embedded"          # "embedded" (DAVIS triplets + the TOFlow clip) | "vimeo90k"
+    vimeo_root: str = ""                  # folder with vimeo_triplet/ (and vimeo_septuplet/); "" = not available
+
+    def __post_init__(self) -> None:
+        if self.train_data not in ("embedded", "vimeo90k"):
+            raise ValueError(f"train_data must be 'embedded' or 'vimeo90k', got {self.train_data!r}")
+
+
+@dataclass(frozen=True)
+class FlowSettings:
+    """``[flow]``: the flow backend every notebook uses, and what notebook 01 measures."""
+
+    backend: str = "dis_medium"
+    benchmark_backends: tuple[str, ...] = ()   # () = every backend
+    benchmark_sources: int = 4                 # real frames resampled under known motion
+    benchmark_hr: bool = True                  # also time/score at 256x448 (HR-input tasks)
+
+    def __post_init__(self) -> None:
+        unknown = [b for b in (self.backend, *self.benchmark_backends) if b not in BACKENDS]
+        if unknown:
+            raise ValueError(f"unknown flow backends {unknown}; choose from {sorted(BACKENDS)}")
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """``[eval]``: how trained networks are scored."""
+
+    tile_lr: int = 0                     # tile size in LR px for LR-input models (0 = whole frames)
+    tile_hr: int = 128                   # tile size in input px for HR-input models (STAR-T_HR)
+    max_items_hr_inputs: int = 0         # per benchmark, for HR-input models (0 = all; 16x the pixels)
+    hr_input_benchmarks: tuple[str, ...] = TEST_BENCHMARKS   # benchmarks scored for HR-input models
+
+    def tile(self, inputs: str) -> int:
+        return self.tile_hr if inputs == "hr" else self.tile_lr
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """``[train]``: TrainConfig fields for every run, then ``[train.finetune]`` for finetunes, then
+    ``[train."<objective>"]`` for one objective (each a table of TrainConfig fields)."""
+
+    base: dict[str, Any] = field(default_factory=dict)
+    finetune: dict[str, Any] = field(default_factory=dict)
+    per_objective: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def from_toml(cls, data: dict[str, Any], where: str) -> TrainSettings:
+        base = {k: v for k, v in data.items() if not isinstance(v, dict)}
+        tables = {k: v for k, v in data.items() if isinstance(v, dict)}
+        unknown = sorted(set(tables) - {"finetune", *OBJECTIVES})
+        if unknown:
+            raise ValueError(f"{where}: unknown table(s) {unknown} under [train]; known: finetune and the "
+                             f"objectives {sorted(OBJECTIVES)}")
+        for key in ("objective", "inputs", "init_from"):     # set by the recipes, never by a profile
+            for name, table in (("train", base), *((f"train.{k}", v) for k, v in tables.items())):
+                if key in table:
+                    raise ValueError(f"{where}: [{name}] sets {key!r}, which the recipes choose per run")
+        for name, table in (("train", base), *((f"train.{k}", v) for k, v in tables.items())):
+            check_keys(TrainConfig, table, f"{where} [{name}]")
+        settings = cls(base, tables.get("finetune", {}), {k: v for k, v in tables.items() if k != "finetune"})
+        for name in OBJECTIVES:                              # build each once: wrong types fail at load time
+            settings.config(name, where=where)
+        return settings
+
+    def fields(self, objective_name: str) -> dict[str, Any]:
+        """The merged TrainConfig fields of one objective (before the recipe's own settings)."""
+        merged = dict(self.base)
+        if objective_name in FINETUNES:
+            merged.update(self.finetune)
+        merged.update(self.per_objective.get(objective_name, {}))
+        return merged
+
+    def config(self, objective_name: str, where: str = "profile", **overrides: Any) -> TrainConfig:
+        fields = {**self.fields(objective_name), **overrides,
+                  "objective": objective_name, "inputs": objective(objective_name).inputs}
+        return build(TrainConfig, fields, f"{where} [train] for {objective_name}")
+
+
+@dataclass(frozen=True)
+class TablesSettings:
+    """``[tables]``: settings of the table notebooks (07-11)."""
+
+    t5_crop: tuple[int, int] = (256, 256)        # HR crop of the five-frame windows of Table 5
+    t5_max_windows: int = 0                      # 0 = all
+    t9_cross_benchmarks: tuple[str, ...] = TEST_BENCHMARKS  # where STAR and STAR-T_LR are scored with HR inputs
+    t46_objective: str = "STAR-ST"               # objective of the Table 4 and 6 networks (the paper's STAR-ST)
+    ablation_max_items: int = 0                  # Tables 1, 4, 6: items per test set (0 = all)
+
+    def __post_init__(self) -> None:
+        objective(self.t46_objective)
+
+
+@dataclass(frozen=True)
 class Profile:
-    """A named set of settings. ``model`` is the STARConfig of the profile's main network."""
+    """A named, validated set of settings. ``model`` is the STARConfig of the profile's main network."""
 
     name: str
     description: str
     model: STARConfig
-    sections: dict[str, Any] = field(default_factory=dict)
+    data: DataSettings = DataSettings()
+    flow: FlowSettings = FlowSettings()
+    eval: EvalSettings = EvalSettings()
+    train: TrainSettings = TrainSettings()
+    tables: TablesSettings = TablesSettings()
+    device: str = "auto"                 # auto (CUDA when present, else CPU) | cpu | cuda | cuda:N
+    path: Path | None = None
+
+    @property
+    def scale(self) -> int:
+        return self.model.scale
+
+
+SECTIONS = {"data": DataSettings, "flow": FlowSettings, "eval": EvalSettings, "tables": TablesSettings}
+
+
+def parse_profile(name: str, data: dict[str, Any], path: Path | None = None) -> Profile:
+    """A :class:`Profile` from the parsed TOML ``data``; every error names ``path`` (or ``name``)."""
+    where = str(path or name)
+    unknown = sorted(set(data) - {"description", "device", "model", "train", *SECTIONS})
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) or table(s) {unknown}; known: description, device, model, "
+                         f"train, {', '.join(SECTIONS)}")
+    device = data.get("device", "auto")
+    if not isinstance(device, str) or not DEVICE_PATTERN.fullmatch(device):
+        raise ValueError(f"{where}: device = {device!r}; use auto, cpu, cuda or cuda:N")
+    model = build(STARConfig, data.get("model", {}), f"{where} [model]")
+    sections = {key: build(cls, data.get(key, {}), f"{where} [{key}]") for key, cls in SECTIONS.items()}
+    return Profile(name=name, description=str(data.get("description", "")), model=model, device=device,
+                   train=TrainSettings.from_toml(data.get("train", {}), where), path=path, **sections)
 
 
 def load_profile(name: str) -> Profile:
-    """Read ``starlib/profiles/<name>.toml``; unknown names raise with the list of known ones."""
+    """Read ``starlib/study/profiles/<name>.toml``; unknown names raise with the list of known ones."""
     path = PROFILE_DIR / f"{name}.toml"
     if not path.is_file():
         raise ValueError(f"unknown profile {name!r}; choose one of {available_profiles()} "
                          f"(files in {PROFILE_DIR})")
     with path.open("rb") as f:
-        data = tomllib.load(f)
-    try:
-        model = STARConfig.paper(**data.get("model", {}))
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: bad [model] table: {exc}") from exc
-    rest = {k: v for k, v in data.items() if k not in ("model", "description")}
-    return Profile(name=name, description=data.get("description", ""), model=model, sections=rest)
+        try:
+            data = tomllib.load(f)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_profile(name, data, path)

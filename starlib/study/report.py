@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from starlib.paper.objectives import OBJECTIVES
+from starlib.study.claims import claims_markdown
+from starlib.study.training import result_name
 from starlib.util.atomic import atomic_write_text
-
 from starlib.util.paths import REPO_ROOT
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 CLAIMS_START, CLAIMS_END = "<!-- claims:start -->", "<!-- claims:end -->"
 BENCH_START, BENCH_END = "<!-- bench:start -->", "<!-- bench:end -->"
 BENCH_FILES = ("benchmarks.csv", "benchmarks_cuda.csv")   # results/, written by benchmarks/bench.py
-MODELS = (("star", "STAR"), ("star_st", "STAR-ST"), ("star_s", "STAR-S"), ("star_t_hr", "STAR-T_HR"),
-          ("star_t_lr", "STAR-T_LR"))
 
 
 def _fmt(x: float, digits: int = 3) -> str:
@@ -32,18 +32,19 @@ def training_table(results: Path) -> str:
     lines = ["| model | data | output | PSNR | SSIM | PSNR gain vs bicubic+avg [95% CI] | paper PSNR | n | train time |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     commits = set()
-    for stem, label in MODELS:
-        path = results / f"{stem}_summary.csv"
+    for label in OBJECTIVES:
+        path = results / f"{result_name(label)}_summary.csv"
         if not path.is_file():
             continue
         s = pd.read_csv(path)
         commits |= set(s["git_commit"])
-        for (dataset, output), g in s.groupby(["dataset", "output"], sort=False):
+        ours = s[s.method == label]
+        for (dataset, output), g in ours.groupby(["dataset", "output"], sort=False):
             psnr = g[g.metric == "psnr"].iloc[0]
             ssim = g[g.metric == "ssim"].iloc[0]
-            gain = f"{psnr.gain_vs_baseline:+.3f} [{psnr.gain_ci95_low:+.3f}, {psnr.gain_ci95_high:+.3f}]"
+            gain = f"{psnr.delta_vs_reference:+.3f} [{psnr.delta_ci95_low:+.3f}, {psnr.delta_ci95_high:+.3f}]"
             lines.append(f"| {label} | {dataset} | {output} | {_fmt(psnr['mean'])} | {_fmt(ssim['mean'])} | {gain} | "
-                         f"{_fmt(psnr.paper_reported)} | {int(psnr.n)} | {psnr.train_wall_time_s / 60:.1f} min |")
+                         f"{_fmt(psnr.paper_reported if psnr.get('paper_dataset', dataset) == dataset else float('nan'))} | {int(psnr.n)} | {psnr.info_train_wall_time_s / 60:.1f} min |")
     if len(lines) == 2:
         return "_No training results yet for this profile._"
     return "\n".join(lines) + f"\n\nFrom `results/<profile>/*_summary.csv`, commit(s) {', '.join(sorted(commits))}."
@@ -54,8 +55,6 @@ def claims_summary(results: Path) -> str:
     path = results / "claims.csv"
     if not path.is_file():
         return "_No claims evaluated yet for this profile (run notebooks 07-12)._"
-    from starlib.study.claims import claims_markdown
-
     claims = pd.read_csv(path, keep_default_na=True)
     claims["reason"] = claims["reason"].fillna("")
     counts = claims.groupby("claim")["verdict"].agg(lambda v: "reproduced" if (v == "reproduced").any() else

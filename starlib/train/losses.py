@@ -1,4 +1,5 @@
-"""Losses of paper section 3.3 with the authors' weighting (spec 6.2-6.3). Objectives are data.
+"""Losses of paper section 3.3 with the authors' weighting (spec 6.2-6.3). Objectives are data
+(:mod:`starlib.paper.objectives`).
 
 Each objective is a list of ``(output, weight)`` terms. For every term the reconstruction loss is
 ``0.4 * L1(output_aux, target) + 1.0 * L1(output, target)`` (stage-1 auxiliary and final outputs; L1 = mean
@@ -20,21 +21,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from starlib.paper.objectives import objective as objective_record
+from starlib.paper.outputs import frame_index, output as output_record
+
 AUX_WEIGHT, FINAL_WEIGHT = 0.4, 1.0
-
-#: Objectives by paper name: the (output, weight) terms of the reconstruction/perceptual losses.
-OBJECTIVES: dict[str, tuple[tuple[str, float], ...]] = {
-    "STAR": (("sr_mid", 1.0), ("sr_t", 0.5), ("sr_t1", 0.5), ("lr_mid", 1.0)),
-    "STAR-ST": (("sr_mid", 1.0), ("sr_t", 0.5), ("sr_t1", 0.5)),
-    "STAR-S": (("sr_t", 1.0), ("sr_t1", 1.0)),
-    "STAR-T_LR": (("lr_mid", 1.0),),
-    "STAR-T_HR": (("lr_mid", 1.0),),  # HR frames in; the LR branch output lives at input (HR) resolution
-}
-
-#: Where each output's target comes from in a training batch: (key, frame index) with -1 = last.
-TARGETS: dict[str, tuple[str, str]] = {
-    "sr_t": ("hr", "first"), "sr_mid": ("hr", "mid"), "sr_t1": ("hr", "last"), "lr_mid": ("lr", "mid"),
-}
 
 VGG19_FILENAME = "vgg19-dcbb9e9d.pth"  # torchvision's ImageNet weights
 
@@ -90,10 +80,9 @@ class LossWeights:
 
 def batch_target(batch: dict[str, torch.Tensor], output: str) -> torch.Tensor:
     """Target frame of ``output`` in a training batch (``hr``/``lr`` stacks of shape (B, L, 3, H, W))."""
-    key, where = TARGETS[output]
-    stack = batch[key]
-    idx = {"first": 0, "mid": stack.shape[1] // 2, "last": stack.shape[1] - 1}[where]
-    return stack[:, idx]
+    out = output_record(output)
+    stack = batch[out.stack]
+    return stack[:, frame_index(out.frame, stack.shape[1])]
 
 
 class STARLoss(nn.Module):
@@ -101,11 +90,9 @@ class STARLoss(nn.Module):
 
     def __init__(self, objective: str, weights: LossWeights = LossWeights(), vgg: VGGFeatures | None = None) -> None:
         super().__init__()
-        if objective not in OBJECTIVES:
-            raise ValueError(f"unknown objective {objective!r}; choose one of {sorted(OBJECTIVES)}")
         if weights.perceptual > 0 and vgg is None:
             raise ValueError("a perceptual weight > 0 needs VGG features (VGGFeatures())")
-        self.objective, self.terms, self.weights = objective, OBJECTIVES[objective], weights
+        self.objective, self.terms, self.weights = objective, objective_record(objective).terms, weights
         self.vgg = vgg
 
     def forward(self, out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],

@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,14 +37,14 @@ from starlib.models.checkpoint import atomic_torch_save, load_state_dict_strict
 from starlib.util.atomic import atomic_write_text
 from starlib.util.paths import REPO_ROOT
 from starlib.util.provenance import git_commit
+from starlib.util.config import sparse_asdict
 from starlib.util.seed import seed_everything
 
-from .losses import OBJECTIVES, LossWeights, STARLoss, VGGFeatures
+from starlib.paper.objectives import OBJECTIVES
+
+from .losses import LossWeights, STARLoss, VGGFeatures
 
 STATE_FORMAT = "starlib-train-state/1"
-
-
-_TRAIN_OMITTED_AT_DEFAULT = ("micro_batch",)
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ class TrainConfig:
     seed: int = 123                      # the authors' seed
     checkpoint_every: int = 100
     log_every: int = 10
-    init_from: str = ""                  # checkpoint to start from (finetunes start from STAR)
+    init_from: str = ""                  # where to start: the name of a finished run in the same runs folder
+                                         # (finetunes start from their parent's run), or a checkpoint file
     inputs: str = "lr"                   # "hr" for STAR-T_HR (HR frames in)
     channels_last: bool = False
     bf16: bool = False                   # bfloat16 autocast (CPU or GPU)
@@ -78,8 +80,9 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.objective={self.objective!r} is not one of {sorted(OBJECTIVES)}")
         if self.inputs not in ("lr", "hr"):
             raise ValueError(f"TrainConfig.inputs must be 'lr' or 'hr', got {self.inputs!r}")
-        if (self.objective == "STAR-T_HR") != (self.inputs == "hr"):
-            raise ValueError("STAR-T_HR trains on HR inputs (inputs='hr'); every other objective on LR inputs")
+        if OBJECTIVES[self.objective].inputs != self.inputs:
+            raise ValueError(f"{self.objective} trains on {OBJECTIVES[self.objective].inputs.upper()} inputs "
+                             f"(inputs={OBJECTIVES[self.objective].inputs!r}), not {self.inputs!r}")
         if self.micro_batch < 0:
             raise ValueError(f"TrainConfig.micro_batch must be >= 0 (0 = whole batch), got {self.micro_batch}")
         for name in ("steps", "batch_size", "checkpoint_every", "log_every"):
@@ -91,12 +94,14 @@ class TrainConfig:
             raise ValueError(f"lr_milestones are fractions of the run in (0, 1), got {self.lr_milestones}")
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["betas"], d["lr_milestones"] = list(self.betas), list(self.lr_milestones)
-        for name in _TRAIN_OMITTED_AT_DEFAULT:   # fields added later: left out at their default, so the
-            if d[name] == getattr(TrainConfig, name):   # names (hashes) of existing runs do not change
-                del d[name]
-        return d
+        """The fields that differ from the defaults (:func:`starlib.util.config.sparse_asdict`)."""
+        return sparse_asdict(self)
+
+    @property
+    def init_is_run(self) -> bool:
+        """``init_from`` names a run (a folder name), not a file path."""
+        return bool(self.init_from) and not any(c in self.init_from for c in "/\\") \
+            and not self.init_from.endswith((".pt", ".pth"))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -119,10 +124,55 @@ class RunResult:
     wall_time_s: float = 0.0
 
 
+def _file_digest(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def run_id(model_cfg: STARConfig, train_cfg: TrainConfig, data_tag: str) -> str:
-    blob = json.dumps({"model": model_cfg.to_dict(), "train": train_cfg.to_dict(), "data": data_tag},
-                      sort_keys=True).encode()
+    """``<objective>-<hash>``: the hash covers the fields of both configs that differ from their defaults and
+    the data tag. A parent run enters by its name; a checkpoint file by its content (never by its path), so the
+    same run has the same name from any working directory."""
+    train = train_cfg.to_dict()
+    if train_cfg.init_from and not train_cfg.init_is_run:
+        if not Path(train_cfg.init_from).is_file():
+            raise FileNotFoundError(f"TrainConfig.init_from={train_cfg.init_from!r} is neither a run name nor an "
+                                    f"existing checkpoint file")
+        train["init_from"] = "sha256:" + _file_digest(train_cfg.init_from)
+    blob = json.dumps({"model": model_cfg.to_dict(), "train": train, "data": data_tag}, sort_keys=True).encode()
     return f"{train_cfg.objective}-{hashlib.sha256(blob).hexdigest()[:10]}"
+
+
+#: Fields that run names of format 1 (before December 2026) left out at their default; every other field was
+#: hashed. Kept only to find and rename such runs (:func:`legacy_run_id`).
+_LEGACY_OMITTED = {"model": ("net_s_only",), "train": ("micro_batch",)}
+
+
+def legacy_run_id(model_cfg: STARConfig, train_cfg: TrainConfig, data_tag: str) -> str:
+    """The name format-1 code gave this run (all fields hashed, finetunes by their parent's path string)."""
+    parts = {}
+    for key, cfg in (("model", model_cfg), ("train", train_cfg)):
+        d = dataclasses.asdict(cfg)
+        for name in _LEGACY_OMITTED[key]:
+            if d[name] == getattr(type(cfg), name):
+                del d[name]
+        parts[key] = {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+    blob = json.dumps({**parts, "data": data_tag}, sort_keys=True).encode()
+    return f"{train_cfg.objective}-{hashlib.sha256(blob).hexdigest()[:10]}"
+
+
+def _adopt_legacy_run(runs_dir: Path, run_dir: Path, model_cfg: STARConfig, cfg: TrainConfig, data_tag: str) -> None:
+    """Rename a run folder named by the format-1 rule to its current name (runs started from scratch only: a
+    finetune's old name hashed a path string that cannot be recovered)."""
+    if run_dir.exists() or cfg.init_from:
+        return
+    old = runs_dir / legacy_run_id(model_cfg, cfg, data_tag)
+    if old.is_dir() and old != run_dir:
+        os.replace(old, run_dir)
+        print(f"renamed run {old.name} -> {run_dir.name} (run names now hash only non-default settings)")
 
 
 def _milestones(cfg: TrainConfig) -> list[int]:
@@ -201,6 +251,10 @@ def train(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_tag: str,
     """
     rank, world = _world()
     run_dir = Path(runs_dir) / run_id(model_cfg, cfg, data_tag)
+    if rank == 0:
+        _adopt_legacy_run(Path(runs_dir), run_dir, model_cfg, cfg, data_tag)
+    if world > 1:
+        dist.barrier()
     final_path, state_path, log_path = run_dir / "model.pt", run_dir / "state.pt", run_dir / "log.csv"
     if final_path.is_file():
         model, extra = load_checkpoint(final_path, expected=model_cfg)
@@ -215,7 +269,11 @@ def train(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_tag: str,
     seed_everything(cfg.seed)
     model = STARnet(model_cfg)
     if cfg.init_from:
-        init, _ = load_checkpoint(cfg.init_from)
+        init_path = Path(runs_dir) / cfg.init_from / "model.pt" if cfg.init_is_run else Path(cfg.init_from)
+        if not init_path.is_file():
+            raise FileNotFoundError(f"{run_dir.name} starts from {init_path}, which does not exist: train the "
+                                    f"parent run {cfg.init_from!r} first (recipes do this for finetunes)")
+        init, _ = load_checkpoint(init_path)
         if init.cfg != model_cfg:
             diffs = "; ".join(f"{k}: init={a!r}, run={b!r}" for k, (a, b) in init.cfg.diff(model_cfg).items())
             raise ValueError(f"init_from {cfg.init_from} holds another network ({diffs})")

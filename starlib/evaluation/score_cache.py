@@ -1,0 +1,56 @@
+"""Per-item scores memoised on disk, keyed by the identity of a method, so tables and notebooks share them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from starlib.data.sources import Window
+from starlib.evaluation.methods import Method
+from starlib.evaluation.scoring import evaluate
+from starlib.util.atomic import atomic_write_text
+
+KEYS = ["dataset", "item", "output"]
+
+
+def score_key(name: str) -> str:
+    """A file-name-safe cache key."""
+    return re.sub(r"[^A-Za-z0-9_.+-]", "_", name)
+
+
+class ScoreCache:
+    """``<root>/<key>.csv`` per method: one row per (dataset, item, output), every full-reference metric, and
+    NIQE for the rows scored with it (``niqe_scored``). Scores of an item never change for a fixed method, so a
+    key must name the method exactly (a training run's folder and input mode, a baseline's name)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def path(self, key: str) -> Path:
+        return self.root / f"{score_key(key)}.csv"
+
+    def scores(self, method: Method, key: str, windows: Sequence[Window], dataset: str, outputs: Sequence[str],
+               niqe: bool = False, scale: int = 4, progress: bool = True, desc: str | None = None) -> pd.DataFrame:
+        """Per-item scores of ``method`` on ``windows``, computed only for the (item, output) pairs not yet
+        cached (with NIQE when asked: rows scored without it do not answer a NIQE request). The result has NIQE
+        exactly when it was asked for."""
+        path = self.path(key)
+        known = pd.read_csv(path, dtype={"item": str}) if path.is_file() else pd.DataFrame(columns=KEYS)
+        have = set(map(tuple, known[KEYS].values)) if len(known) else set()
+        if niqe:
+            done = known["niqe_scored"].fillna(0).astype(bool) if "niqe_scored" in known.columns else None
+            have = set(map(tuple, known.loc[done, KEYS].values)) if len(known) and done is not None else set()
+        todo = [w for w in windows if any((dataset, w.name, o) not in have for o in outputs)]
+        if todo:
+            fresh = evaluate(method, todo, dataset, outputs, niqe=niqe, scale=scale, progress=progress,
+                             desc=desc or f"{key} {dataset}").assign(niqe_scored=float(niqe))
+            known = pd.concat([known, fresh], ignore_index=True).drop_duplicates(KEYS, keep="last")
+            atomic_write_text(path, known.to_csv(index=False))
+        want = pd.DataFrame([(dataset, w.name, o) for w in windows for o in outputs], columns=KEYS).astype(str)
+        # what was asked for, whatever else the cache holds: a table never depends on what ran before it
+        drop = ["niqe_scored"] + ([] if niqe else ["niqe"])
+        known = known.drop(columns=[c for c in drop if c in known.columns])
+        return want.merge(known.astype({k: str for k in KEYS}), on=KEYS, how="left")

@@ -1,0 +1,63 @@
+"""The statistics of every table and claim: a mean with its 95% interval, and the paired difference of two
+methods over the items both scored."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+#: Metrics where lower is better (the paired margin of a claim is sign-flipped for these).
+LOWER_IS_BETTER = frozenset({"niqe", "ie_mae", "ie_rms", "ie_starnet"})
+
+
+def mean_ci95(values: Sequence[float]) -> tuple[float, float, float]:
+    """Mean and its 95% confidence interval (Student t over items): ``(mean, low, high)``.
+    Infinite values (identical frames) make the mean infinite and the interval undefined (NaN)."""
+    x = np.asarray(values, dtype=np.float64)
+    n = len(x)
+    if n == 0:
+        return float("nan"), float("nan"), float("nan")
+    mean = float(x.mean())
+    if n == 1 or not np.isfinite(x).all():
+        return mean, float("nan"), float("nan")
+    from scipy import stats
+
+    half = float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    return mean, mean - half, mean + half
+
+
+def paired_difference(a: pd.DataFrame, b: pd.DataFrame, metric: str, on: Sequence[str] = ("item",),
+                      sign: float = 1.0) -> tuple[float, float, float, int]:
+    """``sign * (a - b)`` of ``metric`` paired over the rows of ``a`` and ``b`` that share the ``on`` keys and
+    have the metric: ``(mean, low, high, n)`` with the 95% interval of :func:`mean_ci95`."""
+    keys = list(on)
+    paired = a[keys + [metric]].dropna().merge(b[keys + [metric]].dropna(), on=keys, suffixes=("_a", "_b"))
+    if paired.empty:
+        return float("nan"), float("nan"), float("nan"), 0
+    mean, low, high = mean_ci95((sign * (paired[f"{metric}_a"] - paired[f"{metric}_b"])).to_numpy())
+    return mean, low, high, len(paired)
+
+
+def metric_columns(per_item: pd.DataFrame) -> list[str]:
+    """The metric columns of a per-item score frame (float columns that are not keys or bookkeeping)."""
+    skip = {"dataset", "item", "output", "method", "seconds", "niqe_scored"}
+    return [c for c in per_item.columns if c not in skip and per_item[c].dtype.kind == "f"]
+
+
+def summarize(per_item: pd.DataFrame, by: Sequence[str] = ("dataset", "output")) -> pd.DataFrame:
+    """Mean, 95% CI bounds and count per group and metric (long format: one row per metric)."""
+    metric_cols = [c for c in metric_columns(per_item) if c not in by]
+    rows = []
+    for keys, group in per_item.groupby(list(by), sort=False):
+        keys = keys if isinstance(keys, tuple) else (keys,)
+        for metric in metric_cols:
+            vals = group[metric].dropna()
+            if vals.empty:
+                continue
+            mean, lo, hi = mean_ci95(vals.to_numpy())
+            rows.append({**dict(zip(by, keys)), "metric": metric, "mean": mean, "ci95_low": lo, "ci95_high": hi,
+                         "n": len(vals)})
+    return pd.DataFrame(rows)

@@ -1,0 +1,40 @@
+"""One objective trained and scored next to bicubic + frame averaging: what notebook 02 shows per objective.
+
+The model is trained (or an identical finished run reused) on the profile's training data and scored on the
+profile's test sets next to bicubic upscaling + frame averaging on the same items (paired per-item
+differences with 95% intervals, :func:`starlib.study.entries.table_rows`); the paper's value is shown where
+it reports this model on one of our test sets.
+"""
+
+from __future__ import annotations
+
+from starlib.evaluation.baselines import bicubic_and_average
+from starlib.paper.objectives import objective as objective_record
+from starlib.study.entries import Entry, method_entry, trained_entry
+from starlib.study.recipes import Training, hr_input_benchmarks, test_benchmarks
+from starlib.study.workspace import Workspace
+
+BASELINE = "bicubic + frame averaging"
+#: objective -> output -> (paper table, paper row): where the paper reports this model on our test sets.
+PAPER_ROWS: dict[str, dict[str, tuple[int, str]]] = {
+    "STAR-ST": {"sr_t": (8, "STAR-ST"), "sr_mid": (7, "STAR-ST-L_r")},
+    "STAR-S": {"sr_t": (8, "STAR-S")},
+    "STAR-T_HR": {"hr_mid": (9, "STAR-T_HR")},
+}
+
+
+def result_name(objective: str) -> str:
+    """File stem of an objective's results: ``STAR-T_HR`` -> ``star_t_hr`` (``star_t_hr.csv``, ...)."""
+    return objective_record(objective).name.lower().replace("-", "_")
+
+
+def objective_entries(ws: Workspace, objective: str, niqe: bool = True) -> list[Entry]:
+    """``[ours, baseline]``: the trained objective and bicubic + averaging on the same items and outputs (the
+    objective's scored outputs; HR-input objectives on ``[eval] hr_input_benchmarks``)."""
+    record = objective_record(objective)
+    bench = hr_input_benchmarks(ws.profile) if record.inputs == "hr" else test_benchmarks(ws.profile)
+    ours = trained_entry(ws, objective, Training(objective), bench, record.scored, niqe=niqe,
+                         paper_rows=PAPER_ROWS.get(objective, {}))
+    base = method_entry(ws, BASELINE, bicubic_and_average, f"bicubic_average-s{ws.profile.scale}", bench,
+                        record.scored, niqe=niqe)
+    return [ours, base]

@@ -1,0 +1,71 @@
+"""Where one profile's study reads and writes, resolved once: what every table, figure and notebook is given.
+
+Every default is resolved against the repository (:mod:`starlib.util.paths`), never the working directory:
+
+    runs/<profile>/       training runs (git-ignored)
+    cache/flows/          optical flows;   cache/scores/   per-item scores (git-ignored)
+    results/<profile>/    tables (CSV, Markdown, LaTeX)
+    figures/<profile>/    figures
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from starlib.evaluation.score_cache import ScoreCache
+from starlib.flow import FlowCache
+from starlib.study.profile import Profile, load_profile
+from starlib.util.paths import REPO_ROOT, cache_root, runs_root
+
+
+def _folder(given: str | Path | None, default: Path) -> Path:
+    """A notebook parameter ('' = the default), relative paths taken from the repository root."""
+    if not given:
+        return default
+    path = Path(given).expanduser()
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+@dataclass(frozen=True)
+class Workspace:
+    profile: Profile
+    runs: Path          # the profile's runs
+    cache: Path         # holds flows/ and scores/
+    results: Path       # the profile's results folder
+    figures: Path       # the profile's figures folder
+    seed: int | None = None     # training seed (None: the profile's)
+    progress: bool = True
+
+    @classmethod
+    def create(cls, profile: str | Profile, results_dir: str | Path | None = None,
+               figures_dir: str | Path | None = None, runs_dir: str | Path | None = None,
+               cache_dir: str | Path | None = None, seed: int | None = None, progress: bool = True) -> Workspace:
+        """``results_dir`` / ``figures_dir`` / ``runs_dir`` are parents of the per-profile folders (as the
+        notebooks' parameters); ``cache_dir`` holds ``flows/`` and ``scores/``. Empty or None: the repository's."""
+        prof = profile if isinstance(profile, Profile) else load_profile(profile)
+        name = prof.name
+        return cls(prof,
+                   runs=_folder(runs_dir, runs_root(name).parent) / name,
+                   cache=_folder(cache_dir, cache_root()),
+                   results=_folder(results_dir, REPO_ROOT / "results") / name,
+                   figures=_folder(figures_dir, REPO_ROOT / "figures") / name,
+                   seed=seed, progress=progress)
+
+    @cached_property
+    def flows(self) -> FlowCache:
+        """The flow cache, with the profile's backend."""
+        return FlowCache(self.cache / "flows", self.profile.flow.backend)
+
+    @cached_property
+    def scores(self) -> ScoreCache:
+        return ScoreCache(self.cache / "scores")
+
+    def results_file(self, name: str) -> Path:
+        self.results.mkdir(parents=True, exist_ok=True)
+        return self.results / name
+
+    def figure_file(self, name: str) -> Path:
+        self.figures.mkdir(parents=True, exist_ok=True)
+        return self.figures / name

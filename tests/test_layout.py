@@ -1,0 +1,58 @@
+"""The package's layers: each folder imports only folders of lower layers (and itself), never upward or sideways."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import starlib
+from starlib.study.workspace import Workspace
+from starlib.util.paths import REPO_ROOT
+
+PACKAGE = Path(starlib.__file__).resolve().parent
+#: Layer of each top-level part of starlib (lower layers know nothing of higher ones).
+LAYERS = {"util": 0, "paper": 1, "models": 2, "metrics": 2, "flow": 3, "data": 4, "train": 5, "evaluation": 5,
+          "infer": 6, "study": 7, "__main__": 8, "__init__": 0}
+
+
+def _part(module: str) -> str:
+    return module.split(".")[1] if module.count(".") else "__init__"
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and node.module.startswith("starlib"):
+            found.add(node.module if "." in node.module else f"starlib.{node.names[0].name}")
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("starlib.")}
+    return found
+
+
+def test_every_part_of_the_package_has_a_layer():
+    parts = {p.stem if p.is_file() else p.name for p in PACKAGE.iterdir()
+             if (p.is_dir() and (p / "__init__.py").is_file()) or p.suffix == ".py"}
+    assert parts == set(LAYERS), f"parts without a layer: {parts - set(LAYERS)}; stale: {set(LAYERS) - parts}"
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_modules_import_only_lower_layers(path: Path):
+    rel = path.relative_to(PACKAGE)
+    part = rel.parts[0] if len(rel.parts) > 1 else rel.stem
+    for module in _imports(path):
+        other = _part(module)
+        if other == part:
+            continue
+        assert LAYERS[other] < LAYERS[part], f"starlib/{rel} ({part}, layer {LAYERS[part]}) imports {module} " \
+                                             f"({other}, layer {LAYERS[other]})"
+
+
+def test_workspace_paths_hold_from_any_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ws = Workspace.create("smoke")
+    assert ws.results == REPO_ROOT / "results" / "smoke" and ws.figures == REPO_ROOT / "figures" / "smoke"
+    assert ws.runs == REPO_ROOT / "runs" / "smoke" and ws.cache == REPO_ROOT / "cache"
+    assert ws.flows.root == REPO_ROOT / "cache" / "flows" and ws.flows.backend == ws.profile.flow.backend
+    rel = Workspace.create("smoke", results_dir="elsewhere", runs_dir=str(tmp_path / "r"))
+    assert rel.results == REPO_ROOT / "elsewhere" / "smoke" and rel.runs == tmp_path / "r" / "smoke"
