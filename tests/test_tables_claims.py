@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from starlib.evaluation.baselines import bicubic_upscale, flow_interpolate, frame_average, occlusion_mask
-from starlib.study.claims import Claim, evaluate_claims, verdict
+from starlib.study.claims import MIN_EFFECT, Claim, evaluate_claims, verdict
 from starlib.data import load_window, middlebury_other
 from starlib.data.samples import FrameStack
 from starlib.flow import compute_flow
@@ -17,6 +17,7 @@ from starlib.models.star import component_parameter_counts, count_parameters
 from starlib.study.profile import load_profile
 from starlib.evaluation.score_cache import ScoreCache
 from starlib.study.entries import Entry, table_rows, write_table
+from starlib.study.floors import FLOOR
 from starlib.study.render import render_all
 from starlib.study.workspace import Workspace
 from starlib.train.losses import STARLoss
@@ -165,6 +166,32 @@ def test_verdicts_follow_the_interval():
     assert verdict(-0.5, -0.1) == "not reproduced"
     assert verdict(-0.1, 0.2) == "inconclusive"
     assert verdict(float("nan"), float("nan")) == "inconclusive"
+
+
+def test_verdicts_need_an_effect_of_at_least_delta():
+    assert verdict(0.06, 0.2, 0.05) == "reproduced" and verdict(0.01, 0.2, 0.05) == "inconclusive"
+    assert verdict(-0.2, -0.06, 0.05) == "not reproduced" and verdict(-0.2, -0.01, 0.05) == "inconclusive"
+    assert verdict(0.0001, 0.0011, 0.05) == "no effect at this scale"      # separable, but no effect
+    assert verdict(-0.04, 0.04, 0.05) == "no effect at this scale"
+    assert MIN_EFFECT["psnr"] == 0.05 and MIN_EFFECT["ssim"] == 0.002
+
+
+def test_a_claim_is_not_testable_when_its_model_does_not_beat_the_floor(tmp_path):
+    rng = np.random.default_rng(2)
+    floor = rng.normal(30, 2, 40)
+    frames = [_items("ucf101", list(floor)).assign(method=FLOOR),
+              _items("ucf101", list(floor + 0.01 + rng.normal(0, 0.01, 40))).assign(method="weak"),
+              _items("ucf101", list(floor - 0.5 + rng.normal(0, 0.01, 40))).assign(method="worse"),
+              _items("ucf101", list(floor + 1.0 + rng.normal(0, 0.01, 40))).assign(method="strong")]
+    pd.concat(frames).to_csv(tmp_path / "table1_items.csv", index=False)
+    claims = (Claim("weak", 1, "weak", "worse", "sr_t", "weak beats worse"),
+              Claim("strong", 1, "strong", "worse", "sr_t", "strong beats worse"),
+              Claim("floor", 1, "strong", FLOOR, "sr_t", "strong beats the floor"))
+    got = evaluate_claims(tmp_path, claims).set_index("claim")
+    assert got.loc["weak", "verdict"] == "not testable at this scale" and FLOOR in got.loc["weak", "reason"]
+    assert got.loc["weak", "margin_ci95_low"] > 0.05          # separable from 'worse', yet below the floor + delta
+    assert got.loc["strong", "verdict"] == "reproduced" and got.loc["strong", "floor_margin"] == pytest.approx(1.0, abs=0.01)
+    assert got.loc["floor", "verdict"] == "reproduced"       # a claim against the floor itself is the test
 
 
 def test_claims_are_evaluated_on_paired_items(tmp_path):

@@ -1,12 +1,16 @@
-"""The paper's comparative claims, each evaluated on our per-item scores (never asserted).
+"""The paper's comparative claims, each evaluated on our per-item scores (never asserted), by effect size.
 
 A claim says method A beats method B on one output and metric in one table. For every test data set where
-both were scored on the same items, the paired difference A - B (sign-flipped for lower-is-better metrics)
-and its 95% interval give the verdict:
+both were scored on the same items, the paired difference A - B (sign-flipped for lower-is-better metrics),
+its 95% interval [lo, hi] and the metric's minimum effect delta (:data:`MIN_EFFECT`) give the verdict:
 
-- ``reproduced``: the interval lies above 0 (A is better, as the paper says);
-- ``not reproduced``: the interval lies below 0 (B is better);
-- ``inconclusive``: the interval contains 0;
+- ``reproduced``: lo > +delta (A is better by an effect a reader would call one, as the paper says);
+- ``not reproduced``: hi < -delta (B is better by such an effect: the opposite holds);
+- ``no effect at this scale``: -delta < lo and hi < +delta (the difference, if any, is below delta);
+- ``inconclusive``: otherwise (the interval reaches past a delta bound and contains values on both sides);
+- ``not testable at this scale``: the model that carries the component (A) does not itself beat the table's
+  non-learned floor (:mod:`starlib.study.floors`) by delta on that output (lo > +delta), so the comparison
+  measures under-training rather than the component;
 - ``not tested``: a row is missing (not run at this profile, e.g. the L_f models without VGG19 weights).
 """
 
@@ -19,9 +23,25 @@ import numpy as np
 import pandas as pd
 
 from starlib.evaluation.stats import LOWER_IS_BETTER, paired_difference
+from starlib.study.floors import FLOOR
 from starlib.study.tables_1_6 import T1, T3, T4, T5, T6
 from starlib.study.tables_7_10 import T7, T8, T9, T10
 
+#: The smallest paired difference (in the metric's unit) that counts as an effect: 0.05 dB PSNR, 0.002 SSIM,
+#: 0.05 grey levels of interpolation error, 0.05 NIQE (each about 0.5-1% of typical values here).
+MIN_EFFECT: dict[str, float] = {"psnr": 0.05, "psnr_y": 0.05, "ssim": 0.002, "ssim_y": 0.002, "ssim_wang": 0.002,
+                                "ie_mae": 0.05, "ie_rms": 0.05, "ie_starnet": 0.05, "niqe": 0.05}
+#: The non-learned floor row of each table (Table 5 has none: its claims are not checked against a floor).
+FLOORS: dict[int, str] = {1: FLOOR, 2: FLOOR, 3: FLOOR, 4: FLOOR, 6: FLOOR, 7: T7.BICUBIC_AVG, 8: T8.BICUBIC,
+                          9: T9.AVERAGE, 10: T10.AVERAGE}
+VERDICTS = ("reproduced", "not reproduced", "no effect at this scale", "inconclusive", "not testable at this scale",
+            "not tested")
+RULE = ("A claim is *reproduced* when the paired 95% interval of its margin lies above +delta, *not reproduced* "
+        "when it lies below -delta, *no effect at this scale* when it lies inside (-delta, +delta), *inconclusive* "
+        "otherwise, and *not testable at this scale* when the model carrying the component does not itself beat "
+        "the non-learned floor by delta on that output; delta = " +
+        ", ".join(f"{v:g} {k}" for k, v in MIN_EFFECT.items() if k in ("psnr", "ssim", "ie_starnet", "niqe")) +
+        " (starlib.study.claims.MIN_EFFECT).")
 
 @dataclass(frozen=True)
 class Claim:
@@ -84,14 +104,23 @@ CLAIMS: tuple[Claim, ...] = (
 )
 
 
-def verdict(low: float, high: float) -> str:
+def verdict(low: float, high: float, delta: float = 0.0) -> str:
+    """The verdict of a paired margin's 95% interval [low, high] for a minimum effect ``delta`` (see above)."""
     if not (np.isfinite(low) and np.isfinite(high)):
         return "inconclusive"
-    if low > 0:
+    if low > delta:
         return "reproduced"
-    if high < 0:
+    if high < -delta:
         return "not reproduced"
+    if delta > 0 and -delta < low and high < delta:
+        return "no effect at this scale"
     return "inconclusive"
+
+
+def _margin(frame: pd.DataFrame, a: str, b: str, output: str, metric: str, dataset: str) -> tuple[float, float, float, int]:
+    sel = frame[(frame.output == output) & (frame.dataset == dataset)]
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    return paired_difference(sel[sel.method == a], sel[sel.method == b], metric, sign=sign)
 
 
 def evaluate_claims(results_dir: str | Path, claims: tuple[Claim, ...] = CLAIMS) -> pd.DataFrame:
@@ -121,20 +150,27 @@ def evaluate_claims(results_dir: str | Path, claims: tuple[Claim, ...] = CLAIMS)
         if paired.empty:
             rows.append({**base, "dataset": "", "verdict": "not tested", "reason": "no items scored by both"})
             continue
-        sign = -1.0 if c.metric in LOWER_IS_BETTER else 1.0
+        delta = MIN_EFFECT.get(c.metric, 0.0)
+        floor = FLOORS.get(c.table)
         for dataset, g in paired.groupby("dataset", sort=False):
-            better = g[["item", f"{c.metric}_better"]].rename(columns={f"{c.metric}_better": c.metric})
-            worse = g[["item", f"{c.metric}_worse"]].rename(columns={f"{c.metric}_worse": c.metric})
-            margin, lo, hi, n = paired_difference(better, worse, c.metric, sign=sign)
-            rows.append({**base, "dataset": dataset, "n": n, "better_mean": float(better[c.metric].mean()),
-                         "worse_mean": float(worse[c.metric].mean()), "margin": margin, "margin_ci95_low": lo,
-                         "margin_ci95_high": hi, "verdict": verdict(lo, hi), "reason": ""})
+            margin, lo, hi, n = _margin(frame, c.better, c.worse, c.output, c.metric, dataset)
+            row = {**base, "dataset": dataset, "n": n, "better_mean": float(g[f"{c.metric}_better"].mean()),
+                   "worse_mean": float(g[f"{c.metric}_worse"].mean()), "margin": margin, "margin_ci95_low": lo,
+                   "margin_ci95_high": hi, "min_effect": delta, "verdict": verdict(lo, hi, delta), "reason": ""}
+            if floor and floor not in (c.better, c.worse) and floor in have:
+                fm, flo, fhi, _ = _margin(frame, c.better, floor, c.output, c.metric, dataset)
+                row.update(floor=floor, floor_margin=fm, floor_ci95_low=flo, floor_ci95_high=fhi)
+                if not flo > delta:
+                    row.update(verdict="not testable at this scale",
+                               reason=f"{c.better} does not beat {floor} by {delta:g} {c.metric} on {c.output} "
+                                      f"({fm:+.3f} [{flo:+.3f}, {fhi:+.3f}])")
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
 def claims_markdown(claims: pd.DataFrame) -> str:
-    """A Markdown table of evaluated claims, and a count of verdicts."""
-    lines = ["| claim | paper says | data | ours: better / worse | margin [95% CI] | verdict |",
+    """The rule, then a Markdown table of evaluated claims."""
+    lines = [RULE, "", "| claim | paper says | data | ours: better / worse | margin [95% CI] | verdict |",
              "| --- | --- | --- | --- | --- | --- |"]
     for _, r in claims.iterrows():
         if r["verdict"] == "not tested":
@@ -142,9 +178,40 @@ def claims_markdown(claims: pd.DataFrame) -> str:
             continue
         unit = "" if r["metric"] == "psnr" else f" {r['metric']}"
         lines.append(f"| {r['claim']} | {r['text']} | {r['dataset']} | {r['better_mean']:.3f} / {r['worse_mean']:.3f}{unit} | "
-                     f"{r['margin']:+.3f} [{r['margin_ci95_low']:+.3f}, {r['margin_ci95_high']:+.3f}] | {r['verdict']} |")
+                     f"{r['margin']:+.3f} [{r['margin_ci95_low']:+.3f}, {r['margin_ci95_high']:+.3f}] | {r['verdict']}"
+                     + (f" ({r['reason']})" if isinstance(r.get("reason"), str) and r["reason"] else "") + " |")
     return "\n".join(lines)
 
 
 def verdict_counts(claims: pd.DataFrame) -> dict[str, int]:
     return {k: int(v) for k, v in claims["verdict"].value_counts().items()}
+
+
+#: Colours of the verdicts in :func:`claims_figure`.
+VERDICT_COLORS = {"reproduced": "tab:green", "not reproduced": "tab:red", "inconclusive": "tab:gray",
+                  "no effect at this scale": "tab:blue", "not testable at this scale": "lightgray"}
+
+
+def claims_figure(claims: pd.DataFrame, title: str):
+    """Margin and 95% interval of every evaluated claim (one line per claim and data set), coloured by verdict,
+    with the PSNR minimum effect +-delta shaded. Claims not tested are left out."""
+    import matplotlib.pyplot as plt
+
+    t = claims[claims.verdict != "not tested"].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7.5, 0.28 * max(len(t), 4) + 1.2))
+    delta = MIN_EFFECT["psnr"]
+    ax.axvspan(-delta, delta, color="tab:blue", alpha=0.08, lw=0)
+    for i, r in t.iterrows():
+        lo, hi = r["margin_ci95_low"], r["margin_ci95_high"]
+        ax.errorbar(r["margin"], i, xerr=[[r["margin"] - lo], [hi - r["margin"]]] if np.isfinite(lo) else None,
+                    fmt="o", color=VERDICT_COLORS[r["verdict"]], ms=4, capsize=2)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(range(len(t)))
+    ax.set_yticklabels([f"{r['claim']} ({r['dataset']})" for _, r in t.iterrows()], fontsize=6)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"margin in the paper's direction (dB for PSNR; NIQE sign-flipped); shaded: ±{delta:g} dB")
+    handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=v) for v, c in VERDICT_COLORS.items()]
+    ax.legend(handles=handles, fontsize=6, loc="lower right")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -21,6 +21,10 @@ CLAIMS_START, CLAIMS_END = "<!-- claims:start -->", "<!-- claims:end -->"
 BENCH_START, BENCH_END = "<!-- bench:start -->", "<!-- bench:end -->"
 BENCH_FILES = ("benchmarks.csv", "benchmarks_cuda.csv")   # results/, written by benchmarks/bench.py
 
+#: How a claim's verdicts on several test sets are summarised: the first of these it has on any of them.
+SUMMARY_ORDER = ("reproduced", "not reproduced", "inconclusive", "no effect at this scale",
+                 "not testable at this scale", "not tested")
+
 
 def _fmt(x: float, digits: int = 3) -> str:
     return "" if pd.isna(x) else f"{x:.{digits}f}"
@@ -57,15 +61,10 @@ def claims_summary(results: Path) -> str:
         return "_No claims evaluated yet for this profile (run notebooks 07-12)._"
     claims = pd.read_csv(path, keep_default_na=True)
     claims["reason"] = claims["reason"].fillna("")
-    counts = claims.groupby("claim")["verdict"].agg(lambda v: "reproduced" if (v == "reproduced").any() else
-                                                     "not tested" if (v == "not tested").all() else
-                                                     "not reproduced" if (v == "not reproduced").any() and
-                                                     not (v == "reproduced").any() else "inconclusive")
+    counts = claims.groupby("claim")["verdict"].agg(lambda v: next(k for k in SUMMARY_ORDER if (v == k).any()))
     tally = counts.value_counts()
-    order = ("reproduced", "inconclusive", "not reproduced", "not tested")
-    head = (f"{len(counts)} claims; on at least one test set: "
-            + ", ".join(f"{int(tally.get(k, 0))} {k}" for k in order)
-            + f" (per claim: 'reproduced' if reproduced on at least one test set, else 'not reproduced' if contradicted on one, else 'inconclusive').\n\n"
+    head = (f"{len(counts)} claims: " + ", ".join(f"{int(tally.get(k, 0))} {k}" for k in SUMMARY_ORDER)
+            + " (per claim, the first of these verdicts that it has on at least one test set).\n\n"
             f"From `results/{results.name}/claims.csv`, commit(s) {', '.join(sorted(set(claims['git_commit'])))}.\n\n")
     return head + claims_markdown(claims)
 

@@ -27,6 +27,7 @@ from starlib.infer.runner import STARMethod
 from starlib.paper.objectives import OBJECTIVES
 from starlib.study.entries import Entry, reported_entry, trained_entry
 from starlib.study.figures import flow_panels, worst_crop
+from starlib.study.floors import floor_entry
 from starlib.study.profile import Profile
 from starlib.study.recipes import Training, ablation_benchmarks, test_benchmarks, train_run
 from starlib.study.workspace import Workspace
@@ -79,16 +80,17 @@ def table1(ws: Workspace) -> list[Entry]:
     bench = ablation_benchmarks(ws.profile)
     return [trained_entry(ws, label, Training("STAR", variant), bench, ("sr_t", "sr_mid"), paper_method=paper,
                           note=PAPER_SETUP)
-            for label, (paper, variant) in TABLE1.items()]
+            for label, (paper, variant) in TABLE1.items()] + [floor_entry(ws, bench, ("sr_t", "sr_mid"))]
 
 
 def table2(ws: Workspace) -> list[Entry]:
     """Training objectives: STAR and its finetunes STAR-ST, STAR-S, STAR-T (= STAR-T_LR), each scored on the
     outputs it is trained for."""
     bench = test_benchmarks(ws.profile)
+    outputs = tuple(dict.fromkeys(o for name in TABLE2 for o in OBJECTIVES[name].scored))
     return [trained_entry(ws, name, Training(name), bench, OBJECTIVES[name].scored,
                           paper_method=OBJECTIVES[name].label, note=PAPER_SETUP)
-            for name in TABLE2]
+            for name in TABLE2] + [floor_entry(ws, bench, outputs)]
 
 
 def table3(ws: Workspace, vgg_weights: str | None = None) -> list[Entry]:
@@ -97,15 +99,16 @@ def table3(ws: Workspace, vgg_weights: str | None = None) -> list[Entry]:
     bench = test_benchmarks(ws.profile)
     outputs = ("sr_t", "sr_mid")
     lr_entry = trained_entry(ws, T3.LR, Training("STAR-ST"), bench, outputs, niqe=True, paper_method=T3.LR)
+    floor = floor_entry(ws, bench, outputs, niqe=True)
     try:
         find_vgg19_weights(vgg_weights)
     except VGGWeightsMissing:
         lf_entry = reported_entry(T3.LF, outputs, status="not run: VGG19 ImageNet weights missing",
                                   note="needs torchvision's vgg19-dcbb9e9d.pth (STARLIB_VGG19 or the torch cache)")
-        return [lf_entry, lr_entry]
+        return [lf_entry, lr_entry, floor]
     lf_entry = trained_entry(ws, T3.LF, Training("STAR-ST", overrides={"perceptual_weight": 0.1}), bench, outputs,
                              niqe=True, paper_method=T3.LF, note="finetuned from STAR (L_r) with L_f")
-    return [lf_entry, lr_entry]
+    return [lf_entry, lr_entry, floor]
 
 
 def ablation_objective(profile: Profile) -> str:
@@ -125,7 +128,8 @@ def table4(ws: Workspace) -> list[Entry]:
     objective = ablation_objective(ws.profile)
     rows = [(T4.DBPN, "STAR-ST with DBPN", {"net_s": "dbpn"}), (T4.RBPN, "STAR-ST with RBPN", {})]
     return [trained_entry(ws, label, Training(objective, variant), bench, ("sr_t", "sr_mid"), paper_method=paper,
-                          note=_ablation_note(ws.profile)) for label, paper, variant in rows]
+                          note=_ablation_note(ws.profile)) for label, paper, variant in rows] \
+        + [floor_entry(ws, bench, ("sr_t", "sr_mid"))]
 
 
 def table6(ws: Workspace) -> list[Entry]:
@@ -134,7 +138,7 @@ def table6(ws: Workspace) -> list[Entry]:
     objective = ablation_objective(ws.profile)
     return [trained_entry(ws, label, Training(objective, {"tsr_paths": paths}), bench, ("sr_t", "sr_mid"),
                           paper_method=paper, note=_ablation_note(ws.profile))
-            for label, (paper, paths) in TABLE6.items()]
+            for label, (paper, paths) in TABLE6.items()] + [floor_entry(ws, bench, ("sr_t", "sr_mid"))]
 
 
 # --- Table 5: 4x frame rate ------------------------------------------------------------------------

@@ -13,13 +13,14 @@ from typing import Any
 
 from starlib.data import load_window
 from starlib.data.sources import Window
-from starlib.evaluation.baselines import FlowInterpolation, bicubic_and_average, frame_average
+from starlib.evaluation.baselines import FlowInterpolation, frame_average
 from starlib.evaluation.cascades import LRFramesAsInput, SpaceThenTime, TimeThenSpace
 from starlib.evaluation.methods import Method, ground_truth
 from starlib.infer.runner import STARMethod
 from starlib.models.star import count_parameters
 from starlib.study.entries import Entry, method_entry, reported_entry, trained_entry
 from starlib.study.figures import method_grid
+from starlib.study.floors import FLOOR, floor_entry
 from starlib.study.recipes import NET_S_ALONE, Training, hr_input_benchmarks, net_s_alone, test_benchmarks, train_run
 from starlib.study.workspace import Workspace
 from starlib.train import RunResult
@@ -30,7 +31,7 @@ FI_NOTE = "classical flow interpolation stands in for the paper's TOFlow / DAIN"
 
 class T7:
     """Row labels of Table 7 (the claims refer to these)."""
-    BICUBIC_AVG = "Bicubic + averaging"
+    BICUBIC_AVG = FLOOR
     FI_DBPN, DBPN_FI, MI_FI = f"{FI} -> DBPN", f"DBPN -> {FI}", f"DBPN-MI -> {FI}"
     FI_RBPN, RBPN_FI, RBPN_AVG = f"{FI} -> RBPN", f"RBPN -> {FI}", "RBPN -> averaging"
     STAR, STAR_ST = "STAR", "STAR-ST"
@@ -87,8 +88,7 @@ class Comparisons:
 
     # --- Table 8: S-SR ---------------------------------------------------------------------------------
     def table8(self) -> list[Entry]:
-        entries = [self._baseline(T8.BICUBIC, bicubic_and_average, f"bicubic_average-s{self.scale}", self.bench,
-                                  ("sr_t",), paper="Bicubic")]
+        entries = [floor_entry(self.ws, self.bench, ("sr_t",), label=T8.BICUBIC, paper_method="Bicubic", note="")]
         for name in NET_S_ALONE:
             method, run = self.ssr_method(name)
             e = self._baseline(name, method, f"{run.run_dir.name}-lr-tile0", self.bench, ("sr_t",), paper=name,
@@ -103,8 +103,7 @@ class Comparisons:
     # --- Table 7: ST-SR --------------------------------------------------------------------------------
     def table7(self) -> list[Entry]:
         out = ("sr_mid",)
-        entries = [self._baseline(T7.BICUBIC_AVG, bicubic_and_average, f"bicubic_average-s{self.scale}",
-                                  self.bench, out, niqe=True, note="ours only: the non-learned floor")]
+        entries = [floor_entry(self.ws, self.bench, out, niqe=True)]
         ssr = {name: self.ssr_method(name) for name in NET_S_ALONE}
         cascades = [
             (T7.FI_DBPN, TimeThenSpace(self.cache, ssr["DBPN"][0]), "TOFlow -> DBPN", ssr["DBPN"][1]),
@@ -131,7 +130,7 @@ class Comparisons:
         cross = self.profile.tables.t9_cross_benchmarks
         cross_bench = {d: w for d, w in self.hr_bench.items() if d in cross}
         entries = [
-            self._baseline(T9.AVERAGE, bicubic_and_average, f"bicubic_average-s{self.scale}", self.hr_bench, out),
+            floor_entry(self.ws, self.hr_bench, out, label=T9.AVERAGE, note=""),
             self._baseline(T9.FI, FlowInterpolation(self.cache), f"flow_interp-{self.cache.backend}", self.hr_bench,
                            out, note="classical bidirectional warping with occlusion-aware blending"),
             self._trained(T9.STAR, "STAR", cross_bench, out, inputs="hr", paper_method="STAR"),
@@ -146,7 +145,7 @@ class Comparisons:
     def table10(self) -> list[Entry]:
         out = ("lr_mid",)
         entries = [
-            self._baseline(T10.AVERAGE, bicubic_and_average, f"bicubic_average-s{self.scale}", self.bench, out),
+            floor_entry(self.ws, self.bench, out, label=T10.AVERAGE, note=""),
             self._baseline(T10.FI, FlowInterpolation(self.cache), f"flow_interp-{self.cache.backend}", self.bench, out),
             self._trained(T10.STAR, "STAR", self.bench, out, paper_method="STAR"),
             self._trained(T10.STAR_T_HR, "STAR-T_HR", self.bench, out, wrap=LRFramesAsInput,

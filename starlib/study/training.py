@@ -8,13 +8,13 @@ it reports this model on one of our test sets.
 
 from __future__ import annotations
 
-from starlib.evaluation.baselines import bicubic_and_average
 from starlib.paper.objectives import objective as objective_record
-from starlib.study.entries import Entry, method_entry, trained_entry
+from starlib.study.entries import Entry, trained_entry
+from starlib.study.floors import FLOOR, floor_entry
 from starlib.study.recipes import Training, hr_input_benchmarks, test_benchmarks
 from starlib.study.workspace import Workspace
 
-BASELINE = "bicubic + frame averaging"
+BASELINE = FLOOR
 #: objective -> output -> (paper table, paper row): where the paper reports this model on our test sets.
 PAPER_ROWS: dict[str, dict[str, tuple[int, str]]] = {
     "STAR-ST": {"sr_t": (8, "STAR-ST"), "sr_mid": (7, "STAR-ST-L_r")},
@@ -35,6 +35,5 @@ def objective_entries(ws: Workspace, objective: str, niqe: bool = True) -> list[
     bench = hr_input_benchmarks(ws.profile) if record.inputs == "hr" else test_benchmarks(ws.profile)
     ours = trained_entry(ws, objective, Training(objective), bench, record.scored, niqe=niqe,
                          paper_rows=PAPER_ROWS.get(objective, {}))
-    base = method_entry(ws, BASELINE, bicubic_and_average, f"bicubic_average-s{ws.profile.scale}", bench,
-                        record.scored, niqe=niqe)
+    base = floor_entry(ws, bench, record.scored, niqe=niqe, note="")
     return [ours, base]
