@@ -88,10 +88,12 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--variant", default="{}", help='STARConfig changes as JSON, e.g. \'{"stage2": false}\'')
     p.add_argument("--steps", type=int, default=None, help="override the profile's number of steps")
     p.add_argument("--runs-dir", default=None, help="parent of the per-profile runs folder (default: runs/)")
-    p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA when available)")
+    p.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N (default: the profile's, auto: CUDA "
+                                                   "when available); under torchrun each process takes its LOCAL_RANK GPU")
 
 
 def _run_train(args: argparse.Namespace) -> int:
+    import dataclasses
     import json
     import os
 
@@ -101,19 +103,19 @@ def _run_train(args: argparse.Namespace) -> int:
     from starlib.study.recipes import Training, train_run
     from starlib.study.workspace import Workspace
 
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    if distributed:
-        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
-        if device.startswith("cuda"):
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
     try:
         variant = json.loads(args.variant)
     except json.JSONDecodeError as exc:
         raise ValueError(f"--variant {args.variant!r} is not JSON: {exc}") from exc
-    ws = Workspace.create(args.profile, runs_dir=args.runs_dir)
+    ws = Workspace.create(args.profile, runs_dir=args.runs_dir, device=args.device)
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed:
+        dist.init_process_group("nccl" if ws.device.type == "cuda" else "gloo")
+        if ws.device.type == "cuda":                    # one GPU per process
+            ws = dataclasses.replace(ws, device=torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))))
+            torch.cuda.set_device(ws.device)
     overrides = {"steps": args.steps} if args.steps else {}
-    result = train_run(ws, Training(args.objective, variant, overrides), device=device)
+    result = train_run(ws, Training(args.objective, variant, overrides))
     if not distributed or dist.get_rank() == 0:
         print(f"run {result.run_dir} ({'reused' if result.reused else 'trained'}, {result.wall_time_s:.0f} s)")
     if distributed:
@@ -142,10 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     from starlib.infer.enhance import EnhanceError
     from starlib.models.checkpoint import CheckpointError
     from starlib.infer.videoio import MediaError
+    from starlib.util.hardware import DeviceUnavailable
 
     try:
         return COMMANDS[args.command][1](args)
-    except (EnhanceError, MediaError, ImageError, CheckpointError, FileNotFoundError) as exc:
+    except (EnhanceError, MediaError, ImageError, CheckpointError, DeviceUnavailable, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -18,3 +18,19 @@ def test_cpu_bf16_is_native_only_with_avx512(monkeypatch, capability, native):
     assert bool(caught) is not native
     if caught:
         assert "--bf16" in str(caught[0].message) and "emulated" in str(caught[0].message)
+
+
+def test_devices_resolve_once_with_clear_errors():
+    from starlib.study.workspace import Workspace
+    from starlib.util.hardware import DeviceUnavailable, describe_device, resolve_device
+
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert resolve_device("cpu") == torch.device("cpu") and "cores" in describe_device("cpu")
+    with pytest.raises(DeviceUnavailable, match="choose auto, cpu, cuda or cuda:N"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceUnavailable, match="no CUDA device"):
+            resolve_device("cuda:1")
+    ws = Workspace.create("smoke", device="cpu")
+    assert ws.device == torch.device("cpu") and ws.provenance(0, "d", 1, 0.0)["device"].startswith("cpu (")
+    assert Workspace.create("smoke").device == resolve_device(ws.profile.device)

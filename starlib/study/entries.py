@@ -89,7 +89,7 @@ def trained_entry(ws: Workspace, label: str, what: Training, benchmarks: Benchma
     run = train_run(ws, what)
     inputs = inputs or objective_record(what.objective).inputs
     tile = ws.profile.eval.tile(inputs)
-    method: Method = STARMethod(run.model, ws.flows, inputs=inputs, tile=tile)
+    method: Method = STARMethod(run.model, ws.flows, inputs=inputs, tile=tile, device=ws.device)
     suffix = ""
     if wrap is not None:
         method = wrap(method)

@@ -99,20 +99,20 @@ def net_s_alone(profile: Profile, name: str) -> Training:
                     from_parent=False)
 
 
-def train_run(ws: Workspace, what: Training, device: str = "cpu") -> RunResult:
-    """Train (or reuse) ``what`` under the workspace's profile; a finetune first obtains its parent's run."""
+def train_run(ws: Workspace, what: Training) -> RunResult:
+    """Train (or reuse) ``what`` under the workspace's profile, on its device; a finetune first obtains its
+    parent's run."""
     profile = ws.profile
     overrides = dict(what.overrides)
     if ws.seed is not None:
         overrides.setdefault("seed", ws.seed)
     parent = objective_record(what.objective).parent
     if parent and what.from_parent and "init_from" not in overrides:
-        base = train_run(ws, Training(parent, what.variant, {k: v for k, v in overrides.items() if k == "seed"}),
-                         device)
+        base = train_run(ws, Training(parent, what.variant, {k: v for k, v in overrides.items() if k == "seed"}))
         overrides["init_from"] = base.run_dir.name
     mcfg = model_config(profile, what.variant)
     tcfg = train_config(profile, what.objective, **overrides)
     windows, tag = training_windows(profile)
     data = RandomCropWindows(windows, patch=tcfg.patch, scale=mcfg.scale, samples_per_epoch=10**9,
                              flow_cache=ws.flows, flow_on=tcfg.inputs, seed=tcfg.seed)
-    return train(mcfg, tcfg, data, tag, runs_dir=ws.runs, progress=ws.progress, device=device)
+    return train(mcfg, tcfg, data, tag, runs_dir=ws.runs, progress=ws.progress, device=ws.device)

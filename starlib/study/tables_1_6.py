@@ -185,9 +185,9 @@ def table5(ws: Workspace) -> tuple[list[Entry], str]:
     st4 = train_run(ws, Training("STAR-ST"))
     thr = train_run(ws, Training("STAR-T_HR"))
     st2 = train_run(ws, Training("STAR-ST", {"scale": 2}))
-    m_st4 = STARMethod(st4.model, cache)
-    m_thr = STARMethod(thr.model, cache, inputs="hr", tile=tile)
-    m_st2 = STARMethod(st2.model, cache)
+    m_st4 = STARMethod(st4.model, cache, device=ws.device)
+    m_thr = STARMethod(thr.model, cache, inputs="hr", tile=tile, device=ws.device)
+    m_st2 = STARMethod(st2.model, cache, device=ws.device)
     stacks, tag = septuplet_windows(prof)
     rows: dict[str, list[dict]] = {T5.TWICE_2X: [], T5.ST_THEN_THR: []}
     for stack in tqdm(stacks, desc="Table 5", disable=not ws.progress):
@@ -221,8 +221,10 @@ def refined_flows(model: Any, stack: FrameStack, cache: Any) -> dict[str, np.nda
     the model's FR, (c) through the true middle frame (FR's training target)."""
     a, mid, b = stack.lr[0], stack.lr[len(stack.lr) // 2], stack.lr[-1]
     fwd, bwd = flow_pair(a, b, cache)
-    t = lambda x: flow_to_tensor(x)[None]  # noqa: E731
-    refined = model.flow_net.refine(t(fwd), to_tensor(a)[None], to_tensor(b)[None])[0].permute(1, 2, 0).numpy()
+    dev = next(model.parameters()).device
+    t = lambda x: flow_to_tensor(x)[None].to(dev)  # noqa: E731
+    refined = model.flow_net.refine(t(fwd), to_tensor(a)[None].to(dev), to_tensor(b)[None].to(dev))[0]
+    refined = refined.permute(1, 2, 0).cpu().numpy()
     gt_fwd, _ = fr_targets(a, mid, b, cache)
     return {"(a) flow from I_t, I_t+1": denormalize_flow(fwd), "(b) refined by FR": denormalize_flow(refined),
             "(c) through the true I_t+": denormalize_flow(gt_fwd)}
@@ -237,8 +239,8 @@ def figure5(ws: Workspace, window: Window) -> Any:
     stack = load_window(window, ws.profile.scale)
     flows = refined_flows(full.model.eval(), stack, cache)
     gt = stack.hr[len(stack.hr) // 2]
-    preds = {"I_t+^sr w/o FR": STARMethod(no_fr.model, cache)(stack)["sr_mid"],
-             "I_t+^sr with FR": STARMethod(full.model, cache)(stack)["sr_mid"]}
+    preds = {"I_t+^sr w/o FR": STARMethod(no_fr.model, cache, device=ws.device)(stack)["sr_mid"],
+             "I_t+^sr with FR": STARMethod(full.model, cache, device=ws.device)(stack)["sr_mid"]}
     y, x, k = worst_crop(np.abs(preds["I_t+^sr w/o FR"].astype(np.float32) - gt).mean(-1), 96)
     frames = {name: img[y:y + k, x:x + k] for name, img in preds.items()} | {"ground truth": gt[y:y + k, x:x + k]}
     psnrs = {name: M.psnr(gt, img) for name, img in preds.items()}

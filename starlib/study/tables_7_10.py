@@ -78,7 +78,7 @@ class Comparisons:
         """The trained S-SR network ``name`` (DBPN, DBPN-MI, RBPN) as an LR-input method, and its run."""
         if name not in self._ssr:            # Tables 7 and 8 share them: load each run once
             run = train_run(self.ws, net_s_alone(self.profile, name))
-            self._ssr[name] = (STARMethod(run.model, self.cache), run)
+            self._ssr[name] = (STARMethod(run.model, self.cache, device=self.ws.device), run)
         return self._ssr[name]
 
     @cached_property

@@ -14,10 +14,14 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import torch
+
 from starlib.evaluation.score_cache import ScoreCache
 from starlib.flow import FlowCache
 from starlib.study.profile import Profile, load_profile
+from starlib.util.hardware import resolve_device
 from starlib.util.paths import REPO_ROOT, cache_root, runs_root
+from starlib.util.provenance import provenance
 
 
 def _folder(given: str | Path | None, default: Path) -> Path:
@@ -37,13 +41,16 @@ class Workspace:
     figures: Path       # the profile's figures folder
     seed: int | None = None     # training seed (None: the profile's)
     progress: bool = True
+    device: torch.device = torch.device("cpu")   # where training, scoring and figures run (resolved once)
 
     @classmethod
     def create(cls, profile: str | Profile, results_dir: str | Path | None = None,
                figures_dir: str | Path | None = None, runs_dir: str | Path | None = None,
-               cache_dir: str | Path | None = None, seed: int | None = None, progress: bool = True) -> Workspace:
+               cache_dir: str | Path | None = None, seed: int | None = None, progress: bool = True,
+               device: str | None = None) -> Workspace:
         """``results_dir`` / ``figures_dir`` / ``runs_dir`` are parents of the per-profile folders (as the
-        notebooks' parameters); ``cache_dir`` holds ``flows/`` and ``scores/``. Empty or None: the repository's."""
+        notebooks' parameters); ``cache_dir`` holds ``flows/`` and ``scores/``. Empty or None: the repository's.
+        ``device``: auto, cpu, cuda or cuda:N (empty or None: the profile's ``device``, by default auto)."""
         prof = profile if isinstance(profile, Profile) else load_profile(profile)
         name = prof.name
         return cls(prof,
@@ -51,7 +58,7 @@ class Workspace:
                    cache=_folder(cache_dir, cache_root()),
                    results=_folder(results_dir, REPO_ROOT / "results") / name,
                    figures=_folder(figures_dir, REPO_ROOT / "figures") / name,
-                   seed=seed, progress=progress)
+                   seed=seed, progress=progress, device=resolve_device(device or prof.device))
 
     @cached_property
     def flows(self) -> FlowCache:
@@ -61,6 +68,10 @@ class Workspace:
     @cached_property
     def scores(self) -> ScoreCache:
         return ScoreCache(self.cache / "scores")
+
+    def provenance(self, seed: int, data: str, n_items: int, wall_time_s: float) -> dict:
+        """Provenance fields of a results row written from this workspace (profile and device filled in)."""
+        return provenance(self.profile.name, seed, data, n_items, wall_time_s, device=self.device)
 
     def results_file(self, name: str) -> Path:
         self.results.mkdir(parents=True, exist_ok=True)

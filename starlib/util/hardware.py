@@ -23,3 +23,41 @@ def warn_if_slow_bf16(device: str | torch.device, where: str) -> None:
         what = f"CPU ({torch.backends.cpu.get_cpu_capability()})" if device.type == "cpu" else str(device)
         warnings.warn(f"{where}: bfloat16 autocast on this {what} is emulated and much slower than fp32; "
                       f"leave bf16 off here", RuntimeWarning, stacklevel=3)
+
+
+class DeviceUnavailable(ValueError):
+    """A device was asked for that this machine does not have."""
+
+
+def resolve_device(name: str | torch.device = "auto") -> torch.device:
+    """``auto``: the first CUDA device when torch sees one, else the CPU; ``cpu``, ``cuda`` or ``cuda:N`` as
+    given, after checking that the machine has it (a clear error otherwise)."""
+    if isinstance(name, torch.device):
+        name = str(name)
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise DeviceUnavailable(f"unknown device {name!r}; choose auto, cpu, cuda or cuda:N") from exc
+    if device.type not in ("cpu", "cuda"):
+        raise DeviceUnavailable(f"unknown device {name!r}; choose auto, cpu, cuda or cuda:N")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceUnavailable(f"device {name!r} was asked for but torch sees no CUDA device; use cpu or auto")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise DeviceUnavailable(f"device {name!r} was asked for but torch sees {torch.cuda.device_count()} "
+                                    f"CUDA device(s): cuda:0 .. cuda:{torch.cuda.device_count() - 1}")
+    return device
+
+
+def describe_device(device: str | torch.device) -> str:
+    """What a results row records about where it ran: ``cuda:0 (NVIDIA H200)`` or ``cpu (x86_64, 2 cores)``."""
+    import os
+    import platform
+
+    device = torch.device(device)
+    if device.type == "cuda" and torch.cuda.is_available():
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
+    return f"{device} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"

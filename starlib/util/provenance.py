@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import platform
 import subprocess
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
@@ -39,9 +38,11 @@ def git_commit(repo: Path = REPO_ROOT) -> str:
 
 def provenance(profile: str, seed: int, data: str, n_items: int, wall_time_s: float,
                device: str = "cpu") -> dict[str, Any]:
-    """One row's provenance fields (see :data:`PROVENANCE_COLUMNS`); ``data`` names the data set(s) used
-    and ``n_items`` how many items the row's numbers rest on."""
-    import torch  # local import: keep `import starlib.util.provenance` light
+    """One row's provenance fields (see :data:`PROVENANCE_COLUMNS`); ``data`` names the data set(s) used,
+    ``n_items`` how many items the row's numbers rest on, ``device`` where it ran (recorded with the GPU's name)."""
+    import torch  # local imports: keep `import starlib.util.provenance` (git_commit) free of torch
+
+    from starlib.util.hardware import describe_device
 
     return {
         "profile": profile,
@@ -52,7 +53,7 @@ def provenance(profile: str, seed: int, data: str, n_items: int, wall_time_s: fl
         "wall_time_s": round(float(wall_time_s), 3),
         "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "torch_version": torch.__version__,
-        "device": f"{device} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)",
+        "device": describe_device(device),
     }
 
 
