@@ -21,11 +21,33 @@ TITLES = {
     4: "Table 4. S-SR module: DBPN vs RBPN as Net_S (STAR-ST)",
     5: "Table 5. 4x T-SR: (1) STAR-ST(2x) -> STAR-ST(2x) vs (2) STAR-ST(4x) -> STAR-T_HR",
     6: "Table 6. T-SR paths on S-HR and S-LR (STAR-ST)",
-    7: "Table 7. ST-SR (I_{t+}^sr)",
-    8: "Table 8. S-SR (I_t^sr)",
+    7: f"Table 7. ST-SR ({OUTPUTS['sr_mid'].symbol})",
+    8: f"Table 8. S-SR ({OUTPUTS['sr_t'].symbol})",
     9: "Table 9. T-SR at the original resolution",
-    10: "Table 10. T-SR on S-LR frames (I_{t+}^l)",
+    10: f"Table 10. T-SR on S-LR frames ({OUTPUTS['lr_mid'].symbol})",
 }
+#: What ``tables.tex`` needs in the preamble of the document that inputs it.
+LATEX_PACKAGES = ("booktabs", "graphicx")
+#: Plain-text tokens and their LaTeX (math where the paper uses math); everything else is escaped.
+LATEX_TOKENS: dict[str, str] = {
+    "->": r"$\rightarrow$", "±": r"$\pm$", "Δ": r"$\Delta$", "L_f": r"$L_f$", "L_r": r"$L_r$",
+    "Net_S": r"Net$_S$", "T_HR": r"T$_\mathrm{HR}$", "T_LR": r"T$_\mathrm{LR}$", "4x": r"4$\times$",
+    "2x": r"2$\times$", **{o.symbol: f"${o.latex}$" for o in OUTPUTS.values() if "_" in o.symbol},
+}
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+_LATEX_PATTERN = re.compile("|".join(re.escape(t) for t in sorted(LATEX_TOKENS, key=len, reverse=True)))
+
+
+def latex_text(text: str) -> str:
+    """Plain text (method names, titles, notes) as LaTeX: the paper's symbols in math mode, specials escaped."""
+    out, pos = [], 0
+    for m in _LATEX_PATTERN.finditer(text):
+        out.append("".join(_LATEX_SPECIAL.get(ch, ch) for ch in text[pos:m.start()]))
+        out.append(LATEX_TOKENS[m.group()])
+        pos = m.end()
+    out.append("".join(_LATEX_SPECIAL.get(ch, ch) for ch in text[pos:]))
+    return "".join(out)
 
 
 def output_symbol(name: str) -> str:
@@ -50,14 +72,15 @@ def _row_groups(summary: pd.DataFrame):
     summary = summary.assign(shown=shown)
     for (method, dataset, output), g in summary.groupby(["method", "shown", "output"], sort=False):
         yield (method, dataset, output), g
-def render_markdown(summary: pd.DataFrame, table: int) -> str:
-    """One Markdown table: a line per (method, dataset, output) with the shown metrics (mean ± 95% CI
-    half-width), the paired PSNR difference to the reference row, and the paper's values."""
+def _table_lines(summary: pd.DataFrame, table: int) -> tuple[list[str], list[list[str]]]:
+    """Header and rows (plain text cells) of one table: a line per (method, dataset, output) with the shown
+    metrics (mean ± 95% CI half-width), the paired PSNR difference to the reference row with its interval,
+    and the paper's values."""
     metrics = SHOWN_METRICS.get(table, ("psnr", "ssim"))
     head = ["method", "data", "output"] + [m.upper() for m in metrics] + ["Δ PSNR vs ref [95% CI]",
                                                                            "paper PSNR", "paper SSIM",
                                                                            "paper data", "paper Δ PSNR"]
-    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    rows = []
     for (method, dataset, output), g in _row_groups(summary):
         by = {m: g[g.metric == m].iloc[0] for m in set(g.metric)}
         p = by.get("psnr")
@@ -78,23 +101,29 @@ def render_markdown(summary: pd.DataFrame, table: int) -> str:
                  f"{p['paper_delta_vs_reference']:+.2f}" if p is not None and pd.notna(p.get("paper_delta_vs_reference")) else ""]
         label = method + (f" ({p['paper_method']})" if p is not None and p["paper_method"] and p["paper_method"] != method else "")
         ran = p is None or str(p["status"]) == "run"
-        lines.append("| " + " | ".join([label, str(dataset or "-") if ran else "-", output_symbol(output)] + cells + paper) + " |")
-    return "\n".join(lines)
+        rows.append([label, str(dataset or "-") if ran else "-", output_symbol(output)] + cells + paper)
+    return head, rows
 
 
-def render_latex(summary: pd.DataFrame, table: int) -> str:
-    """A booktabs tabular with PSNR / SSIM (mean and CI half-width) and the paper's PSNR."""
-    esc = lambda s: str(s).replace("_", r"\_").replace("->", r"$\rightarrow$").replace("%", r"\%")  # noqa: E731
-    lines = [r"\begin{tabular}{lllccc}", r"\toprule",
-             r"Method & Data & Output & PSNR & SSIM & Paper PSNR \\", r"\midrule"]
-    for (method, dataset, output), g in _row_groups(summary):
-        by = {m: g[g.metric == m].iloc[0] for m in set(g.metric)}
-        cell = lambda m: _cell(by[m], _digits(m)).replace("±", r"$\pm$") if m in by else "--"  # noqa: E731
-        p = by.get("psnr")
-        paper = f"{p['paper_reported']:.3f} ({p['paper_dataset']})" if p is not None and pd.notna(p["paper_reported"]) else "--"
-        lines.append(" & ".join([esc(method), esc(dataset or "--"), esc(output_symbol(output)),
-                                 cell("psnr"), cell("ssim"), esc(paper)]) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
+def render_markdown(summary: pd.DataFrame, table: int) -> str:
+    """One Markdown table (see :func:`_table_lines`)."""
+    head, rows = _table_lines(summary, table)
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def render_latex(summary: pd.DataFrame, table: int, caption: str = "", label: str = "") -> str:
+    """One ``table`` float: caption, label, and a booktabs tabular scaled to the column width, with the same
+    columns as the Markdown table (the 95% intervals included)."""
+    head, rows = _table_lines(summary, table)
+    spec = "lll" + "c" * (len(head) - 3)
+    lines = [r"\begin{table}[tbp]", r"\centering", r"\caption{" + latex_text(caption or TITLES.get(table, "")) + "}"]
+    if label:
+        lines.append(r"\label{" + label + "}")
+    lines += [r"\resizebox{\linewidth}{!}{%", r"\begin{tabular}{" + spec + "}", r"\toprule",
+              " & ".join(latex_text(h) for h in head) + r" \\", r"\midrule"]
+    lines += [" & ".join(latex_text(c) for c in r) + r" \\" for r in rows]
+    lines += [r"\bottomrule", r"\end{tabular}}", r"\end{table}"]
     return "\n".join(lines)
 
 
@@ -110,8 +139,13 @@ def render_all(results_dir: str | Path) -> tuple[str, str]:
         prov = summary.iloc[0]
         where = (f"profile `{prov['profile']}`, commit `{prov['git_commit']}`, seed {prov['seed']}, "
                  f"{prov['n_items']} test items ({prov['data']}), created {prov['created_utc']}")
-        md.append(f"## {TITLES.get(table, f'Table {table}')}\n\n{where}\n\n{render_markdown(summary, table)}\n")
-        tex.append(f"% {TITLES.get(table, f'Table {table}')} -- {where}\n{render_latex(summary, table)}\n")
-    return "\n".join(md), "\n".join(tex)
+        title = TITLES.get(table, f"Table {table}")
+        md.append(f"## {title}\n\n{where}\n\n{render_markdown(summary, table)}\n")
+        caption = (f"{title} (regenerated: profile {prov['profile']}, commit {prov['git_commit']}, "
+                   f"{prov['n_items']} test items). Mean ± 95% CI half-width; Δ: paired difference to the reference row.")
+        tex.append(render_latex(summary, table, caption, f"tab:starnet-repro-{prov['profile']}-table{table}") + "\n")
+    preamble = (f"% Needs \\usepackage{{{','.join(LATEX_PACKAGES)}}} in the document preamble; "
+                f"\\input this file where the tables go.\n")
+    return "\n".join(md), preamble + "\n".join(tex)
 
 
