@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PROFILE ?= cpu
 NOTEBOOKS ?=
 
-.PHONY: test reproduce bench venv clean-venv
+.PHONY: test reproduce bench lab venv clean-venv
 
 venv: $(STAMP)
 
@@ -24,6 +24,9 @@ reproduce: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench.py --profile $(PROFILE)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --config=tools/jupyter_server_config.py --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/
 
 clean-venv:
 	rm -rf $(VENV)

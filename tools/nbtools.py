@@ -1,6 +1,10 @@
-"""Notebook helpers for developers: build a notebook from cell sources, strip outputs.
+"""Notebook helpers for developers: build a notebook from cell sources, strip outputs, normalise metadata.
 
     python tools/nbtools.py strip notebooks/*.ipynb     # remove outputs, counts and volatile metadata
+
+:func:`normalize_metadata` is also what ``make lab`` applies on every save (tools/jupyter_server_config.py):
+JupyterLab rewrites a notebook's kernelspec, language_info and cell ids when it autosaves, which alone would
+make every later result ``-dirty``.
 """
 
 from __future__ import annotations
@@ -11,6 +15,24 @@ from pathlib import Path
 import nbformat
 
 
+#: The notebook-level metadata the repository commits (whatever kernel or Python a machine has).
+COMMITTED_METADATA = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                      "language_info": {"name": "python"}}
+
+
+def normalize_metadata(nb: dict) -> dict:
+    """Set the committed kernelspec and language_info, drop cell ids and per-run metadata (nbformat 4.4), in
+    place; outputs are left alone (a user who ran a notebook has changed it)."""
+    nb["metadata"] = {k: v for k, v in nb.get("metadata", {}).items() if k not in ("papermill", "widgets")}
+    nb["metadata"].update({k: dict(v) for k, v in COMMITTED_METADATA.items()})
+    for cell in nb.get("cells", []):
+        cell.pop("id", None)
+        for key in ("execution", "papermill"):
+            cell.get("metadata", {}).pop(key, None)
+    nb["nbformat_minor"] = 4
+    return nb
+
+
 def strip(path: Path) -> bool:
     """Remove outputs, execution counts and volatile metadata; returns True if the file changed."""
     nb = nbformat.read(path, as_version=4)
@@ -19,12 +41,7 @@ def strip(path: Path) -> bool:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
-        cell.metadata.pop("execution", None)
-        cell.metadata.pop("papermill", None)
-        cell.pop("id", None)
-    nb.metadata.pop("papermill", None)
-    nb.metadata.pop("widgets", None)
-    nb.nbformat_minor = 4
+    normalize_metadata(nb)
     after = nbformat.writes(nb)
     if after != before:
         path.write_text(after + ("" if after.endswith("\n") else "\n"))
