@@ -158,3 +158,18 @@ def test_widget_defaults_sliders_and_output_switch(comp):
     assert w.box[2] <= 32 and w.w_size.max == 64 and "zoom box y=" in w.w_status.value
     with pytest.raises(ValueError, match="do not produce"):
         ui.build_ui(comp, output="sr_t", methods=["Frame averaging"])
+
+
+@pytest.mark.parametrize("output", ["sr_t", "sr_mid", "hr_mid"])
+def test_static_comparison_shows_what_the_widget_shows_first(comp, output):
+    w = ui.build_ui(comp, output=output)
+    fig_w, table_w = w.snapshot()
+    state, fig, table = ui.static_comparison(comp, output=output)
+    assert state == w.state
+    pd_table = table.reset_index(drop=True)
+    assert pd_table.equals(table_w.reset_index(drop=True)[list(pd_table.columns)])
+    assert [ax.get_title() for ax in fig.axes] == [ax.get_title() for ax in fig_w.axes]
+    plt.close(fig)
+    plt.close(fig_w)
+    with pytest.raises(ValueError, match="do not produce"):
+        ui.static_comparison(comp, output=output, methods=["nope"])

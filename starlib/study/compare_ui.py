@@ -329,7 +329,7 @@ class ComparisonUI(widgets.VBox):
                 raise ValueError(f"methods {unknown} do not produce {output!r}; available: {labels}")
             chosen = list(prefer)
         else:
-            chosen = [label for label in DEFAULT_METHODS.get(output, ()) if label in labels] or labels
+            chosen = default_methods(self._comp, output)
         self.w_methods.value = ()
         self.w_methods.options = labels
         self.w_methods.rows = min(max(len(labels), 2), 10)
@@ -418,6 +418,39 @@ class ComparisonUI(widgets.VBox):
         with self.table_out:
             clear_output(wait=True)
             display(table.round(4))
+
+
+def default_methods(comp: Any, output: str) -> list[str]:
+    """The methods first selected for ``output``: those of the paper's figure that were built, in table order
+    (every built one when none of them was)."""
+    labels = list(available_methods(comp, output))
+    wanted = set(DEFAULT_METHODS.get(output, ()))
+    return [label for label in labels if label in wanted] or labels
+
+
+def static_comparison(comp: Any, dataset: str | None = None, sample: str | None = None, output: str = "sr_mid",
+                      methods: Sequence[str] | None = None) -> tuple[dict[str, Any], plt.Figure, pd.DataFrame]:
+    """What :func:`build_ui` shows first (same defaults), without widgets: ``(state, figure, metrics table)``.
+
+    For headless runs: displaying ipywidgets under papermill/nbclient can leave a cell waiting forever for a
+    kernel message (jupyter/nbclient#312, seen here twice under CPU contention)."""
+    check_output(output)
+    built = available_methods(comp, output)
+    dataset = dataset or datasets(comp, output)[0]
+    windows = samples(comp, dataset, output)
+    name = sample or next(iter(windows))
+    if name not in windows:
+        raise ValueError(f"no sample {name!r} in {dataset!r} for {output!r}; samples: {list(windows)}")
+    unknown = [m for m in (methods or ()) if m not in built]
+    if unknown:
+        raise ValueError(f"methods {unknown} do not produce {output!r}; available: {list(built)}")
+    chosen = [label for label in built if label in set(methods)] if methods else default_methods(comp, output)
+    stack = load_window(windows[name], comp.scale)
+    preds = predict(stack, {label: built[label] for label in chosen}, output)
+    box = default_box(ground_truth(stack, output), preds)
+    fig = render(stack, output, preds, box, title=f"{output_label(output)}: {dataset}/{stack.name}")
+    state = {"dataset": dataset, "sample": name, "output": output, "methods": chosen, "box": box}
+    return state, fig, metrics_table(stack, output, preds)
 
 
 def build_ui(comp: Any, dataset: str | None = None, sample: str | None = None, output: str = "sr_mid",

@@ -20,6 +20,8 @@ from starlib.study.profile import available_profiles
 from starlib.util.paths import REPO_ROOT
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+#: Parameters a headless run passes to every notebook that declares them (no widgets: see compare_ui).
+HEADLESS = {"interactive": False}
 #: Notebooks run once per value of one parameter: number -> (parameter, values in order).
 FAN_OUT: dict[str, tuple[str, tuple[str, ...]]] = {"02": ("objective", tuple(OBJECTIVES))}
 
@@ -81,7 +83,9 @@ def run_notebooks(profile: str, selection: Sequence[str] | None = None, out_dir:
     executed = []
     for run in (plan(selection) if runs is None else runs):
         target = out_dir / run.name
-        params = {"profile": profile, **run.parameters, **(extra_parameters or {})}
+        declared = pm.inspect_notebook(str(run.notebook))
+        params = {**{k: v for k, v in HEADLESS.items() if k in declared}, "profile": profile, **run.parameters,
+                  **(extra_parameters or {})}
         log(f"[{profile}] running {run.notebook.relative_to(REPO_ROOT)} {run.parameters or ''} -> {target}")
         start = time.perf_counter()
         try:
