@@ -87,7 +87,7 @@ def davis_triplets(root: str | os.PathLike | None = None) -> list[Window]:
 
 
 def frame_folder(folder: str | os.PathLike, name: str | None = None) -> Window:
-    """All images of a folder, sorted by name, as one clip."""
+    """All images of a folder, in natural order of their names (``frame2`` before ``frame10``), as one clip."""
     frames = list_images(folder)
     if len(frames) < 2:
         raise ValueError(f"{folder} holds {len(frames)} image(s); a clip needs at least two frames")
@@ -126,13 +126,52 @@ def vimeo90k(root: str | os.PathLike, split: str = "test", kind: str = "triplet"
 @dataclass(frozen=True)
 class VideoInfo:
     path: Path
-    fps: float
+    fps: float                     # the container's (average) frame rate
     size: tuple[int, int]          # (width, height)
-    n_frames: int | None           # from the container; may be an estimate
+    n_frames: int | None           # frames as stored (decoded, none duplicated or dropped); None if not counted
+    #: (shortest, longest) interval between consecutive frames in seconds, on the stream's time grid; None
+    #: when fewer than 3 frames were counted
+    intervals: tuple[float, float] | None = None
+
+    @property
+    def variable_rate(self) -> bool:
+        """Frames are not evenly spaced in time (a variable-frame-rate video: phones, screen recordings)."""
+        return self.intervals is not None and self.intervals[1] > self.intervals[0] * 1.01
+
+
+def _frame_timing(path: Path) -> tuple[int, tuple[float, float] | None]:
+    """Count the decoded frames of the first video stream and the spread of their intervals, in one ffmpeg pass
+    (``framecrc``: one line per frame, timestamps on the stream's frame-rate grid, no frame duplicated or dropped)."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error", "-i", str(path),
+           "-map", "0:v:0", "-fps_mode", "passthrough", "-f", "framecrc", "-"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    n, tb, pts = 0, None, []
+    try:
+        for raw in proc.stdout:
+            line = raw.decode(errors="ignore").strip()
+            if line.startswith("#tb 0:"):
+                num, _, den = line.split(":", 1)[1].strip().partition("/")
+                tb = int(num) / int(den or 1)
+            elif line and not line.startswith("#"):
+                n += 1
+                pts.append(int(line.split(",")[2]))
+    finally:
+        proc.stdout.close()
+        if proc.wait() != 0 and n == 0:
+            raise RuntimeError(f"ffmpeg could not decode {path}")
+    if n < 3 or tb is None:
+        return n, None
+    pts.sort()
+    gaps = [b - a for a, b in zip(pts, pts[1:])]
+    return n, (min(gaps) * tb, max(gaps) * tb)
 
 
 def probe_video(path: str | os.PathLike) -> VideoInfo:
-    """Frame rate, size and frame count of a video file (through imageio-ffmpeg)."""
+    """Frame rate, size, frame count and frame spacing of a video file (through imageio-ffmpeg's ffmpeg)."""
     import imageio_ffmpeg
 
     path = Path(path)
@@ -144,23 +183,27 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         reader.close()
     except Exception as exc:  # ffmpeg errors come as RuntimeError/OSError/StopIteration
         raise ValueError(f"cannot read video {path}: {exc}") from exc
-    n = None
+    n, intervals = None, None
     try:
-        n, _ = imageio_ffmpeg.count_frames_and_secs(str(path))
+        n, intervals = _frame_timing(path)
     except Exception:
         pass
-    return VideoInfo(path, float(meta.get("fps") or 0.0), tuple(meta["size"]), n)
+    return VideoInfo(path, float(meta.get("fps") or 0.0), tuple(meta["size"]), n, intervals)
 
 
 def iter_video_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
-    """Stream a video's frames as (H, W, 3) uint8 RGB, one at a time (memory does not grow with length)."""
+    """Stream a video's frames as (H, W, 3) uint8 RGB, one at a time (memory does not grow with length).
+
+    The frames are those stored in the file (``-fps_mode passthrough``): none is duplicated or dropped to fit a
+    constant rate, so a variable-frame-rate video gives its real frames (:attr:`VideoInfo.variable_rate` says so).
+    """
     import imageio_ffmpeg
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"video {path} does not exist")
     try:
-        reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
+        reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24", output_params=["-fps_mode", "passthrough"])
         meta = next(reader)
     except Exception as exc:
         raise ValueError(f"cannot read video {path}: {exc}") from exc

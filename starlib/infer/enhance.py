@@ -26,20 +26,27 @@ widths; 16 px when it uses flows, for the OpenCV flow backends) and, with the HR
 divisible by 4. Frames that do not fit are *padded* by edge replication at the right/bottom and the outputs
 cropped back, so outputs are exactly ``scale`` times (``st``/``s``) or exactly as large as (``t``) the inputs;
 nothing is modcropped.
+
+Failures: everything that can be checked before computing is (checkpoints, ``fps``, the output path against
+the input: :func:`starlib.infer.videoio.check_output`); a checkpoint with NaN/inf weights is refused when
+loaded, a non-finite network output when it appears (:class:`NonFiniteOutputError`, naming the frames). A run
+that fails, is interrupted or terminated (SIGTERM/SIGHUP) leaves no temporary output and an earlier output as
+it was (:mod:`starlib.infer.videoio`).
 """
 
 from __future__ import annotations
 
+import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from starlib.infer.runner import EnhanceError, PairRunner, Settings, input_geometry
-from starlib.infer.videoio import open_input, open_output
+from starlib.infer.runner import EnhanceError, NonFiniteOutputError, PairRunner, Settings, input_geometry
+from starlib.infer.videoio import Terminated, check_fps, check_output, cleanup_on_signals, open_input, open_output
 from starlib.models import STARnet, load_checkpoint
 from starlib.paper.objectives import OBJECTIVES
 from starlib.util.paths import REPO_ROOT
@@ -97,12 +104,23 @@ def load_for_mode(path: str | Path, mode: str, flag: str = "--checkpoint") -> tu
     path = Path(path)
     if mode not in MODES:
         raise EnhanceError(f"unknown mode {mode!r}; choose one of {MODES}")
+    if path.is_dir():
+        inside = path / "model.pt"
+        example = inside if inside.is_file() else "runs/<profile>/<objective>-<hash>/model.pt"
+        raise EnhanceError(f"{flag} {path} is a folder, not a checkpoint file; pass the model file itself "
+                           f"(e.g. {flag} {example})")
     if not path.is_file():
         hint = (" It is the demo checkpoint shipped in git: restore it with `git checkout -- checkpoints/demo`."
                 if path.parent == DEMO_DIR else "")
         raise FileNotFoundError(f"checkpoint {path} does not exist.{hint} Pass {flag} PATH of a trained model "
                                 f"(runs/<profile>/<objective>-<hash>/model.pt)")
     model, extra = load_checkpoint(path)
+    bad = [k for k, t in model.state_dict().items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    if bad:
+        raise EnhanceError(f"{path} holds non-finite weights (NaN or inf in {len(bad)} tensor(s), e.g. {bad[0]}); "
+                           f"its outputs would be black frames. The training run that saved it diverged: pass "
+                           f"{flag} with an earlier checkpoint of the run, or retrain (e.g. with a lower learning "
+                           f"rate)")
     objective = extra.get("objective")
     allowed = objectives_for_mode(mode)
     if objective is None:
@@ -139,12 +157,23 @@ def _too_short(source: str, mode: str) -> EnhanceError:
                         f"consecutive frames and needs at least 2: pass a longer clip, or --mode s for space only")
 
 
-def pair_stream(frames: Iterable[np.ndarray], runner: PairRunner, mode: str,
-                source: str = "input") -> Iterator[np.ndarray]:
+def _frame_name(i: int, names: Sequence[str] | None) -> str:
+    return f"frame {i} ({names[i]})" if names is not None and i < len(names) else f"frame {i}"
+
+
+def pair_stream(frames: Iterable[np.ndarray], runner: PairRunner, mode: str, source: str = "input",
+                names: Sequence[str] | None = None) -> Iterator[np.ndarray]:
     """One pass of ``mode`` over a stream of (H, W, 3) uint8 frames, yielding output frames as they are ready.
 
     Pulls one frame ahead of the pair it processes (to know the last pair and to prefetch its flows).
+    ``names`` (file names of the frames, when known) go into errors about a pair.
     """
+    def forward(pair: str, a: np.ndarray, b: np.ndarray, flows: object, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+        try:
+            return runner.forward(a, b, flows, keys, size)
+        except NonFiniteOutputError as exc:
+            raise NonFiniteOutputError(f"{source}: {pair}: {exc}", exc.output) from exc
+
     it = _checked(frames, source)
     a = next(it, None)
     if a is None:
@@ -155,10 +184,11 @@ def pair_stream(frames: Iterable[np.ndarray], runner: PairRunner, mode: str,
         if mode != "s":
             raise _too_short(source, mode)
         pa = runner.pad(a)
-        yield runner.forward(pa, pa, runner.submit_flows(pa, pa).result(), ("sr_t",), size)["sr_t"]
+        yield forward(_frame_name(0, names), pa, pa, runner.submit_flows(pa, pa).result(), ("sr_t",))["sr_t"]
         return
     pa, pb = runner.pad(a), runner.pad(b)
     pending = runner.submit_flows(pa, pb)
+    i = 0                                   # index of frame a
     while True:
         c = next(it, None)
         pc = runner.pad(c) if c is not None else None
@@ -166,7 +196,7 @@ def pair_stream(frames: Iterable[np.ndarray], runner: PairRunner, mode: str,
         keys = {"st": ("sr_t", "sr_mid"), "s": ("sr_t",), "t": ("lr_mid",)}[mode]
         if c is None and mode != "t":
             keys += ("sr_t1",)
-        out = runner.forward(pa, pb, pending.result(), keys, size)
+        out = forward(f"{_frame_name(i, names)} and {_frame_name(i + 1, names)}", pa, pb, pending.result(), keys)
         if mode == "t":
             yield a
             yield out["lr_mid"]
@@ -178,14 +208,17 @@ def pair_stream(frames: Iterable[np.ndarray], runner: PairRunner, mode: str,
             yield b if mode == "t" else out["sr_t1"]
             return
         a, b, pa, pb, pending = b, c, pb, pc, following
+        i += 1
 
 
 def enhance_frames(frames: Iterable[np.ndarray], model: STARnet, mode: str = "st", times: int = 1,
                    model2: STARnet | None = None, settings: Settings | None = None,
-                   device: str | torch.device = "auto", source: str = "input") -> Iterator[np.ndarray]:
+                   device: str | torch.device = "auto", source: str = "input",
+                   names: Sequence[str] | None = None) -> Iterator[np.ndarray]:
     """Stream ``mode`` over ``frames`` (``times=2``: then a ``t`` pass with ``model2``); see the module doc.
 
-    ``model`` must be the variant the mode needs (:func:`load_for_mode` checks checkpoints).
+    ``model`` must be the variant the mode needs (:func:`load_for_mode` checks checkpoints); ``names`` (the
+    frames' file names) are used in errors about a pair.
     """
     if mode not in MODES:
         raise EnhanceError(f"unknown mode {mode!r}; choose one of {MODES}")
@@ -201,7 +234,7 @@ def enhance_frames(frames: Iterable[np.ndarray], model: STARnet, mode: str = "st
     if times == 2:
         runners.append(PairRunner(model2, settings, dev))
     try:
-        stream: Iterable[np.ndarray] = pair_stream(frames, runners[0], mode, source)
+        stream: Iterable[np.ndarray] = pair_stream(frames, runners[0], mode, source, names)
         if times == 2:
             stream = pair_stream(stream, runners[1], "t", f"{source} (after the first pass)")
         yield from stream
@@ -238,6 +271,8 @@ def enhance(input: str | Path, output: str | Path, checkpoint: str | Path | None
     if times not in (1, 2) or (times == 2 and mode == "s"):
         raise EnhanceError(f"--times {times} with --mode {mode}: --times is 1 or 2, and --times 2 (frame rate "
                            f"doubled twice) needs --mode st or t")
+    fps = check_fps(fps)
+    check_output(output, overwrite, input)          # before anything is loaded or computed
     settings = settings or Settings()
     ckpt = Path(checkpoint) if checkpoint else default_checkpoint(mode)
     model, _ = load_for_mode(ckpt, mode)
@@ -252,26 +287,32 @@ def enhance(input: str | Path, output: str | Path, checkpoint: str | Path | None
             "times": times, "checkpoint": str(ckpt), "checkpoint2": str(ckpt2) if ckpt2 else None,
             "settings": asdict(settings), "git_commit": git_commit()}
     tally_in, tally_out = _Tally(), _Tally()
-    sink = open_output(output, clip.fps * factor, overwrite, meta)
-    stream = enhance_frames(_counted(clip.frames, tally_in), model, mode, times, model2, settings, dev,
-                            str(clip.source))
     n = clip.n_frames
     expected = None if n is None else (n if mode == "s" else (n - 1) * factor + 1)   # output frames
-    bar = tqdm(_counted(stream, tally_out), total=expected, unit="frame", desc=f"enhance {mode} (output frames)",
-               disable=not progress)
-    try:
-        for frame in bar:
-            sink.write(frame)
-        sink.finish()
-    except BaseException:
-        sink.abort()
-        raise
-    finally:
-        bar.close()
+    bar = None
+    with cleanup_on_signals():          # SIGTERM/SIGHUP: the sink's abort still runs
+        sink = open_output(output, clip.fps * factor, overwrite, meta, source=input)
+        try:
+            stream = enhance_frames(_counted(clip.frames, tally_in), model, mode, times, model2, settings, dev,
+                                    str(clip.source), clip.names)
+            bar = tqdm(_counted(stream, tally_out), total=expected, unit="frame",
+                       desc=f"enhance {mode} (output frames)", disable=not progress)
+            for frame in bar:
+                sink.write(frame)
+            sink.finish()
+        except BaseException as exc:
+            sink.abort()
+            if isinstance(exc, Terminated):
+                print(f"enhance: {exc}; nothing written to {output} (an earlier output there is unchanged)",
+                      file=sys.stderr)
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
     return EnhanceResult(Path(output), tally_in.n, tally_out.n, clip.fps, clip.fps * factor, tally_in.size,
                          tally_out.size, time.perf_counter() - start, str(dev))
 
 
-__all__ = ["DEMO_ST", "DEMO_T_HR", "EnhanceError", "EnhanceResult", "MODES", "Settings", "default_checkpoint",
-           "enhance", "enhance_frames", "input_geometry", "load_for_mode", "objectives_for_mode", "pair_stream",
-           "resolve_device"]
+__all__ = ["DEMO_ST", "DEMO_T_HR", "EnhanceError", "EnhanceResult", "MODES", "NonFiniteOutputError", "Settings",
+           "default_checkpoint", "enhance", "enhance_frames", "input_geometry", "load_for_mode", "objectives_for_mode",
+           "pair_stream", "resolve_device"]

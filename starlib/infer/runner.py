@@ -5,7 +5,8 @@ frame}``) and ``python -m starlib enhance`` (:mod:`starlib.infer.enhance`, which
 it). One pair's round trip: pad the frames to what the network accepts (edge replication at the right/bottom),
 compute their flows (``flow_pair``; on a worker thread when prefetching), frames and flows to tensors
 (``to_tensor``, ``flow_to_tensor``), a tiled forward (:func:`starlib.infer.tiling.tiled_forward`), and each
-output cropped back and converted to uint8 in place (:func:`_uint8_inplace`).
+output checked to be finite (:class:`NonFiniteOutputError` otherwise: NaN would become black, inf white) and
+converted to uint8 in place (:func:`_uint8_inplace`).
 
 How it runs is a :class:`Settings`: enhance uses its defaults (128 px tiles blended with a 4 px margin, flows
 prefetched); scoring builds its own (``tile``/``overlap`` of the caller, margin 0, flows inline).
@@ -30,6 +31,31 @@ from starlib.util.hardware import warn_if_slow_bf16
 
 class EnhanceError(ValueError):
     """A clip, checkpoint or setting that enhance cannot use; the message names the file and the fix."""
+
+
+class NonFiniteOutputError(EnhanceError):
+    """A network output holds NaN or inf (NaN weights, or an overflow): refused instead of written as black or
+    white pixels. ``output`` names the output (``sr_t``, ``lr_mid`` ...); enhance adds the frames of the pair."""
+
+    def __init__(self, message: str, output: str) -> None:
+        super().__init__(message)
+        self.output = output
+
+
+def check_finite(t: torch.Tensor, key: str) -> None:
+    """Raise :class:`NonFiniteOutputError` if ``t`` (an output named ``key``) holds NaN or inf. One reduction
+    (a sum is finite only if every value is, barring an overflow of the sum, which the exact count rules out);
+    ``t`` is not changed."""
+    if bool(torch.isfinite(t.sum(dtype=torch.float32))):
+        return
+    bad = int((~torch.isfinite(t)).sum())
+    if bad == 0:
+        return
+    nan = int(torch.isnan(t).sum())
+    raise NonFiniteOutputError(
+        f"the network's {key} output is not finite ({nan} NaN and {bad - nan} inf of {t.numel()} values); writing "
+        f"it would give black or white pixels. The checkpoint's weights are NaN/inf (a diverged training run: use "
+        f"an earlier checkpoint or retrain) or the network overflowed (try without --bf16)", key)
 
 
 @dataclass(frozen=True)
@@ -159,7 +185,9 @@ class PairRunner:
                                     keys=keys, margin=self.settings.margin)
             for k in keys:
                 f = out[k].shape[-1] // a.shape[1]                                      # scale of this output
-                result[k] = _uint8_inplace(out.pop(k)[0, :, : h * f, : w * f], norm)
+                o = out.pop(k)[0, :, : h * f, : w * f]
+                check_finite(o, k)
+                result[k] = _uint8_inplace(o, norm)
         return result
 
     def run(self, a: np.ndarray, b: np.ndarray, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -204,4 +232,5 @@ class STARMethod:
         return {"hr_mid": out["lr_mid"]} if self.inputs == "hr" else out
 
 
-__all__ = ["EnhanceError", "FLOW_MIN_SIZE", "PairRunner", "STARMethod", "Settings", "input_geometry"]
+__all__ = ["EnhanceError", "FLOW_MIN_SIZE", "NonFiniteOutputError", "PairRunner", "STARMethod", "Settings",
+           "check_finite", "input_geometry"]
