@@ -6,6 +6,7 @@ Metrics are those of :mod:`starlib.metrics`, computed on uint8 frames exactly as
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 
@@ -32,21 +33,35 @@ FULL_REFERENCE: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 }
 
 
-def score(gt: np.ndarray, pred: np.ndarray, output: str, metrics: Sequence[str], niqe: bool = False) -> dict[str, float]:
-    row = {}
+#: ``niqe_status`` of a row scored with NIQE: computed; not computable on this frame (NaN, e.g. a flat frame:
+#: fewer than two 96x96 blocks with finite features); frame smaller than the two 96x96 blocks NIQE needs.
+NIQE_OK, NIQE_UNDEFINED, NIQE_TOO_SMALL = "ok", "undefined", "too_small"
+
+
+def score(gt: np.ndarray, pred: np.ndarray, output: str, metrics: Sequence[str],
+          niqe: bool = False) -> dict[str, float | str]:
+    """The metrics of one output frame. With ``niqe`` the row always has ``niqe`` (NaN when it cannot be
+    computed) and ``niqe_status`` saying why (:data:`NIQE_OK`, :data:`NIQE_UNDEFINED`, :data:`NIQE_TOO_SMALL`),
+    so summaries count such items instead of losing them."""
+    row: dict[str, float | str] = {}
     for name in metrics:
         if name.startswith("ie_") and output not in INTERPOLATED:
             continue
         row[name] = float(FULL_REFERENCE[name](gt, pred))
-    if niqe and (pred.shape[0] // 96) * (pred.shape[1] // 96) >= 2:  # NIQE needs two 96x96 blocks
-        row["niqe"] = float(M.niqe(pred))
+    if niqe:
+        if (pred.shape[0] // 96) * (pred.shape[1] // 96) >= 2:  # NIQE needs two 96x96 blocks
+            value = float(M.niqe(pred))
+            row["niqe"], row["niqe_status"] = value, NIQE_OK if math.isfinite(value) else NIQE_UNDEFINED
+        else:
+            row["niqe"], row["niqe_status"] = math.nan, NIQE_TOO_SMALL
     return row
 
 
 def evaluate(method: Method, windows: Sequence[Window], dataset: str, outputs: Sequence[str],
              metrics: Sequence[str] = tuple(FULL_REFERENCE), niqe: bool = False, scale: int = 4,
              lr_method: str = "pil", progress: bool = True, desc: str | None = None) -> pd.DataFrame:
-    """One row per (item, output): ``dataset, item, output, seconds``, and one column per metric."""
+    """One row per (item, output): ``dataset, item, output, seconds``, and one column per metric (with ``niqe``
+    also ``niqe_status``, see :func:`score`)."""
     rows = []
     for window in tqdm(windows, desc=desc or dataset, disable=not progress, leave=False):
         stack = load_window(window, scale, lr_method)

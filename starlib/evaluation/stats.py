@@ -42,22 +42,42 @@ def paired_difference(a: pd.DataFrame, b: pd.DataFrame, metric: str, on: Sequenc
 
 
 def metric_columns(per_item: pd.DataFrame) -> list[str]:
-    """The metric columns of a per-item score frame (float columns that are not keys or bookkeeping)."""
+    """The metric columns of a per-item score frame (float columns that are not keys or bookkeeping such as
+    ``niqe_scored`` or a ``<metric>_status``)."""
     skip = {"dataset", "item", "output", "method", "seconds", "niqe_scored"}
-    return [c for c in per_item.columns if c not in skip and per_item[c].dtype.kind == "f"]
+    return [c for c in per_item.columns
+            if c not in skip and not c.endswith("_status") and per_item[c].dtype.kind == "f"]
+
+
+def n_missing(group: pd.DataFrame, metric: str) -> int | None:
+    """How many items of ``group`` (one data set and output) have no value of ``metric``, or ``None`` when the
+    metric does not apply to the group at all: no item has it and none records that it could not be computed
+    (IE of an output that is not an in-between frame, NIQE of frames smaller than two 96x96 blocks or not asked
+    for). A group where NIQE was computed but is undefined on every item (flat frames) counts them all."""
+    if metric not in group.columns:
+        return None
+    have = int(group[metric].notna().sum())
+    if have == 0:
+        status = group.get(f"{metric}_status")
+        if status is None or not (status == "undefined").any():
+            return None
+    return len(group) - have
 
 
 def summarize(per_item: pd.DataFrame, by: Sequence[str] = ("dataset", "output")) -> pd.DataFrame:
-    """Mean, 95% CI bounds and count per group and metric (long format: one row per metric)."""
+    """Mean, 95% CI bounds and count per group and metric (long format: one row per metric). ``n`` counts the
+    items with a value, ``n_missing`` those where the metric could not be computed (:func:`n_missing`): they
+    are reported, not dropped; a metric no item could be computed on still gets a row (mean NaN, n 0)."""
     metric_cols = [c for c in metric_columns(per_item) if c not in by]
     rows = []
     for keys, group in per_item.groupby(list(by), sort=False):
         keys = keys if isinstance(keys, tuple) else (keys,)
         for metric in metric_cols:
-            vals = group[metric].dropna()
-            if vals.empty:
+            missing = n_missing(group, metric)
+            if missing is None:
                 continue
+            vals = group[metric].dropna()
             mean, lo, hi = mean_ci95(vals.to_numpy())
             rows.append({**dict(zip(by, keys)), "metric": metric, "mean": mean, "ci95_low": lo, "ci95_high": hi,
-                         "n": len(vals)})
+                         "n": len(vals), "n_missing": missing})
     return pd.DataFrame(rows)

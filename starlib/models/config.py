@@ -25,6 +25,12 @@ BACKPROJ_ACTS = ("lrelu", "relu")
 NET_S_FLOWS = ("target_to_neighbour", "neighbour_to_target")
 
 
+class ConfigError(ValueError):
+    """A config that cannot be built: an unknown field, a value of the wrong type or out of range, or switches
+    that contradict each other. The message names the field (a ValueError, so ``except ValueError`` still
+    catches it)."""
+
+
 @dataclass(frozen=True)
 class STARConfig:
     """Configuration of a STARnet. Frozen, JSON-serialisable, validated on construction.
@@ -72,11 +78,14 @@ class STARConfig:
     def __post_init__(self) -> None:
         def check(name: str, allowed: tuple) -> None:
             value = getattr(self, name)
-            if value not in allowed:
-                raise ValueError(f"STARConfig.{name}={value!r} is not one of {allowed}")
+            if not isinstance(value, str) or value not in allowed:
+                raise ConfigError(f"STARConfig.{name}={value!r} is not one of {allowed}")
 
-        if self.scale not in PROJECTION_GEOMETRY:
-            raise ValueError(f"STARConfig.scale={self.scale!r} is not one of {sorted(PROJECTION_GEOMETRY)}")
+        for f in dataclasses.fields(self):
+            if f.type == "bool" and not isinstance(getattr(self, f.name), bool):
+                raise ConfigError(f"STARConfig.{f.name} must be true or false, got {getattr(self, f.name)!r}")
+        if isinstance(self.scale, bool) or self.scale not in PROJECTION_GEOMETRY:
+            raise ConfigError(f"STARConfig.scale={self.scale!r} is not one of {sorted(PROJECTION_GEOMETRY)}")
         check("net_s", NET_S_KINDS)
         check("tsr_paths", TSR_PATHS)
         check("stage2_update", STAGE2_UPDATES)
@@ -88,21 +97,22 @@ class STARConfig:
                      "fr_depth"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"STARConfig.{name} must be a positive int, got {value!r}")
+                raise ConfigError(f"STARConfig.{name} must be a positive int, got {value!r}")
         for name in ("n_resblock", "netm_resblocks", "netd_resblocks", "tsr_lr_resblocks"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"STARConfig.{name} must be a non-negative int, got {value!r}")
-        if not (isinstance(self.resblock_init_scale, (int, float)) and 0 < self.resblock_init_scale <= 1):
-            raise ValueError(f"STARConfig.resblock_init_scale must be in (0, 1], got {self.resblock_init_scale!r}")
+                raise ConfigError(f"STARConfig.{name} must be a non-negative int, got {value!r}")
+        if isinstance(self.resblock_init_scale, bool) or not (
+                isinstance(self.resblock_init_scale, (int, float)) and 0 < self.resblock_init_scale <= 1):
+            raise ConfigError(f"STARConfig.resblock_init_scale must be in (0, 1], got {self.resblock_init_scale!r}")
         if self.use_motion and not self.use_flow:
-            raise ValueError("STARConfig.use_motion=True needs use_flow=True (Net_M reads the flows); "
+            raise ConfigError("STARConfig.use_motion=True needs use_flow=True (Net_M reads the flows); "
                              "the paper's 'w/o Flow' model sets both to False")
         if self.net_s_only and (self.flow_refine or self.use_motion):
-            raise ValueError("STARConfig.net_s_only=True builds Net_S alone; set flow_refine=False and "
+            raise ConfigError("STARConfig.net_s_only=True builds Net_S alone; set flow_refine=False and "
                              "use_motion=False (and use_flow=False for single-image DBPN)")
         if self.flow_refine and not self.use_flow:
-            raise ValueError("STARConfig.flow_refine=True needs use_flow=True; set flow_refine=False "
+            raise ConfigError("STARConfig.flow_refine=True needs use_flow=True; set flow_refine=False "
                              "for the 'w/o Flow' model")
 
     # --- constructors and serialisation ---------------------------------------------------------
@@ -112,6 +122,8 @@ class STARConfig:
         return cls(**overrides)
 
     def replace(self, **changes: Any) -> STARConfig:
+        """A copy with ``changes``; an unknown field is a :class:`ConfigError` naming it and the known ones."""
+        _check_fields(changes)
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -121,10 +133,9 @@ class STARConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> STARConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown STARConfig fields {unknown}; known fields are {sorted(known)}")
+        if not isinstance(data, dict):
+            raise ConfigError(f"a STARConfig is stored as a dict of fields, got {type(data).__name__}")
+        _check_fields(data)
         return cls(**data)
 
     def diff(self, other: STARConfig) -> dict[str, tuple[Any, Any]]:
@@ -158,3 +169,8 @@ class STARConfig:
         return self.motion_feat if self.use_motion else 0
 
 
+def _check_fields(data: dict[str, Any]) -> None:
+    known = {f.name for f in dataclasses.fields(STARConfig)}
+    unknown = sorted(set(map(str, data)) - known)
+    if unknown or not all(isinstance(k, str) for k in data):
+        raise ConfigError(f"unknown STARConfig fields {unknown}; known fields are {sorted(known)}")

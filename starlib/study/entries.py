@@ -2,7 +2,8 @@
 was not run), and :func:`table_rows` summarises one. Nothing here writes files except :func:`write_entries`,
 which the notebooks call.
 
-For each (method, dataset, output, metric) :func:`table_rows` gives our mean and 95% interval over test items,
+For each (method, dataset, output, metric) :func:`table_rows` gives our mean and 95% interval over test items
+(``n`` items with a value, ``n_missing`` items the metric could not be computed on, e.g. NIQE of a flat frame),
 the paired difference to the table's reference row with its interval, the paper's reported value for the
 matching paper row (on the same data set where the paper has it, else on the data set it used, named in
 ``paper_dataset``), the paper's own difference to its reference row, and ``ours - paper`` (only when the data
@@ -23,7 +24,7 @@ import pandas as pd
 from starlib.data.sources import Window
 from starlib.evaluation.methods import Method
 from starlib.evaluation.score_cache import KEYS
-from starlib.evaluation.stats import mean_ci95, metric_columns, paired_difference
+from starlib.evaluation.stats import mean_ci95, metric_columns, n_missing, paired_difference
 from starlib.infer.runner import STARMethod
 from starlib.models.star import count_parameters
 from starlib.paper.objectives import objective as objective_record
@@ -121,8 +122,8 @@ def _paper_row(e: Entry, table: int | None, output: str) -> tuple[int | None, st
 
 
 SUMMARY_COLUMNS = ["table", "method", "dataset", "output", "metric", "mean", "ci95_low", "ci95_high", "n",
-                   "reference_method", "delta_vs_reference", "delta_ci95_low", "delta_ci95_high", "n_paired",
-                   "paper_method", "paper_dataset", "paper_reported", "paper_delta_vs_reference",
+                   "n_missing", "reference_method", "delta_vs_reference", "delta_ci95_low", "delta_ci95_high",
+                   "n_paired", "paper_method", "paper_dataset", "paper_reported", "paper_delta_vs_reference",
                    "ours_minus_paper", "status", "note"]
 
 
@@ -151,12 +152,14 @@ def table_rows(table: int | None, entries: Sequence[Entry], reference: str | Non
         for (dataset, output), g in e.per_item.groupby(["dataset", "output"], sort=False):
             ptable, pmethod = _paper_row(e, table, output)
             for metric in metric_columns(e.per_item):
-                vals = g[["item", metric]].dropna()
-                if vals.empty:
+                missing = n_missing(g, metric)      # items it could not be computed on: counted, not dropped
+                if missing is None:                 # the metric does not apply to this output
                     continue
+                vals = g[["item", metric]].dropna()
                 mean, lo, hi = mean_ci95(vals[metric].to_numpy())
                 row = {**base, "dataset": dataset, "output": output, "metric": metric, "mean": mean,
-                       "ci95_low": lo, "ci95_high": hi, "n": len(vals), "paper_method": pmethod or ""}
+                       "ci95_low": lo, "ci95_high": hi, "n": len(vals), "n_missing": missing,
+                       "paper_method": pmethod or ""}
                 if ref is not None and ref.per_item is not None and e is not ref:
                     r = ref.per_item[(ref.per_item.dataset == dataset) & (ref.per_item.output == output)]
                     if metric in r.columns:

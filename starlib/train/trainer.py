@@ -3,13 +3,17 @@
 A run lives in ``runs/<objective>-<hash>/`` where the hash covers the model and training configs, so a
 notebook that needs a trained model reuses a finished run instead of training again:
 
-    config.json   both configs (and the data description)
-    log.csv       one row per logged step: losses, learning rate, seconds per step
-    state.pt      full training state (model, optimiser, scheduler, step), rewritten atomically
-    model.pt      the final model (``starlib.models.save_checkpoint`` format) once the run is done
+    config.json     both configs (and the data description)
+    log.csv         one row per logged step: losses, learning rate, seconds per step
+    state.pt        full training state (model, optimiser, scheduler, step), rewritten atomically
+    state.prev.pt   the state before the last rewrite: resumed from (with a warning) when state.pt is unreadable
+    model.pt        the final model (``starlib.models.save_checkpoint`` format) once the run is done
+    .lock           held (``flock``) by the process training the run; names its pid and host
 
 Resuming is exact on CPU: batch contents are a pure function of ``(seed, step, item)``, and the model,
 optimiser and scheduler states are restored, so a resumed run logs the same losses as an uninterrupted one.
+One process trains a run at a time: a second one is refused (:class:`RunLocked`) naming the holder; the lock
+goes with the process that held it (killed included), so a stale lock file never blocks.
 """
 
 from __future__ import annotations
@@ -21,8 +25,11 @@ import hashlib
 import json
 import math
 import os
+import shutil
+import socket
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +40,9 @@ from tqdm.auto import tqdm
 
 from starlib.util.hardware import warn_if_slow_bf16
 from starlib.models import STARConfig, STARnet, load_checkpoint, save_checkpoint
-from starlib.models.checkpoint import atomic_torch_save, load_state_dict_strict
+from starlib.models.checkpoint import (CheckpointError, atomic_torch_save, check_finite, check_fits,
+                                       check_state_dict_layout, load_state_dict_strict, torch_load_untrusted)
+from starlib.models.config import ConfigError
 from starlib.util.atomic import atomic_write_text
 from starlib.util.paths import REPO_ROOT
 from starlib.util.provenance import git_commit
@@ -44,7 +53,15 @@ from starlib.paper.objectives import OBJECTIVES
 
 from .losses import LossWeights, STARLoss, VGGFeatures
 
+try:
+    import fcntl
+except ImportError:  # not POSIX: runs are not locked
+    fcntl = None  # type: ignore[assignment]
+
 STATE_FORMAT = "starlib-train-state/1"
+LOCK_NAME = ".lock"
+PREV_STATE_NAME = "state.prev.pt"
+BROKEN_STATE_NAME = "state.broken.pt"
 
 
 @dataclass(frozen=True)
@@ -77,21 +94,21 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
-            raise ValueError(f"TrainConfig.objective={self.objective!r} is not one of {sorted(OBJECTIVES)}")
+            raise ConfigError(f"TrainConfig.objective={self.objective!r} is not one of {sorted(OBJECTIVES)}")
         if self.inputs not in ("lr", "hr"):
-            raise ValueError(f"TrainConfig.inputs must be 'lr' or 'hr', got {self.inputs!r}")
+            raise ConfigError(f"TrainConfig.inputs must be 'lr' or 'hr', got {self.inputs!r}")
         if OBJECTIVES[self.objective].inputs != self.inputs:
-            raise ValueError(f"{self.objective} trains on {OBJECTIVES[self.objective].inputs.upper()} inputs "
-                             f"(inputs={OBJECTIVES[self.objective].inputs!r}), not {self.inputs!r}")
+            raise ConfigError(f"{self.objective} trains on {OBJECTIVES[self.objective].inputs.upper()} inputs "
+                              f"(inputs={OBJECTIVES[self.objective].inputs!r}), not {self.inputs!r}")
         if self.micro_batch < 0:
-            raise ValueError(f"TrainConfig.micro_batch must be >= 0 (0 = whole batch), got {self.micro_batch}")
+            raise ConfigError(f"TrainConfig.micro_batch must be >= 0 (0 = whole batch), got {self.micro_batch}")
         for name in ("steps", "batch_size", "checkpoint_every", "log_every"):
             if getattr(self, name) < 1:
-                raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
+                raise ConfigError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.patch < 0:
-            raise ValueError(f"TrainConfig.patch must be >= 0 (0 = full frames), got {self.patch}")
+            raise ConfigError(f"TrainConfig.patch must be >= 0 (0 = full frames), got {self.patch}")
         if not all(0 < m < 1 for m in self.lr_milestones):
-            raise ValueError(f"lr_milestones are fractions of the run in (0, 1), got {self.lr_milestones}")
+            raise ConfigError(f"lr_milestones are fractions of the run in (0, 1), got {self.lr_milestones}")
 
     def to_dict(self) -> dict[str, Any]:
         """The fields that differ from the defaults (:func:`starlib.util.config.sparse_asdict`)."""
@@ -105,6 +122,10 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(map(str, data)) - known)
+        if unknown:
+            raise ConfigError(f"unknown TrainConfig fields {unknown}; known fields are {sorted(known)}")
         data = dict(data)
         data["betas"] = tuple(data.get("betas", cls.betas))
         data["lr_milestones"] = tuple(data.get("lr_milestones", cls.lr_milestones))
@@ -113,6 +134,15 @@ class TrainConfig:
 
 class TrainingDiverged(RuntimeError):
     """A loss or gradient became NaN/inf; the last checkpoint on disk is still the last good state."""
+
+
+class RunLocked(RuntimeError):
+    """Another live process is training this run; the message names its pid, host and lock file."""
+
+
+class TrainingStateError(CheckpointError):
+    """A run's ``state.pt`` (and ``state.prev.pt``) cannot be resumed from; the message names the file and the
+    fix."""
 
 
 @dataclass
@@ -185,6 +215,143 @@ def _world() -> tuple[int, int]:
     return 0, 1
 
 
+def _lock_holder(text: str) -> str:
+    try:
+        info = json.loads(text)
+        return f"pid {info['pid']} on host {info['host']} (since {info.get('since', '?')})"
+    except (ValueError, KeyError, TypeError):
+        return "a process that has not written its pid yet"
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """Hold ``run_dir/.lock`` (an exclusive ``flock``, with the holder's pid, host and start time in the file)
+    while the block runs; :class:`RunLocked` naming the holder if another process holds it. The kernel drops
+    the lock with the process, however it ends, so a lock file left by a killed process is taken over."""
+    path = run_dir / LOCK_NAME
+    if fcntl is None:
+        yield
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _lock_holder(os.pread(fd, 4096, 0).decode("utf-8", "replace"))
+            raise RunLocked(f"run {run_dir.name} is being trained by {holder} (lock file {path}); wait for it to "
+                            f"finish (a finished run is reused) or stop that process") from None
+        except OSError as exc:  # a file system without flock (some network mounts)
+            warnings.warn(f"cannot lock {path} ({exc}); make sure no other process trains {run_dir.name}",
+                          RuntimeWarning, stacklevel=3)
+            yield
+            return
+        stale = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
+        if stale:
+            print(f"run {run_dir.name}: taking over the lock of {_lock_holder(stale)}, which ended without "
+                  f"releasing it")
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(info).encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)  # released cleanly: an empty lock file (a killed holder leaves its pid behind)
+    finally:
+        os.close(fd)             # closing the descriptor releases the flock
+
+
+def _locked_by_rank0(run_dir: Path, rank: int, world: int, stack: contextlib.ExitStack) -> None:
+    """Rank 0 takes the run's lock; under torch.distributed every rank raises when it could not."""
+    error = ""
+    if rank == 0:
+        try:
+            stack.enter_context(run_lock(run_dir))
+        except RunLocked as exc:
+            error = str(exc)
+    if world > 1:
+        shared = [error]
+        dist.broadcast_object_list(shared, src=0)
+        error = shared[0]
+    if error:
+        raise RunLocked(error)
+
+
+def _read_state(path: Path, cfg: TrainConfig) -> dict[str, Any]:
+    """The training state in ``path`` checked for use (format, entries, finite weights, step range); raises
+    :class:`CheckpointError` saying what is wrong with the file."""
+    if not path.is_file():
+        raise CheckpointError(f"{path} does not exist")
+    state = torch_load_untrusted(path, "training state", fix="")
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        raise CheckpointError(f"{path} is not a starlib training state")
+    missing = [k for k in ("step", "model", "optimizer", "scheduler") if k not in state]
+    if missing:
+        raise CheckpointError(f"{path} lacks the entries {missing}")
+    step, seconds = state["step"], state.get("train_seconds", 0.0)
+    if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= cfg.steps:
+        raise CheckpointError(f"{path}: step {step!r} is not a step of this {cfg.steps}-step run")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds):
+        raise CheckpointError(f"{path}: train_seconds {seconds!r} is not a number")
+    return state
+
+
+def _check_plain_state(saved: Any, own: dict[str, Any], what: str) -> None:
+    """``saved`` (a scheduler state or an optimiser parameter group from a file) must be a dict with string keys
+    whose numbers, sequences of numbers and mappings sit where the live object (``own``) has them (other entries,
+    flags that differ between torch versions, are left to torch)."""
+    if not isinstance(saved, dict) or not all(isinstance(k, str) for k in saved) or "optimizer" in saved:
+        raise CheckpointError(f"{what} is not a state dict of this run's kind")
+
+    def number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+    for key in set(saved) & set(own):
+        mine, theirs = own[key], saved[key]
+        if number(mine):
+            ok = number(theirs)
+        elif isinstance(mine, (list, tuple)) and mine and all(number(v) for v in mine):
+            ok = isinstance(theirs, (list, tuple)) and len(theirs) == len(mine) and all(number(v) for v in theirs)
+        elif isinstance(mine, Mapping):
+            ok = isinstance(theirs, Mapping)
+        else:
+            continue
+        if not ok:
+            raise CheckpointError(f"{what}: {key} = {theirs!r} does not fit (expected something like {mine!r})")
+
+
+def _apply_state(state: dict[str, Any], path: Path, model: STARnet, optimizer: torch.optim.Optimizer,
+                 scheduler: Any) -> None:
+    """Load a state read by :func:`_read_state` into the model, optimiser and scheduler (all checked first)."""
+    source = str(path)
+    check_state_dict_layout(state["model"], source)
+    check_fits({k: v.shape for k, v in model.state_dict().items()}, state["model"], source)
+    check_finite(state["model"], source)
+    opt, sched = state["optimizer"], state["scheduler"]
+    if not isinstance(opt, dict) or set(opt) != {"state", "param_groups"} or not isinstance(opt["state"], dict):
+        raise CheckpointError(f"{source}: the optimiser state is not an Adamax state dict")
+    params = list(model.parameters())
+    for index, entry in opt["state"].items():
+        if not isinstance(index, int) or not 0 <= index < len(params) or not isinstance(entry, dict):
+            raise CheckpointError(f"{source}: optimiser state for parameter {index!r} does not fit the model")
+        for name, value in entry.items():
+            if not isinstance(value, torch.Tensor) or (value.dim() and value.shape != params[index].shape):
+                raise CheckpointError(f"{source}: optimiser {name} of parameter {index} does not fit the model")
+        check_finite({f"optimizer.state[{index}].{k}": v for k, v in entry.items()}, source)
+    _check_plain_state(sched, scheduler.state_dict(), f"{source}: scheduler state")
+    groups = opt["param_groups"]
+    if not isinstance(groups, list) or len(groups) != len(optimizer.param_groups):
+        raise CheckpointError(f"{source}: the optimiser state has other parameter groups than this run")
+    for saved, own in zip(groups, optimizer.state_dict()["param_groups"]):
+        _check_plain_state(saved, own, f"{source}: optimiser parameter group")
+    load_state_dict_strict(model, state["model"], source=source)
+    try:
+        optimizer.load_state_dict(opt)
+    except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise CheckpointError(f"{source}: the optimiser state does not fit this run: {exc}") from exc
+    scheduler.load_state_dict(sched)
+
+
 class _Log:
     """Append-only CSV log that drops rows past ``keep_until`` on resume."""
 
@@ -192,10 +359,20 @@ class _Log:
         self.path, self.enabled, self.fields = path, enabled, None
         self.rows: list[dict] = []
         if path.is_file():
-            with path.open() as f:
-                self.rows = [r for r in csv.DictReader(f) if int(r["step"]) <= keep_until]
+            with path.open(errors="replace", newline="") as f:
+                self.rows = [r for r in csv.DictReader(f) if self._step(r) is not None and self._step(r) <= keep_until]
             if enabled:
                 self._rewrite()
+
+    @staticmethod
+    def _step(row: dict) -> int | None:
+        """The step of a complete row; ``None`` for a torn or foreign one (dropped on resume)."""
+        if None in row.values():
+            return None
+        try:
+            return int(row["step"])
+        except (KeyError, ValueError):
+            return None
 
     def _rewrite(self) -> None:
         if not self.rows:
@@ -238,6 +415,56 @@ def _forward_backward(net: torch.nn.Module, loss_fn: STARLoss, batch: dict[str, 
     return parts
 
 
+def _resume(run_dir: Path, cfg: TrainConfig, model: STARnet, optimizer: torch.optim.Optimizer, scheduler: Any,
+            rank: int) -> tuple[int, float]:
+    """Load the run's training state into the model, optimiser and scheduler: ``(step, seconds so far)``,
+    ``(0, 0.0)`` for a fresh run. An unreadable ``state.pt`` falls back to ``state.prev.pt`` with a warning
+    (rank 0 moves the bad file to ``state.broken.pt``); when neither can be used, :class:`TrainingStateError`
+    names the files and the fix."""
+    state_path, prev_path = run_dir / "state.pt", run_dir / PREV_STATE_NAME
+    tried: list[tuple[Path, CheckpointError]] = []
+    for path in (state_path, prev_path):
+        if not path.is_file():
+            continue
+        try:
+            state = _read_state(path, cfg)
+            _apply_state(state, path, model, optimizer, scheduler)
+        except CheckpointError as exc:
+            tried.append((path, exc))
+            continue
+        if tried or path == prev_path:
+            why = f"{tried[0][1]}" if tried else f"{state_path} is missing"
+            moved = ""
+            if tried and rank == 0:
+                os.replace(state_path, run_dir / BROKEN_STATE_NAME)
+                moved = f" (the unreadable file is kept as {BROKEN_STATE_NAME})"
+            warnings.warn(f"run {run_dir.name}: {why}; resuming from the previous state {path.name} at step "
+                          f"{state['step']}{moved}", RuntimeWarning, stacklevel=3)
+        return int(state["step"]), float(state.get("train_seconds", 0.0))
+    if not tried:
+        return 0, 0.0
+    reasons = "; ".join(f"{exc}" for _, exc in tried)
+    files = " and ".join(str(p) for p, _ in tried)
+    earlier = "" if prev_path.is_file() else f" (there is no earlier state: {PREV_STATE_NAME} is missing)"
+    raise TrainingStateError(f"run {run_dir.name} cannot be resumed: {reasons}. Remove {files} to restart the run "
+                             f"from step 0{earlier}")
+
+
+def _save_state(payload: dict[str, Any], state_path: Path) -> None:
+    """Keep the current ``state.pt`` as ``state.prev.pt`` (a hard link, so ``state.pt`` never goes missing),
+    then write the new state atomically."""
+    if state_path.is_file():
+        prev = state_path.with_name(PREV_STATE_NAME)
+        tmp = state_path.with_name(f".{PREV_STATE_NAME}.{os.getpid()}.tmp")
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(state_path, tmp)
+        except OSError:  # no hard links on this file system: copy
+            shutil.copyfile(state_path, tmp)
+        os.replace(tmp, prev)
+    atomic_torch_save(payload, state_path)
+
+
 def train(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_tag: str,
           runs_dir: str | Path = REPO_ROOT / "runs", device: str | torch.device = "cpu", progress: bool = True,
           stop_after: int | None = None, vgg: VGGFeatures | None = None,
@@ -255,11 +482,33 @@ def train(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_tag: str,
         _adopt_legacy_run(Path(runs_dir), run_dir, model_cfg, cfg, data_tag)
     if world > 1:
         dist.barrier()
-    final_path, state_path, log_path = run_dir / "model.pt", run_dir / "state.pt", run_dir / "log.csv"
+    final_path = run_dir / "model.pt"
     if final_path.is_file():
-        model, extra = load_checkpoint(final_path, expected=model_cfg)
-        log = _Log(log_path, cfg.steps, enabled=False).rows
-        return RunResult(model.to(device), run_dir, log, reused=True, wall_time_s=float(extra.get("train_seconds", 0)))
+        return _reuse(run_dir, model_cfg, cfg, device)
+    with contextlib.ExitStack() as lock:
+        _locked_by_rank0(run_dir, rank, world, lock)
+        if final_path.is_file():  # finished by the process that held the lock
+            return _reuse(run_dir, model_cfg, cfg, device)
+        return _train_locked(model_cfg, cfg, dataset, data_tag, Path(runs_dir), run_dir, device, progress,
+                             stop_after, vgg, on_step, rank, world)
+
+
+def _reuse(run_dir: Path, model_cfg: STARConfig, cfg: TrainConfig, device: str | torch.device) -> RunResult:
+    try:
+        model, extra = load_checkpoint(run_dir / "model.pt", expected=model_cfg)
+    except CheckpointError as exc:
+        redo = "finish the run again from its state.pt" if (run_dir / "state.pt").is_file() else "train the run again"
+        raise TrainingStateError(f"{exc}. This is the final model of run {run_dir.name}: remove it to {redo}") from exc
+    log = _Log(run_dir / "log.csv", cfg.steps, enabled=False).rows
+    return RunResult(model.to(device), run_dir, log, reused=True, wall_time_s=float(extra.get("train_seconds", 0)))
+
+
+def _train_locked(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_tag: str, runs_dir: Path,
+                  run_dir: Path, device: str | torch.device, progress: bool, stop_after: int | None,
+                  vgg: VGGFeatures | None, on_step: Callable[[int, dict], None] | None, rank: int,
+                  world: int) -> RunResult:
+    """The body of :func:`train` once this process holds the run (rank 0 holds its lock)."""
+    final_path, state_path, log_path = run_dir / "model.pt", run_dir / "state.pt", run_dir / "log.csv"
     if rank == 0:
         run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run_dir / "config.json", json.dumps(
@@ -269,14 +518,14 @@ def train(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_tag: str,
     seed_everything(cfg.seed)
     model = STARnet(model_cfg)
     if cfg.init_from:
-        init_path = Path(runs_dir) / cfg.init_from / "model.pt" if cfg.init_is_run else Path(cfg.init_from)
+        init_path = runs_dir / cfg.init_from / "model.pt" if cfg.init_is_run else Path(cfg.init_from)
         if not init_path.is_file():
             raise FileNotFoundError(f"{run_dir.name} starts from {init_path}, which does not exist: train the "
                                     f"parent run {cfg.init_from!r} first (recipes do this for finetunes)")
         init, _ = load_checkpoint(init_path)
         if init.cfg != model_cfg:
             diffs = "; ".join(f"{k}: init={a!r}, run={b!r}" for k, (a, b) in init.cfg.diff(model_cfg).items())
-            raise ValueError(f"init_from {cfg.init_from} holds another network ({diffs})")
+            raise ConfigError(f"init_from {cfg.init_from} holds another network ({diffs})")
         model.load_state_dict(init.state_dict())
     model.to(device)
     if cfg.bf16:
@@ -285,15 +534,7 @@ def train(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_tag: str,
         model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adamax(model.parameters(), lr=cfg.lr, betas=cfg.betas, eps=cfg.eps)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, _milestones(cfg), cfg.lr_gamma)
-    step, seconds_before = 0, 0.0
-    if state_path.is_file():
-        state = torch.load(state_path, map_location="cpu", weights_only=True)
-        if state.get("format") != STATE_FORMAT:
-            raise ValueError(f"{state_path} is not a starlib training state; delete it to restart the run")
-        load_state_dict_strict(model, state["model"], source=str(state_path))
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        step, seconds_before = int(state["step"]), float(state.get("train_seconds", 0.0))
+    step, seconds_before = _resume(run_dir, cfg, model, optimizer, scheduler, rank)
     train_model: torch.nn.Module = model
     if world > 1:
         # unused parameters exist: RBPN's res_feat3, and whole branches under the S or T objectives
@@ -310,7 +551,8 @@ def train(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_tag: str,
     model.train()
     mine = list(range(rank, cfg.batch_size, world))          # this rank's items of every batch
     if not mine:
-        raise ValueError(f"batch_size {cfg.batch_size} is smaller than the {world} processes: rank {rank} gets nothing")
+        raise ConfigError(f"batch_size {cfg.batch_size} is smaller than the {world} processes: rank {rank} gets "
+                          f"nothing")
     chunk = cfg.micro_batch or len(mine)
     while step < end:
         t0 = time.perf_counter()
@@ -351,14 +593,15 @@ def train(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_tag: str,
         if on_step is not None:
             on_step(step, parts)
         if rank == 0 and (step % cfg.checkpoint_every == 0 or step == end):
-            atomic_torch_save({"format": STATE_FORMAT, "step": step, "model": model.state_dict(),
-                               "train_seconds": seconds_before + time.perf_counter() - start_wall,
-                               "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, state_path)
+            _save_state({"format": STATE_FORMAT, "step": step, "model": model.state_dict(),
+                         "train_seconds": seconds_before + time.perf_counter() - start_wall,
+                         "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, state_path)
     bar.close()
     total_seconds = seconds_before + time.perf_counter() - start_wall
     if rank == 0 and step >= cfg.steps:
         save_checkpoint(model, final_path, extra={"steps": step, "objective": cfg.objective, "data": data_tag,
                                                   "git_commit": git_commit(), "train_seconds": total_seconds})
+        (run_dir / PREV_STATE_NAME).unlink(missing_ok=True)  # state.pt stays; the older one is not needed now
     if world > 1:
         dist.barrier()
     return RunResult(model, run_dir, log.rows, wall_time_s=total_seconds)
