@@ -47,8 +47,7 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--margin", type=int, default=d.margin,
                    help=f"px at inner tile borders left out of the blend, a receptive-field allowance "
                         f"(default: {d.margin})")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                   help="auto (default): CUDA when available")
+    p.add_argument("--device", default="auto", help="auto (default: CUDA when available), cpu, cuda or cuda:N")
     p.add_argument("--flow", choices=sorted(BACKENDS), default=d.flow_backend,
                    help=f"optical-flow backend (default: {d.flow_backend})")
     p.add_argument("--flow-cache", default=None, help="folder to cache flows in (default: no cache)")
@@ -152,10 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted (a video output is not written; a folder output keeps its finished frames but no "
-              "video.json)", file=sys.stderr)
+        print("interrupted: nothing was written (an earlier output is unchanged; a training run resumes from its "
+              "last checkpoint)", file=sys.stderr)
         return 130
-
 
 if __name__ == "__main__":
     sys.exit(main())

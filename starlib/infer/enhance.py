@@ -49,6 +49,8 @@ from starlib.infer.runner import EnhanceError, NonFiniteOutputError, PairRunner,
 from starlib.infer.videoio import Terminated, check_fps, check_output, cleanup_on_signals, open_input, open_output
 from starlib.models import STARnet, load_checkpoint
 from starlib.paper.objectives import OBJECTIVES
+from starlib.util.hardware import DeviceUnavailable
+from starlib.util.hardware import resolve_device as hardware_resolve_device
 from starlib.util.paths import REPO_ROOT
 from starlib.util.provenance import git_commit
 
@@ -80,14 +82,11 @@ def default_checkpoint(mode: str) -> Path:
 
 
 def resolve_device(name: str) -> torch.device:
-    """``auto`` picks CUDA when available, else the CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise EnhanceError("--device cuda was asked for but torch sees no CUDA device; use --device cpu or auto")
-    if name not in ("cpu", "cuda"):
-        raise EnhanceError(f"unknown device {name!r}; choose auto, cpu or cuda")
-    return torch.device(name)
+    """``auto`` picks CUDA when available, else the CPU (:func:`starlib.util.hardware.resolve_device`)."""
+    try:
+        return hardware_resolve_device(name, flag="--device")
+    except DeviceUnavailable as exc:
+        raise EnhanceError(str(exc)) from exc
 
 
 def objectives_for_mode(mode: str) -> tuple[str, ...]:

@@ -29,9 +29,11 @@ class DeviceUnavailable(ValueError):
     """A device was asked for that this machine does not have."""
 
 
-def resolve_device(name: str | torch.device = "auto") -> torch.device:
+def resolve_device(name: str | torch.device = "auto", flag: str = "") -> torch.device:
     """``auto``: the first CUDA device when torch sees one, else the CPU; ``cpu``, ``cuda`` or ``cuda:N`` as
-    given, after checking that the machine has it (a clear error otherwise)."""
+    given, after checking that the machine has it (a clear error otherwise, naming the command-line ``flag``
+    the value came from, if any)."""
+    use = f"use {flag + ' ' if flag else ''}cpu or auto"
     if isinstance(name, torch.device):
         name = str(name)
     if name == "auto":
@@ -44,10 +46,11 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
         raise DeviceUnavailable(f"unknown device {name!r}; choose auto, cpu, cuda or cuda:N")
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise DeviceUnavailable(f"device {name!r} was asked for but torch sees no CUDA device; use cpu or auto")
+            raise DeviceUnavailable(f"{flag or 'device'} {name} was asked for but torch sees no CUDA device; {use}")
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise DeviceUnavailable(f"device {name!r} was asked for but torch sees {torch.cuda.device_count()} "
-                                    f"CUDA device(s): cuda:0 .. cuda:{torch.cuda.device_count() - 1}")
+            raise DeviceUnavailable(f"{flag or 'device'} {name} was asked for but torch sees "
+                                    f"{torch.cuda.device_count()} CUDA device(s): cuda:0 .. "
+                                    f"cuda:{torch.cuda.device_count() - 1}")
     return device
 
 
