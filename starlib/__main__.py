@@ -99,13 +99,17 @@ def _run_train(args: argparse.Namespace) -> int:
     import torch
     import torch.distributed as dist
 
+    from starlib.models.config import ConfigError
     from starlib.study.recipes import Training, train_run
     from starlib.study.workspace import Workspace
 
     try:
         variant = json.loads(args.variant)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"--variant {args.variant!r} is not JSON: {exc}") from exc
+        raise ConfigError(f"--variant {args.variant!r} is not JSON: {exc}") from exc
+    if not isinstance(variant, dict):
+        raise ConfigError(f"--variant {args.variant!r} must be a JSON object of STARConfig fields, e.g. "
+                          f"'{{\"stage2\": false}}'")
     ws = Workspace.create(args.profile, runs_dir=args.runs_dir, device=args.device)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if distributed:
@@ -143,11 +147,15 @@ def main(argv: list[str] | None = None) -> int:
     from starlib.infer.enhance import EnhanceError
     from starlib.models.checkpoint import CheckpointError
     from starlib.infer.videoio import MediaError
+    from starlib.models.config import ConfigError
+    from starlib.train import TrainingDiverged
+    from starlib.train.trainer import RunLocked
     from starlib.util.hardware import DeviceUnavailable
 
     try:
         return COMMANDS[args.command][1](args)
-    except (EnhanceError, MediaError, ImageError, CheckpointError, DeviceUnavailable, FileNotFoundError) as exc:
+    except (EnhanceError, MediaError, ImageError, CheckpointError, ConfigError, DeviceUnavailable, RunLocked,
+            TrainingDiverged, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -51,6 +51,6 @@ class ScoreCache:
             atomic_write_text(path, known.to_csv(index=False))
         want = pd.DataFrame([(dataset, w.name, o) for w in windows for o in outputs], columns=KEYS).astype(str)
         # what was asked for, whatever else the cache holds: a table never depends on what ran before it
-        drop = ["niqe_scored"] + ([] if niqe else ["niqe"])
+        drop = ["niqe_scored"] + ([] if niqe else ["niqe", "niqe_status"])
         known = known.drop(columns=[c for c in drop if c in known.columns])
         return want.merge(known.astype({k: str for k in KEYS}), on=KEYS, how="left")
