@@ -60,3 +60,17 @@ def test_the_training_notebook_runs_once_per_objective():
     runs = [r for r in plan(["02"])]
     assert [r.parameters["objective"] for r in runs] == list(OBJECTIVES)
     assert runs[0].name == "02_train_objective-STAR.ipynb"
+
+
+def test_the_validation_split_is_carved_out_of_the_training_data():
+    from starlib.study.recipes import training_split
+
+    prof = load_profile("cpu")
+    train, val, tag = training_split(prof)
+    assert len(val) == prof.validation.windows == 4 and tag.endswith(f":{len(train)}-val4")
+    assert not {w.name for w in val} & {w.name for w in train}            # never trained on
+    assert not set(f for w in val for f in w.frames) & set(f for w in train for f in w.frames)
+    off = parse_profile("x", _toml("cpu") | {"validation": {"windows": 0}})
+    assert training_split(off)[2] == f"davis+toflow-w3:{len(train) + 4}"   # the tag of runs without a split
+    with pytest.raises(ValueError, match="can be held out"):
+        training_split(parse_profile("x", _toml("cpu") | {"validation": {"windows": 99}}))

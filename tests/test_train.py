@@ -112,6 +112,33 @@ def test_resume_continues_exactly(tmp_path, davis_crops):
     assert again.reused and len(again.log) == 6
 
 
+def test_validation_observes_without_changing_the_run(tmp_path, davis_crops):
+    """A validator scores the model before step 1, every N steps and at the end into val.csv; the run (name,
+    losses, weights) is the same with and without it, and a resumed run keeps its earlier validation rows."""
+    cfg = tiny_config(**SMALL)
+    tcfg = TrainConfig(steps=5, batch_size=2, patch=16, lr=1e-3, log_every=1, checkpoint_every=2)
+    calls = []
+
+    def validator(model):
+        assert not model.training and not torch.is_grad_enabled()
+        calls.append(1)
+        return [{"output": "sr_t", "psnr": float(sum(p.sum() for p in model.parameters())), "baseline_psnr": 0.0}]
+
+    plain = train(cfg, tcfg, davis_crops, "val", runs_dir=tmp_path / "a", progress=False)
+    watched = train(cfg, tcfg, davis_crops, "val", runs_dir=tmp_path / "b", progress=False, validator=validator,
+                    validate_every=2, stop_after=2)
+    watched = train(cfg, tcfg, davis_crops, "val", runs_dir=tmp_path / "b", progress=False, validator=validator,
+                    validate_every=2)
+    assert watched.run_dir.name == plain.run_dir.name
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds_per_step"} for r in rows]  # noqa: E731
+    assert strip(_log(watched.run_dir)) == strip(_log(plain.run_dir))
+    for (name, a), b in zip(plain.model.state_dict().items(), watched.model.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert [int(r["step"]) for r in watched.val] == [0, 2, 4, 5] and len(calls) == 4
+    assert [int(r["step"]) for r in train(cfg, tcfg, davis_crops, "val", runs_dir=tmp_path / "b",
+                                          progress=False).val] == [0, 2, 4, 5]      # read back on reuse
+
+
 def test_kill_between_log_and_checkpoint_resumes_cleanly(tmp_path, davis_crops):
     """Killed after logging step 3 but before its checkpoint: the resumed run restarts from step 2's state,
     drops the orphan log row and still matches an uninterrupted run."""

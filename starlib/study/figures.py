@@ -93,21 +93,46 @@ def flow_panels(flows: dict[str, np.ndarray], frames: dict[str, np.ndarray], tit
     return fig
 
 
-def loss_curve(log: list[dict], title: str) -> plt.Figure:
-    """Training losses (log scale) against steps, with the learning rate on a second axis."""
+def ema(values: Sequence[float], weight: float = 0.9) -> np.ndarray:
+    """Exponential moving average (bias-corrected, as TensorBoard's smoothing): the trend of a noisy loss."""
+    out, acc = np.empty(len(values)), 0.0
+    for i, v in enumerate(values):
+        acc = weight * acc + (1 - weight) * float(v)
+        out[i] = acc / (1 - weight ** (i + 1))
+    return out
+
+
+def training_curves(log: list[dict], val: list[dict], title: str, smoothing: float = 0.9) -> plt.Figure:
+    """Left: the training loss per logged step (thin) and its EMA (bold), log scale, with the learning rate.
+    Right: validation PSNR of each output minus its bicubic + averaging baseline on the same held-out frames
+    (above 0: the model beats the floor). The right panel says so when the run has no validation."""
     frame = pd.DataFrame(log).apply(pd.to_numeric, errors="coerce")
-    fig, ax = plt.subplots(figsize=(6.4, 3.4))
-    for col in [c for c in frame.columns if c.startswith(("l1_", "vgg_", "flow", "total"))]:
-        ax.plot(frame["step"], frame[col], label=col, lw=2.0 if col == "total" else 1.0)
-    ax.set_yscale("log")
+    fig, (ax, axv) = plt.subplots(1, 2, figsize=(11, 3.6))
+    if len(frame):
+        ax.plot(frame["step"], frame["total"], color="tab:blue", lw=0.7, alpha=0.4, label="total loss")
+        ax.plot(frame["step"], ema(frame["total"].to_numpy(), smoothing), color="tab:blue", lw=2,
+                label=f"EMA ({smoothing:g})")
+        ax.set_yscale("log")
+        ax2 = ax.twinx()
+        ax2.plot(frame["step"], frame["lr"], color="gray", ls=":", lw=1)
+        ax2.set_yscale("log")
+        ax2.set_ylabel("learning rate", color="gray")
     ax.set_xlabel("step")
-    ax.set_ylabel("loss")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, ncol=2)
-    ax2 = ax.twinx()
-    ax2.plot(frame["step"], frame["lr"], color="gray", ls=":", lw=1)
-    ax2.set_yscale("log")
-    ax2.set_ylabel("learning rate", color="gray")
+    ax.set_ylabel("training loss")
+    ax.legend(fontsize=7, loc="upper right")
+    vf = pd.DataFrame(val)
+    if len(vf):
+        vf[["step", "psnr", "baseline_psnr"]] = vf[["step", "psnr", "baseline_psnr"]].apply(pd.to_numeric)
+        for output, g in vf.groupby("output", sort=False):
+            axv.plot(g["step"], g["psnr"] - g["baseline_psnr"], marker="o", ms=3, label=output)
+        axv.axhline(0, color="black", lw=0.8)
+        axv.legend(fontsize=7)
+        axv.set_ylabel("validation PSNR - baseline (dB)")
+    else:
+        axv.text(0.5, 0.5, "no validation split ([validation] windows = 0)", ha="center", va="center",
+                 transform=axv.transAxes, fontsize=8)
+    axv.set_xlabel("step")
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -43,6 +43,21 @@ class DataSettings:
 
 
 @dataclass(frozen=True)
+class ValidationSettings:
+    """``[validation]``: a fixed split carved out of the training clips (never a test set), scored while a run
+    trains so that its curve shows whether and when the model learned."""
+
+    windows: int = 0          # training windows held out (the last DAVIS triplets, or the last Vimeo90K
+                              # training triplets); 0 = no validation
+    every: int = 0            # score them every this many steps (and before the first and after the last)
+    crop: int = 0             # centre crop in LR px (0 = whole frames)
+
+    def __post_init__(self) -> None:
+        if min(self.windows, self.every, self.crop) < 0:
+            raise ValueError("windows, every and crop must be >= 0")
+
+
+@dataclass(frozen=True)
 class FlowSettings:
     """``[flow]``: the flow backend every notebook uses, and what notebook 01 measures."""
 
@@ -127,6 +142,41 @@ class TablesSettings:
 
 
 @dataclass(frozen=True)
+class ZSMSettings:
+    """``[zsm]``: the ZSM-protocol table (notebook 14, ``starlib.study.table_zsm``). With no Vid4 or Vimeo path
+    the embedded TOFlow clip is scored."""
+
+    vid4_root: str = ""                  # Vid4 folder (GT/<clip>/, HR/<clip>/ or <clip>/); "" = not available
+    vid4_lr_root: str = ""               # given LR frames (e.g. "BIx4" under vid4_root); "" = made by lr_method
+    vimeo_septuplet_root: str = ""       # folder holding sequences/<folder>/<clip>/im1..7.png; "" = not available
+    vimeo_lists: tuple[str, ...] = ("fast", "medium", "slow")
+    max_clips: int = 0                   # per data set (0 = all)
+    max_windows: int = 0                 # per clip (0 = all)
+    crop: tuple[int, int] = (0, 0)       # HR centre crop (h, w); 0 = whole frames (the protocol)
+    lr_method: str = "pil"               # LR made from HR: "pil" (STARnet's training LR) or "matlab" (ZSM's)
+    key_frames: str = "second"           # default prediction of frames 3 and 5: first | second | mean
+    tail_window: bool = True             # TMNet's last window ending at the clip's last frame (False: ZSM's)
+    methods: tuple[str, ...] = ()        # rows to run (labels of starlib.study.table_zsm.Z); () = all
+    item_level: str = "frame"            # table_zsm_items.csv rows: "frame" or "window" (means of a window)
+
+    def __post_init__(self) -> None:
+        from starlib.data.degrade import LR_METHODS
+        from starlib.data.septuplets import VIMEO_LISTS
+        from starlib.evaluation.zsm import KEY_FRAME_CHOICES
+
+        if self.lr_method not in LR_METHODS:
+            raise ValueError(f"lr_method must be one of {LR_METHODS}, got {self.lr_method!r}")
+        if self.key_frames not in KEY_FRAME_CHOICES:
+            raise ValueError(f"key_frames must be one of {KEY_FRAME_CHOICES}, got {self.key_frames!r}")
+        if set(self.vimeo_lists) - set(VIMEO_LISTS):
+            raise ValueError(f"vimeo_lists must be among {VIMEO_LISTS}, got {list(self.vimeo_lists)}")
+        if self.item_level not in ("frame", "window"):
+            raise ValueError(f"item_level must be 'frame' or 'window', got {self.item_level!r}")
+        if min(self.crop) < 0 or self.max_clips < 0 or self.max_windows < 0:
+            raise ValueError("crop, max_clips and max_windows must be >= 0")
+
+
+@dataclass(frozen=True)
 class Profile:
     """A named, validated set of settings. ``model`` is the STARConfig of the profile's main network."""
 
@@ -138,6 +188,8 @@ class Profile:
     eval: EvalSettings = EvalSettings()
     train: TrainSettings = TrainSettings()
     tables: TablesSettings = TablesSettings()
+    validation: ValidationSettings = ValidationSettings()
+    zsm: ZSMSettings = ZSMSettings()
     device: str = "auto"                 # auto (CUDA when present, else CPU) | cpu | cuda | cuda:N
     path: Path | None = None
 
@@ -146,7 +198,8 @@ class Profile:
         return self.model.scale
 
 
-SECTIONS = {"data": DataSettings, "flow": FlowSettings, "eval": EvalSettings, "tables": TablesSettings}
+SECTIONS = {"data": DataSettings, "flow": FlowSettings, "eval": EvalSettings, "tables": TablesSettings,
+            "validation": ValidationSettings, "zsm": ZSMSettings}
 
 
 def parse_profile(name: str, data: dict[str, Any], path: Path | None = None) -> Profile:

@@ -11,10 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlib.data import RandomCropWindows, Window, davis_triplets, frame_folder, middlebury_other, sliding_windows
-from starlib.data import ucf101_dvf, vimeo90k
+import numpy as np
+
+from starlib import metrics as M
+from starlib.data import (FrameStack, RandomCropWindows, Window, davis_triplets, frame_folder, load_window,
+                          middlebury_other, sliding_windows, ucf101_dvf, vimeo90k)
 from starlib.data.sources import data_root
-from starlib.models import STARConfig
+from starlib.evaluation.baselines import bicubic_and_average
+from starlib.evaluation.methods import ground_truth
+from starlib.infer.runner import STARMethod
+from starlib.models import STARConfig, STARnet
 from starlib.paper.objectives import objective as objective_record
 from starlib.study.profile import Profile
 from starlib.study.workspace import Workspace
@@ -43,23 +49,75 @@ class Training:
         objective_record(self.objective)
 
 
-def training_windows(profile: Profile, length: int = 3) -> tuple[list[Window], str]:
-    """Windows of ``length`` consecutive frames for training, and a tag naming the data (part of run names)."""
-    data = profile.data
+def _split(windows: list[Window], held_out: list[Window], tag: str) -> tuple[list[Window], list[Window], str]:
+    names = {w.name for w in held_out}
+    train = [w for w in windows if w.name not in names]
+    return train, held_out, f"{tag}:{len(train)}" + (f"-val{len(held_out)}" if held_out else "")
+
+
+def training_split(profile: Profile, length: int = 3) -> tuple[list[Window], list[Window], str]:
+    """``(training windows, validation windows, tag)``: windows of ``length`` consecutive frames; the
+    validation split (``[validation] windows``) is carved out of the training data (the last DAVIS triplets,
+    whole scenes no training window shares; with Vimeo90K the last training triplets) and never trained on.
+    The tag names the data in run names."""
+    data, n_val = profile.data, profile.validation.windows
     if data.train_data == "vimeo90k":
         if not data.vimeo_root:
             raise FileNotFoundError(f"{profile.path or profile.name}: [data] train_data = \"vimeo90k\" needs "
                                     f"[data] vimeo_root, the folder holding sequences/ and the list files")
         kind = "triplet" if length == 3 else "septuplet"
         windows = vimeo90k(data.vimeo_root, "train", kind)
-        return windows, f"vimeo90k-{kind[:3]}-train:{len(windows)}"
+        return _split(windows, windows[len(windows) - n_val:] if n_val else [], f"vimeo90k-{kind[:3]}-train")
     clip = frame_folder(data_root() / "train" / "toflow_clip" / "frames", "toflow")
     windows = sliding_windows(clip, length)
-    if length == 3:
-        windows = davis_triplets() + windows
+    davis = davis_triplets() if length == 3 else []
+    if n_val > len(davis):
+        raise ValueError(f"{profile.path or profile.name}: [validation] windows = {n_val}, but only {len(davis)} "
+                         f"DAVIS triplets can be held out (sliding windows of one clip share frames)")
+    held_out = davis[len(davis) - n_val:] if n_val else []
+    windows = davis + windows
     if data.max_train_windows:
-        windows = windows[:data.max_train_windows]
-    return windows, f"davis+toflow-w{length}:{len(windows)}"
+        windows = [w for w in windows if w not in held_out][:data.max_train_windows] + held_out
+    return _split(windows, held_out, f"davis+toflow-w{length}")
+
+
+def training_windows(profile: Profile, length: int = 3) -> tuple[list[Window], str]:
+    """The training part of :func:`training_split` and its tag."""
+    train, _, tag = training_split(profile, length)
+    return train, tag
+
+
+class Validation:
+    """A validator for :func:`starlib.train.train`: the mean PSNR of each scored output of an objective on the
+    validation windows, next to bicubic + frame averaging on the same frames (computed once)."""
+
+    def __init__(self, ws: Workspace, windows: list[Window], objective: str) -> None:
+        record = objective_record(objective)
+        crop = ws.profile.validation.crop
+        self.ws, self.inputs, self.outputs = ws, record.inputs, record.scored
+        self.stacks = [_centre_crop(load_window(w, ws.profile.scale), crop, ws.profile.scale) for w in windows]
+        self.baseline = {o: float(np.mean([M.psnr(ground_truth(s, o), bicubic_and_average(s, ws.profile.scale)[o])
+                                           for s in self.stacks])) for o in self.outputs}
+
+    def __call__(self, model: STARnet) -> list[dict]:
+        method = STARMethod(model, self.ws.flows, inputs=self.inputs, tile=self.ws.profile.eval.tile(self.inputs),
+                            device=self.ws.device)
+        preds = [method(s) for s in self.stacks]
+        return [{"output": o, "psnr": float(np.mean([M.psnr(ground_truth(s, o), p[o])
+                                                     for s, p in zip(self.stacks, preds)])),
+                 "baseline_psnr": self.baseline[o], "n": len(self.stacks)} for o in self.outputs]
+
+
+def _centre_crop(stack: FrameStack, crop: int, scale: int) -> FrameStack:
+    """The centre ``crop`` x ``crop`` LR px of every frame (``crop * scale`` HR px); 0 = whole frames."""
+    if not crop:
+        return stack
+    h, w = stack.lr[0].shape[:2]
+    c = min(crop, h, w)
+    y, x = (h - c) // 2, (w - c) // 2
+    lr = [f[y:y + c, x:x + c] for f in stack.lr]
+    hr = [f[y * scale:(y + c) * scale, x * scale:(x + c) * scale] for f in stack.hr]
+    return FrameStack(stack.name, hr, lr)
 
 
 def test_benchmarks(profile: Profile) -> dict[str, list[Window]]:
@@ -112,7 +170,10 @@ def train_run(ws: Workspace, what: Training) -> RunResult:
         overrides["init_from"] = base.run_dir.name
     mcfg = model_config(profile, what.variant)
     tcfg = train_config(profile, what.objective, **overrides)
-    windows, tag = training_windows(profile)
+    windows, held_out, tag = training_split(profile)
     data = RandomCropWindows(windows, patch=tcfg.patch, scale=mcfg.scale, samples_per_epoch=10**9,
                              flow_cache=ws.flows, flow_on=tcfg.inputs, seed=tcfg.seed)
-    return train(mcfg, tcfg, data, tag, runs_dir=ws.runs, progress=ws.progress, device=ws.device)
+    every = profile.validation.every if held_out and mcfg.scale == profile.scale else 0
+    validator = Validation(ws, held_out, what.objective) if every else None
+    return train(mcfg, tcfg, data, tag, runs_dir=ws.runs, progress=ws.progress, device=ws.device,
+                 validator=validator, validate_every=every)

@@ -5,6 +5,8 @@ notebook that needs a trained model reuses a finished run instead of training ag
 
     config.json     both configs (and the data description)
     log.csv         one row per logged step: losses, learning rate, seconds per step
+    val.csv         validation scores every ``validate_every`` steps (when a validator is given), e.g. PSNR per
+                    output next to its baseline; observation only: it changes neither the weights nor the name
     state.pt        full training state (model, optimiser, scheduler, step), rewritten atomically
     state.prev.pt   the state before the last rewrite: resumed from (with a warning) when state.pt is unreadable
     model.pt        the final model (``starlib.models.save_checkpoint`` format) once the run is done
@@ -152,6 +154,11 @@ class RunResult:
     log: list[dict] = field(default_factory=list)
     reused: bool = False
     wall_time_s: float = 0.0
+    val: list[dict] = field(default_factory=list)   # rows of val.csv (step plus the validator's columns)
+
+
+#: A validator maps the model being trained (in eval mode, under no_grad) to rows of scores.
+Validator = Callable[[STARnet], list[dict]]
 
 
 def _file_digest(path: str | Path) -> str:
@@ -468,8 +475,13 @@ def _save_state(payload: dict[str, Any], state_path: Path) -> None:
 def train(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_tag: str,
           runs_dir: str | Path = REPO_ROOT / "runs", device: str | torch.device = "cpu", progress: bool = True,
           stop_after: int | None = None, vgg: VGGFeatures | None = None,
-          on_step: Callable[[int, dict], None] | None = None) -> RunResult:
+          on_step: Callable[[int, dict], None] | None = None, validator: Validator | None = None,
+          validate_every: int = 0) -> RunResult:
     """Train (or resume, or reuse) the run identified by the configs and ``data_tag``.
+
+    ``validator`` (with ``validate_every`` > 0) scores the model before the first step, every
+    ``validate_every`` steps and at the end, into ``val.csv``; it consumes no random numbers and leaves the
+    model in training mode, so the run is the same with or without it (and has the same name).
 
     ``dataset`` provides ``batch(step, indices) -> dict`` (see ``RandomCropWindows``). ``stop_after`` ends
     the call after that many steps of this run in total (as if the process were killed after a checkpoint);
@@ -490,7 +502,7 @@ def train(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_tag: str,
         if final_path.is_file():  # finished by the process that held the lock
             return _reuse(run_dir, model_cfg, cfg, device)
         return _train_locked(model_cfg, cfg, dataset, data_tag, Path(runs_dir), run_dir, device, progress,
-                             stop_after, vgg, on_step, rank, world)
+                             stop_after, vgg, on_step, rank, world, validator, validate_every)
 
 
 def _reuse(run_dir: Path, model_cfg: STARConfig, cfg: TrainConfig, device: str | torch.device) -> RunResult:
@@ -500,13 +512,15 @@ def _reuse(run_dir: Path, model_cfg: STARConfig, cfg: TrainConfig, device: str |
         redo = "finish the run again from its state.pt" if (run_dir / "state.pt").is_file() else "train the run again"
         raise TrainingStateError(f"{exc}. This is the final model of run {run_dir.name}: remove it to {redo}") from exc
     log = _Log(run_dir / "log.csv", cfg.steps, enabled=False).rows
-    return RunResult(model.to(device), run_dir, log, reused=True, wall_time_s=float(extra.get("train_seconds", 0)))
+    val = _Log(run_dir / "val.csv", cfg.steps, enabled=False).rows
+    return RunResult(model.to(device), run_dir, log, reused=True, wall_time_s=float(extra.get("train_seconds", 0)),
+                     val=val)
 
 
 def _train_locked(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_tag: str, runs_dir: Path,
                   run_dir: Path, device: str | torch.device, progress: bool, stop_after: int | None,
                   vgg: VGGFeatures | None, on_step: Callable[[int, dict], None] | None, rank: int,
-                  world: int) -> RunResult:
+                  world: int, validator: Validator | None = None, validate_every: int = 0) -> RunResult:
     """The body of :func:`train` once this process holds the run (rank 0 holds its lock)."""
     final_path, state_path, log_path = run_dir / "model.pt", run_dir / "state.pt", run_dir / "log.csv"
     if rank == 0:
@@ -545,6 +559,18 @@ def _train_locked(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_ta
         vgg = VGGFeatures(cfg.vgg_weights or None)
     loss_fn = STARLoss(cfg.objective, weights, vgg.to(device) if vgg is not None else None)
     log = _Log(log_path, step, enabled=rank == 0)
+    validating = validator is not None and validate_every > 0 and rank == 0
+    val = _Log(run_dir / "val.csv", step if step else -1, enabled=validating)
+
+    def validate() -> None:
+        model.eval()
+        with torch.no_grad():
+            for row in validator(model):
+                val.add({"step": step, **row})
+        model.train()
+
+    if validating and step == 0:
+        validate()
     end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
     bar = tqdm(total=cfg.steps, initial=step, desc=run_dir.name, disable=not progress or rank != 0)
     start_wall = time.perf_counter()
@@ -592,6 +618,8 @@ def _train_locked(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_ta
                      "grad_norm": math.sqrt(grad_sq), **parts})
         if on_step is not None:
             on_step(step, parts)
+        if validating and (step % validate_every == 0 or step == cfg.steps):
+            validate()
         if rank == 0 and (step % cfg.checkpoint_every == 0 or step == end):
             _save_state({"format": STATE_FORMAT, "step": step, "model": model.state_dict(),
                          "train_seconds": seconds_before + time.perf_counter() - start_wall,
@@ -604,4 +632,4 @@ def _train_locked(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_ta
         (run_dir / PREV_STATE_NAME).unlink(missing_ok=True)  # state.pt stays; the older one is not needed now
     if world > 1:
         dist.barrier()
-    return RunResult(model, run_dir, log.rows, wall_time_s=total_seconds)
+    return RunResult(model, run_dir, log.rows, wall_time_s=total_seconds, val=val.rows)
