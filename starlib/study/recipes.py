@@ -81,12 +81,6 @@ def training_split(profile: Profile, length: int = 3) -> tuple[list[Window], lis
     return _split(windows, held_out, f"davis+toflow-w{length}")
 
 
-def training_windows(profile: Profile, length: int = 3) -> tuple[list[Window], str]:
-    """The training part of :func:`training_split` and its tag."""
-    train, _, tag = training_split(profile, length)
-    return train, tag
-
-
 class Validation:
     """A validator for :func:`starlib.train.train`: the mean PSNR of each scored output of an objective on the
     validation windows, next to bicubic + frame averaging on the same frames (computed once)."""
