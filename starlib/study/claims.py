@@ -42,6 +42,10 @@ RULE = ("A claim is *reproduced* when the paired 95% interval of its margin lies
         "the non-learned floor by delta on that output; delta = " +
         ", ".join(f"{v:g} {k}" for k, v in MIN_EFFECT.items() if k in ("psnr", "ssim", "ie_starnet", "niqe")) +
         " (starlib.study.claims.MIN_EFFECT).")
+#: The rule of claims files written before the effect-size rule (no ``min_effect`` column).
+FORMAT1_RULE = ("These verdicts were reached by the earlier rule: *reproduced* when the paired 95% interval of the "
+                "margin lies above 0, *not reproduced* below 0, *inconclusive* when it contains 0 (no minimum "
+                "effect); regenerating the claims applies the effect-size rule.")
 
 @dataclass(frozen=True)
 class Claim:
@@ -169,8 +173,9 @@ def evaluate_claims(results_dir: str | Path, claims: tuple[Claim, ...] = CLAIMS)
 
 
 def claims_markdown(claims: pd.DataFrame) -> str:
-    """The rule, then a Markdown table of evaluated claims."""
-    lines = [RULE, "", "| claim | paper says | data | ours: better / worse | margin [95% CI] | verdict |",
+    """The rule the verdicts were reached by, then a Markdown table of evaluated claims."""
+    rule = RULE if "min_effect" in claims.columns else FORMAT1_RULE
+    lines = [rule, "", "| claim | paper says | data | ours: better / worse | margin [95% CI] | verdict |",
              "| --- | --- | --- | --- | --- | --- |"]
     for _, r in claims.iterrows():
         if r["verdict"] == "not tested":

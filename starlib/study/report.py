@@ -21,6 +21,9 @@ CLAIMS_START, CLAIMS_END = "<!-- claims:start -->", "<!-- claims:end -->"
 BENCH_START, BENCH_END = "<!-- bench:start -->", "<!-- bench:end -->"
 BENCH_FILES = ("benchmarks.csv", "benchmarks_cuda.csv")   # results/, written by benchmarks/bench.py
 
+#: Column names of training summaries written before the study layer was rebuilt (still committed for `cpu`).
+FORMAT1_SUMMARY = {"gain_vs_baseline": "delta_vs_reference", "gain_ci95_low": "delta_ci95_low",
+                   "gain_ci95_high": "delta_ci95_high", "train_wall_time_s": "info_train_wall_time_s"}
 #: How a claim's verdicts on several test sets are summarised: the first of these it has on any of them.
 SUMMARY_ORDER = ("reproduced", "not reproduced", "inconclusive", "no effect at this scale",
                  "not testable at this scale", "not tested")
@@ -40,9 +43,9 @@ def training_table(results: Path) -> str:
         path = results / f"{result_name(label)}_summary.csv"
         if not path.is_file():
             continue
-        s = pd.read_csv(path)
+        s = pd.read_csv(path).rename(columns=FORMAT1_SUMMARY)
         commits |= set(s["git_commit"])
-        ours = s[s.method == label]
+        ours = s[s.method.isin([label, result_name(label)])]
         for (dataset, output), g in ours.groupby(["dataset", "output"], sort=False):
             psnr = g[g.metric == "psnr"].iloc[0]
             ssim = g[g.metric == "ssim"].iloc[0]
