@@ -96,11 +96,12 @@ def _run_train(args: argparse.Namespace) -> int:
     import dataclasses
     import json
     import os
+    from pathlib import Path
 
     import torch
     import torch.distributed as dist
 
-    from starlib.models.config import ConfigError
+    from starlib.util.config import ConfigError
     from starlib.study.recipes import Training, train_run
     from starlib.study.workspace import Workspace
 
@@ -111,14 +112,15 @@ def _run_train(args: argparse.Namespace) -> int:
     if not isinstance(variant, dict):
         raise ConfigError(f"--variant {args.variant!r} must be a JSON object of STARConfig fields, e.g. "
                           f"'{{\"stage2\": false}}'")
-    ws = Workspace.create(args.profile, runs_dir=args.runs_dir, device=args.device)
+    runs_dir = Path(args.runs_dir).resolve() if args.runs_dir else None   # a flag is relative to where it is typed
+    ws = Workspace.create(args.profile, runs_dir=runs_dir, device=args.device)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if distributed:
         dist.init_process_group("nccl" if ws.device.type == "cuda" else "gloo")
         if ws.device.type == "cuda":                    # one GPU per process
             ws = dataclasses.replace(ws, device=torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))))
             torch.cuda.set_device(ws.device)
-    overrides = {"steps": args.steps} if args.steps else {}
+    overrides = {"steps": args.steps} if args.steps is not None else {}
     result = train_run(ws, Training(args.objective, variant, overrides))
     if not distributed or dist.get_rank() == 0:
         print(f"run {result.run_dir} ({'reused' if result.reused else 'trained'}, {result.wall_time_s:.0f} s)")
@@ -243,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     from starlib.infer.enhance import EnhanceError
     from starlib.models.checkpoint import CheckpointError
     from starlib.infer.videoio import MediaError
-    from starlib.models.config import ConfigError
+    from starlib.util.config import ConfigError
     from starlib.train import TrainingDiverged
     from starlib.train.trainer import RunLocked
     from starlib.util.hardware import DeviceUnavailable

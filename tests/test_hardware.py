@@ -32,5 +32,7 @@ def test_devices_resolve_once_with_clear_errors():
         with pytest.raises(DeviceUnavailable, match="no CUDA device"):
             resolve_device("cuda:1")
     ws = Workspace.create("smoke", device="cpu")
-    assert ws.device == torch.device("cpu") and ws.provenance(0, "d", 1, 0.0)["device"].startswith("cpu (")
+    assert ws.device == torch.device("cpu") and ws.provenance("d", 1, 0.0)["device"].startswith("cpu (")
     assert Workspace.create("smoke").device == resolve_device(ws.profile.device)
+    assert ws.provenance("d", 1, 0.0)["seed"] == ws.train_seed == 123                  # the profile's [train] seed
+    assert Workspace.create("smoke", seed=-1).seed is None and Workspace.create("smoke", seed=7).train_seed == 7

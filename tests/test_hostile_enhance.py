@@ -235,7 +235,11 @@ def test_a_signal_mid_run_leaves_no_partial_and_the_earlier_output(tmp_path, kin
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "starlib", "enhance", str(inp), "-o", str(out), "--overwrite",
                              "--quiet", "--device", "cpu", "--checkpoint", str(DEMO_ST)], cwd=REPO_ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # a job started in the background of a non-interactive shell (CI, nohup) inherits
+                            # SIGINT ignored, and Python then never raises KeyboardInterrupt: give the child the
+                            # default disposition, as a terminal would
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         if kind == "folder":        # at least one frame computed and written into the partial folder
             _wait_for(lambda: any(any(p.glob("*.png")) for p in tmp_path.glob(".out.*.partial")), proc)

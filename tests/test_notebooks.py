@@ -26,8 +26,10 @@ def test_notebook_is_stripped_and_has_one_typed_parameters_cell(path: Path):
     names = {}
     for node in ast.parse(tagged[0].source).body:
         assert isinstance(node, ast.AnnAssign), f"{path.name}: parameters must be typed literals"
-        assert isinstance(node.value, ast.Constant), f"{path.name}: {ast.unparse(node)} is not a literal"
-        names[node.target.id] = node.value.value
+        try:                                # a literal: a constant, or a negative number such as -1
+            names[node.target.id] = ast.literal_eval(node.value)
+        except ValueError:
+            raise AssertionError(f"{path.name}: {ast.unparse(node)} is not a literal") from None
     assert "profile" in names and names.get("profile") in ("smoke", "cpu", "gpu", "paper")
     for key in ("results_dir", "figures_dir", "runs_dir", "cache_dir"):   # defaults: the repository's folders
         assert names.get(key, "") == "", f"{path.name}: {key} must default to '' (resolved against the repository)"

@@ -73,4 +73,19 @@ def test_the_validation_split_is_carved_out_of_the_training_data():
     off = parse_profile("x", _toml("cpu") | {"validation": {"windows": 0}})
     assert training_split(off)[2] == f"davis+toflow-w3:{len(train) + 4}"   # the tag of runs without a split
     with pytest.raises(ValueError, match="can be held out"):
-        training_split(parse_profile("x", _toml("cpu") | {"validation": {"windows": 99}}))
+        training_split(parse_profile("x", _toml("cpu") | {"validation": {"windows": 99, "every": 10}}))
+
+
+@pytest.mark.parametrize("section, values, match", [
+    ("data", {"max_test_items": -2}, "must be >= 0"),
+    ("eval", {"hr_input_benchmarks": ["ucf-101"]}, "unknown benchmarks"),
+    ("eval", {"tile_hr": -1}, "must be >= 0"),
+    ("tables", {"t9_cross_benchmarks": ["vid4"]}, "unknown benchmarks"),
+    ("tables", {"t5_crop": [0, 0]}, "at least 8 px"),
+    ("validation", {"windows": 2, "every": 0}, "never scores"),
+])
+def test_values_out_of_range_are_errors_naming_the_key(section, values, match, tmp_path):
+    data = _toml("cpu")
+    data[section] = {**data.get(section, {}), **values}
+    with pytest.raises(ValueError, match=match):
+        parse_profile("x", data, tmp_path / "x.toml")

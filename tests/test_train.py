@@ -16,7 +16,7 @@ from starlib.data.images import write_png
 from starlib.flow import FlowCache
 from starlib.metrics import psnr
 from starlib.models import STARnet, save_checkpoint
-from starlib.train.trainer import legacy_run_id, run_id
+from starlib.train.trainer import run_id
 from starlib.train import (LossWeights, STARLoss, TrainConfig, TrainingDiverged, VGGFeatures, VGGWeightsMissing,
                            find_vgg19_weights, train)
 
@@ -203,17 +203,6 @@ def test_run_names_depend_on_the_parent_run_and_file_content_not_on_paths(tmp_pa
     with pytest.raises(FileNotFoundError, match="STAR-nothere"):
         train(cfg, TrainConfig(objective="STAR-ST", steps=1, batch_size=1, patch=16, init_from="STAR-nothere"),
               davis_crops, "ft", runs_dir=tmp_path / "runs", progress=False)
-
-
-def test_runs_named_by_the_old_rule_are_found_and_renamed(tmp_path, davis_crops):
-    """Run folders of format 1 (every field hashed) are adopted under their current name, not retrained."""
-    cfg, tcfg = tiny_config(**SMALL), TrainConfig(steps=1, batch_size=1, patch=16)
-    first = train(cfg, tcfg, davis_crops, "old", runs_dir=tmp_path, progress=False)
-    old = tmp_path / legacy_run_id(cfg, tcfg, "old")
-    assert old != first.run_dir
-    first.run_dir.rename(old)
-    again = train(cfg, tcfg, davis_crops, "old", runs_dir=tmp_path, progress=False)
-    assert again.reused and again.run_dir == first.run_dir and not old.exists()
 
 
 def test_star_t_hr_trains_on_hr_inputs(tmp_path):

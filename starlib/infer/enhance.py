@@ -113,13 +113,7 @@ def load_for_mode(path: str | Path, mode: str, flag: str = "--checkpoint") -> tu
                 if path.parent == DEMO_DIR else "")
         raise FileNotFoundError(f"checkpoint {path} does not exist.{hint} Pass {flag} PATH of a trained model "
                                 f"(runs/<profile>/<objective>-<hash>/model.pt)")
-    model, extra = load_checkpoint(path)
-    bad = [k for k, t in model.state_dict().items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
-    if bad:
-        raise EnhanceError(f"{path} holds non-finite weights (NaN or inf in {len(bad)} tensor(s), e.g. {bad[0]}); "
-                           f"its outputs would be black frames. The training run that saved it diverged: pass "
-                           f"{flag} with an earlier checkpoint of the run, or retrain (e.g. with a lower learning "
-                           f"rate)")
+    model, extra = load_checkpoint(path)          # refuses non-finite weights, naming the first such tensor
     objective = extra.get("objective")
     allowed = objectives_for_mode(mode)
     if objective is None:

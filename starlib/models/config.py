@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from starlib.util.config import sparse_asdict
+from starlib.util.config import ConfigError, sparse_asdict
 
 from .blocks import PROJECTION_GEOMETRY
 from .flow_refine import CORRECTIONS
@@ -23,12 +23,6 @@ STAGE2_UPDATES = ("sequential", "parallel")
 STAGE2_MOTIONS = ("half", "full")
 BACKPROJ_ACTS = ("lrelu", "relu")
 NET_S_FLOWS = ("target_to_neighbour", "neighbour_to_target")
-
-
-class ConfigError(ValueError):
-    """A config that cannot be built: an unknown field, a value of the wrong type or out of range, or switches
-    that contradict each other. The message names the field (a ValueError, so ``except ValueError`` still
-    catches it)."""
 
 
 @dataclass(frozen=True)

@@ -189,6 +189,13 @@ def per_item_scores(entries: Sequence[Entry]) -> pd.DataFrame:
     return per_item[["method"] + [c for c in per_item.columns if c != "method"]]
 
 
+def data_description(entries: Sequence[Entry]) -> str:
+    """What a table's rows rest on, for provenance: the test sets scored and the training runs used."""
+    scored = sorted({d for e in entries if e.per_item is not None for d in e.per_item["dataset"].unique()})
+    runs = [e.info["run"] for e in entries if e.info.get("run")]
+    return f"test: {'+'.join(scored) or 'none'}" + (f"; runs: {', '.join(runs)}" if runs else "")
+
+
 def write_entries(entries: Sequence[Entry], summary: pd.DataFrame, items_path: Path, summary_path: Path,
                   prov: dict[str, Any]) -> None:
     """Write the per-item scores and the summary rows, both with provenance (``n_items`` counted here)."""

@@ -7,6 +7,7 @@ by the profile's name.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -17,11 +18,24 @@ from starlib.models.config import STARConfig
 from starlib.flow import BACKENDS
 from starlib.paper.objectives import FINETUNES, OBJECTIVES, objective
 from starlib.train import TrainConfig
-from starlib.util.config import build, check_keys
+from starlib.util.config import ConfigError, build, check_keys
+from starlib.util.paths import REPO_ROOT
 
 PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
 TEST_BENCHMARKS = ("middlebury", "ucf101")
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
+
+
+def _non_negative(obj: object, *names: str) -> None:
+    bad = [f"{n} = {getattr(obj, n)}" for n in names if getattr(obj, n) < 0]
+    if bad:
+        raise ConfigError(f"{', '.join(bad)}: must be >= 0 (0 = all / off)")
+
+
+def _benchmarks(name: str, values: tuple[str, ...]) -> None:
+    unknown = [v for v in values if v not in TEST_BENCHMARKS]
+    if unknown:
+        raise ConfigError(f"{name} names unknown benchmarks {unknown}; choose from {list(TEST_BENCHMARKS)}")
 
 
 def available_profiles() -> list[str]:
@@ -35,11 +49,13 @@ class DataSettings:
     max_test_items: int = 0               # per benchmark (0 = all)
     max_train_windows: int = 0            # embedded training windows (0 = all)
     train_data: str = "embedded"          # "embedded" (DAVIS triplets + the TOFlow clip) | "vimeo90k"
-    vimeo_root: str = ""                  # folder with vimeo_triplet/ (and vimeo_septuplet/); "" = not available
+    vimeo_root: str = ""                  # folder with vimeo_triplet/ (and vimeo_septuplet/); "" = not available;
+                                          # a relative path is taken from the repository root
 
     def __post_init__(self) -> None:
+        _non_negative(self, "max_test_items", "max_train_windows")
         if self.train_data not in ("embedded", "vimeo90k"):
-            raise ValueError(f"train_data must be 'embedded' or 'vimeo90k', got {self.train_data!r}")
+            raise ConfigError(f"train_data must be 'embedded' or 'vimeo90k', got {self.train_data!r}")
 
 
 @dataclass(frozen=True)
@@ -53,8 +69,10 @@ class ValidationSettings:
     crop: int = 0             # centre crop in LR px (0 = whole frames)
 
     def __post_init__(self) -> None:
-        if min(self.windows, self.every, self.crop) < 0:
-            raise ValueError("windows, every and crop must be >= 0")
+        _non_negative(self, "windows", "every", "crop")
+        if self.windows and not self.every:
+            raise ConfigError(f"windows = {self.windows} are held out of training but every = 0 never scores "
+                              f"them: set every (steps) or windows = 0")
 
 
 @dataclass(frozen=True)
@@ -69,7 +87,7 @@ class FlowSettings:
     def __post_init__(self) -> None:
         unknown = [b for b in (self.backend, *self.benchmark_backends) if b not in BACKENDS]
         if unknown:
-            raise ValueError(f"unknown flow backends {unknown}; choose from {sorted(BACKENDS)}")
+            raise ConfigError(f"unknown flow backends {unknown}; choose from {sorted(BACKENDS)}")
 
 
 @dataclass(frozen=True)
@@ -80,6 +98,10 @@ class EvalSettings:
     tile_hr: int = 128                   # tile size in input px for HR-input models (STAR-T_HR)
     max_items_hr_inputs: int = 0         # per benchmark, for HR-input models (0 = all; 16x the pixels)
     hr_input_benchmarks: tuple[str, ...] = TEST_BENCHMARKS   # benchmarks scored for HR-input models
+
+    def __post_init__(self) -> None:
+        _non_negative(self, "tile_lr", "tile_hr", "max_items_hr_inputs")
+        _benchmarks("hr_input_benchmarks", self.hr_input_benchmarks)
 
     def tile(self, inputs: str) -> int:
         return self.tile_hr if inputs == "hr" else self.tile_lr
@@ -100,12 +122,12 @@ class TrainSettings:
         tables = {k: v for k, v in data.items() if isinstance(v, dict)}
         unknown = sorted(set(tables) - {"finetune", *OBJECTIVES})
         if unknown:
-            raise ValueError(f"{where}: unknown table(s) {unknown} under [train]; known: finetune and the "
+            raise ConfigError(f"{where}: unknown table(s) {unknown} under [train]; known: finetune and the "
                              f"objectives {sorted(OBJECTIVES)}")
         for key in ("objective", "inputs", "init_from"):     # set by the recipes, never by a profile
             for name, table in (("train", base), *((f"train.{k}", v) for k, v in tables.items())):
                 if key in table:
-                    raise ValueError(f"{where}: [{name}] sets {key!r}, which the recipes choose per run")
+                    raise ConfigError(f"{where}: [{name}] sets {key!r}, which the recipes choose per run")
         for name, table in (("train", base), *((f"train.{k}", v) for k, v in tables.items())):
             check_keys(TrainConfig, table, f"{where} [{name}]")
         settings = cls(base, tables.get("finetune", {}), {k: v for k, v in tables.items() if k != "finetune"})
@@ -139,6 +161,10 @@ class TablesSettings:
 
     def __post_init__(self) -> None:
         objective(self.t46_objective)
+        _non_negative(self, "t5_max_windows", "ablation_max_items")
+        _benchmarks("t9_cross_benchmarks", self.t9_cross_benchmarks)
+        if min(self.t5_crop) < 8:
+            raise ConfigError(f"t5_crop = {list(self.t5_crop)}: HR crops need at least 8 px a side")
 
 
 @dataclass(frozen=True)
@@ -165,15 +191,15 @@ class ZSMSettings:
         from starlib.evaluation.zsm import KEY_FRAME_CHOICES
 
         if self.lr_method not in LR_METHODS:
-            raise ValueError(f"lr_method must be one of {LR_METHODS}, got {self.lr_method!r}")
+            raise ConfigError(f"lr_method must be one of {LR_METHODS}, got {self.lr_method!r}")
         if self.key_frames not in KEY_FRAME_CHOICES:
-            raise ValueError(f"key_frames must be one of {KEY_FRAME_CHOICES}, got {self.key_frames!r}")
+            raise ConfigError(f"key_frames must be one of {KEY_FRAME_CHOICES}, got {self.key_frames!r}")
         if set(self.vimeo_lists) - set(VIMEO_LISTS):
-            raise ValueError(f"vimeo_lists must be among {VIMEO_LISTS}, got {list(self.vimeo_lists)}")
+            raise ConfigError(f"vimeo_lists must be among {VIMEO_LISTS}, got {list(self.vimeo_lists)}")
         if self.item_level not in ("frame", "window"):
-            raise ValueError(f"item_level must be 'frame' or 'window', got {self.item_level!r}")
+            raise ConfigError(f"item_level must be 'frame' or 'window', got {self.item_level!r}")
         if min(self.crop) < 0 or self.max_clips < 0 or self.max_windows < 0:
-            raise ValueError("crop, max_clips and max_windows must be >= 0")
+            raise ConfigError("crop, max_clips and max_windows must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -207,13 +233,16 @@ def parse_profile(name: str, data: dict[str, Any], path: Path | None = None) -> 
     where = str(path or name)
     unknown = sorted(set(data) - {"description", "device", "model", "train", *SECTIONS})
     if unknown:
-        raise ValueError(f"{where}: unknown key(s) or table(s) {unknown}; known: description, device, model, "
+        raise ConfigError(f"{where}: unknown key(s) or table(s) {unknown}; known: description, device, model, "
                          f"train, {', '.join(SECTIONS)}")
     device = data.get("device", "auto")
     if not isinstance(device, str) or not DEVICE_PATTERN.fullmatch(device):
-        raise ValueError(f"{where}: device = {device!r}; use auto, cpu, cuda or cuda:N")
+        raise ConfigError(f"{where}: device = {device!r}; use auto, cpu, cuda or cuda:N")
     model = build(STARConfig, data.get("model", {}), f"{where} [model]")
     sections = {key: build(cls, data.get(key, {}), f"{where} [{key}]") for key, cls in SECTIONS.items()}
+    root = sections["data"].vimeo_root                 # paths in a profile are relative to the repository
+    if root and not Path(root).expanduser().is_absolute():
+        sections["data"] = dataclasses.replace(sections["data"], vimeo_root=str(REPO_ROOT / root))
     return Profile(name=name, description=str(data.get("description", "")), model=model, device=device,
                    train=TrainSettings.from_toml(data.get("train", {}), where), path=path, **sections)
 
@@ -222,11 +251,11 @@ def load_profile(name: str) -> Profile:
     """Read ``starlib/study/profiles/<name>.toml``; unknown names raise with the list of known ones."""
     path = PROFILE_DIR / f"{name}.toml"
     if not path.is_file():
-        raise ValueError(f"unknown profile {name!r}; choose one of {available_profiles()} "
+        raise ConfigError(f"unknown profile {name!r}; choose one of {available_profiles()} "
                          f"(files in {PROFILE_DIR})")
     with path.open("rb") as f:
         try:
             data = tomllib.load(f)
         except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{path}: not valid TOML: {exc}") from exc
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     return parse_profile(name, data, path)

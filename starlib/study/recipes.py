@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ from starlib.models import STARConfig, STARnet
 from starlib.paper.objectives import objective as objective_record
 from starlib.study.profile import Profile
 from starlib.study.workspace import Workspace
-from starlib.train import RunResult, TrainConfig, train
+from starlib.train import RunResult, TrainConfig, run_id, train
 
 #: The S-SR networks of Tables 7-8 as Net_S alone (``STARConfig.net_s_only``).
 NET_S_ALONE: dict[str, dict[str, Any]] = {
@@ -83,15 +84,23 @@ def training_split(profile: Profile, length: int = 3) -> tuple[list[Window], lis
 
 class Validation:
     """A validator for :func:`starlib.train.train`: the mean PSNR of each scored output of an objective on the
-    validation windows, next to bicubic + frame averaging on the same frames (computed once)."""
+    validation windows, next to bicubic + frame averaging on the same frames (loaded and scored on the first
+    call, so a finished run that is only reused costs nothing)."""
 
     def __init__(self, ws: Workspace, windows: list[Window], objective: str) -> None:
         record = objective_record(objective)
-        crop = ws.profile.validation.crop
-        self.ws, self.inputs, self.outputs = ws, record.inputs, record.scored
-        self.stacks = [_centre_crop(load_window(w, ws.profile.scale), crop, ws.profile.scale) for w in windows]
-        self.baseline = {o: float(np.mean([M.psnr(ground_truth(s, o), bicubic_and_average(s, ws.profile.scale)[o])
-                                           for s in self.stacks])) for o in self.outputs}
+        self.ws, self.windows, self.inputs, self.outputs = ws, windows, record.inputs, record.scored
+
+    @cached_property
+    def stacks(self) -> list[FrameStack]:
+        scale, crop = self.ws.profile.scale, self.ws.profile.validation.crop
+        return [_centre_crop(load_window(w, scale), crop, scale) for w in self.windows]
+
+    @cached_property
+    def baseline(self) -> dict[str, float]:
+        scale = self.ws.profile.scale
+        return {o: float(np.mean([M.psnr(ground_truth(s, o), bicubic_and_average(s, scale)[o]) for s in self.stacks]))
+                for o in self.outputs}
 
     def __call__(self, model: STARnet) -> list[dict]:
         method = STARMethod(model, self.ws.flows, inputs=self.inputs, tile=self.ws.profile.eval.tile(self.inputs),
@@ -138,8 +147,10 @@ def model_config(profile: Profile, variant: Mapping[str, Any] | None = None) -> 
 
 
 def train_config(profile: Profile, objective: str, **overrides: Any) -> TrainConfig:
-    """``[train]``, then ``[train.finetune]`` (finetunes), then ``[train."<objective>"]``, then ``overrides``."""
-    return profile.train.config(objective, where=str(profile.path or profile.name), **overrides)
+    """``[train]``, then ``[train.finetune]`` (finetunes), then ``[train."<objective>"]``, then ``overrides``
+    (an error names the profile file and, when there are any, the overrides as the values' sources)."""
+    where = str(profile.path or profile.name) + (f" with overrides {overrides}" if overrides else "")
+    return profile.train.config(objective, where=where, **overrides)
 
 
 def net_s_alone(profile: Profile, name: str) -> Training:
@@ -151,19 +162,33 @@ def net_s_alone(profile: Profile, name: str) -> Training:
                     from_parent=False)
 
 
-def train_run(ws: Workspace, what: Training) -> RunResult:
-    """Train (or reuse) ``what`` under the workspace's profile, on its device; a finetune first obtains its
-    parent's run."""
-    profile = ws.profile
+def _configs(ws: Workspace, what: Training) -> tuple[STARConfig, TrainConfig, Training | None]:
+    """The network and training configs of ``what`` and the parent it starts from (None: from scratch); a
+    parent enters by its run name, computed without loading or training it."""
     overrides = dict(what.overrides)
     if ws.seed is not None:
         overrides.setdefault("seed", ws.seed)
     parent = objective_record(what.objective).parent
+    parent_what = None
     if parent and what.from_parent and "init_from" not in overrides:
-        base = train_run(ws, Training(parent, what.variant, {k: v for k, v in overrides.items() if k == "seed"}))
-        overrides["init_from"] = base.run_dir.name
-    mcfg = model_config(profile, what.variant)
-    tcfg = train_config(profile, what.objective, **overrides)
+        parent_what = Training(parent, what.variant, {k: v for k, v in overrides.items() if k == "seed"})
+        overrides["init_from"] = run_name(ws, parent_what)
+    return model_config(ws.profile, what.variant), train_config(ws.profile, what.objective, **overrides), parent_what
+
+
+def run_name(ws: Workspace, what: Training) -> str:
+    """The folder name of ``what``'s run (``<objective>-<hash>``), whether or not it exists yet."""
+    mcfg, tcfg, _ = _configs(ws, what)
+    return run_id(mcfg, tcfg, training_split(ws.profile)[2])
+
+
+def train_run(ws: Workspace, what: Training) -> RunResult:
+    """Train (or reuse) ``what`` under the workspace's profile, on its device; a finetune's parent is trained
+    first when its run is not finished."""
+    profile = ws.profile
+    mcfg, tcfg, parent = _configs(ws, what)
+    if parent is not None and not (ws.runs / tcfg.init_from / "model.pt").is_file():
+        train_run(ws, parent)
     windows, held_out, tag = training_split(profile)
     data = RandomCropWindows(windows, patch=tcfg.patch, scale=mcfg.scale, samples_per_epoch=10**9,
                              flow_cache=ws.flows, flow_on=tcfg.inputs, seed=tcfg.seed)

@@ -44,10 +44,9 @@ from starlib.study.profile import ZSMSettings
 from starlib.study.recipes import Training, train_run
 from starlib.study.tables_7_10 import FI, FI_NOTE, T7, Comparisons
 from starlib.study.workspace import Workspace
-from starlib.train import TrainConfig
 from starlib.util.atomic import atomic_write_text
 from starlib.util.paths import REPO_ROOT
-from starlib.util.provenance import provenance, write_results_csv
+from starlib.util.provenance import write_results_csv
 
 TITLE = "Table ZSM. Space-time SR under the ZSM protocol (Vid4 / Vimeo-Fast, -Medium, -Slow; Y channel)"
 PROTOCOL = ("ZSM protocol: 7-frame windows, frames 1, 3, 5, 7 downsampled x4 in, all 7 HR frames scored; PSNR and "
@@ -410,11 +409,6 @@ def resolve_paths(settings: ZSMSettings) -> ZSMSettings:
                    vimeo_septuplet_root=absolute(settings.vimeo_septuplet_root))
 
 
-def train_seed(ws: Workspace) -> int:
-    """The seed the workspace's runs train with: its own, else the profile's ``[train] seed``."""
-    return ws.seed if ws.seed is not None else int(ws.profile.train.fields("STAR").get("seed", TrainConfig.seed))
-
-
 def run_table_zsm(ws: Workspace, settings: ZSMSettings | None = None, write: bool = True) -> ZSMResult:
     """Build the rows, score them, summarise, and (``write``) write ``table_zsm.csv``, ``table_zsm_items.csv``,
     ``table_zsm.md`` and the block of ``tables.md`` with provenance (the training seed of the rows' runs)."""
@@ -430,9 +424,8 @@ def run_table_zsm(ws: Workspace, settings: ZSMSettings | None = None, write: boo
                             lr={d.name: d.lr for d in datasets}, notes=notes)
     data = ", ".join(f"{d.name}:{len(d.clips)} clips" for d in datasets)
     n_items = int(items.groupby(["dataset", "clip"]).ngroups) if len(items) else 0
-    seed = train_seed(ws)
-    prov = provenance(ws.profile.name, seed, data, n_items, time.perf_counter() - start, device=ws.device)
-    where = (f"profile `{prov['profile']}`, commit `{prov['git_commit']}`, seed {seed}, {n_items} clip(s) ({data}), "
+    prov = ws.provenance(data, n_items, time.perf_counter() - start)
+    where = (f"profile `{prov['profile']}`, commit `{prov['git_commit']}`, seed {prov['seed']}, {n_items} clip(s) ({data}), "
              f"created {prov['created_utc']}")
     markdown = render_zsm_markdown(summary, where, {d.name: d.note for d in datasets})
     if write:
@@ -481,4 +474,4 @@ def view(summary: pd.DataFrame) -> pd.DataFrame:
 __all__ = ["COUNTERPARTS", "DATASET_NAMES", "PROTOCOL", "REPORTED_BY", "TITLE", "Z", "ZSMData", "ZSMMethod",
            "ZSMResult", "build_methods", "key_frame_view", "merge_into_tables_md", "render_zsm_markdown",
            "reported_zsm", "resolve_paths", "run_table_zsm", "score_checkpoint", "score_methods", "settings_with", "summarize_zsm", "toflow_clip",
-           "toflow_training_note", "train_seed", "view", "window_items", "zsm_datasets"]
+           "toflow_training_note", "view", "window_items", "zsm_datasets"]

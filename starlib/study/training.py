@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from starlib.paper.objectives import objective as objective_record
 from starlib.study.entries import Entry, trained_entry
-from starlib.study.floors import FLOOR, floor_entry
+from starlib.study.floors import floor_entry
 from starlib.study.recipes import Training, hr_input_benchmarks, test_benchmarks
 from starlib.study.workspace import Workspace
 
-BASELINE = FLOOR
 #: objective -> output -> (paper table, paper row): where the paper reports this model on our test sets.
 PAPER_ROWS: dict[str, dict[str, tuple[int, str]]] = {
     "STAR-ST": {"sr_t": (8, "STAR-ST"), "sr_mid": (7, "STAR-ST-L_r")},

@@ -19,6 +19,7 @@ import torch
 from starlib.evaluation.score_cache import ScoreCache
 from starlib.flow import FlowCache
 from starlib.study.profile import Profile, load_profile
+from starlib.train import TrainConfig
 from starlib.util.hardware import resolve_device
 from starlib.util.paths import REPO_ROOT, cache_root, runs_root
 from starlib.util.provenance import provenance
@@ -39,7 +40,7 @@ class Workspace:
     cache: Path         # holds flows/ and scores/
     results: Path       # the profile's results folder
     figures: Path       # the profile's figures folder
-    seed: int | None = None     # training seed (None: the profile's)
+    seed: int | None = None     # training seed (None: the profile's [train] seed)
     progress: bool = True
     device: torch.device = torch.device("cpu")   # where training, scoring and figures run (resolved once)
 
@@ -50,7 +51,8 @@ class Workspace:
                device: str | None = None) -> Workspace:
         """``results_dir`` / ``figures_dir`` / ``runs_dir`` are parents of the per-profile folders (as the
         notebooks' parameters); ``cache_dir`` holds ``flows/`` and ``scores/``. Empty or None: the repository's.
-        ``device``: auto, cpu, cuda or cuda:N (empty or None: the profile's ``device``, by default auto)."""
+        ``device``: auto, cpu, cuda or cuda:N (empty or None: the profile's ``device``, by default auto).
+        ``seed``: the training seed; None or negative: the profile's."""
         prof = profile if isinstance(profile, Profile) else load_profile(profile)
         name = prof.name
         return cls(prof,
@@ -58,7 +60,8 @@ class Workspace:
                    cache=_folder(cache_dir, cache_root()),
                    results=_folder(results_dir, REPO_ROOT / "results") / name,
                    figures=_folder(figures_dir, REPO_ROOT / "figures") / name,
-                   seed=seed, progress=progress, device=resolve_device(device or prof.device))
+                   seed=seed if seed is not None and seed >= 0 else None, progress=progress,
+                   device=resolve_device(device or prof.device))
 
     @cached_property
     def flows(self) -> FlowCache:
@@ -69,9 +72,16 @@ class Workspace:
     def scores(self) -> ScoreCache:
         return ScoreCache(self.cache / "scores")
 
-    def provenance(self, seed: int, data: str, n_items: int, wall_time_s: float) -> dict:
-        """Provenance fields of a results row written from this workspace (profile and device filled in)."""
-        return provenance(self.profile.name, seed, data, n_items, wall_time_s, device=self.device)
+    @property
+    def train_seed(self) -> int:
+        """The seed the workspace's runs train with: its own, else the profile's ``[train] seed``."""
+        if self.seed is not None:
+            return self.seed
+        return int(self.profile.train.fields("STAR").get("seed", TrainConfig.seed))
+
+    def provenance(self, data: str, n_items: int, wall_time_s: float) -> dict:
+        """Provenance fields of a results row written from this workspace (profile, training seed, device)."""
+        return provenance(self.profile.name, self.train_seed, data, n_items, wall_time_s, device=self.device)
 
     def results_file(self, name: str) -> Path:
         self.results.mkdir(parents=True, exist_ok=True)

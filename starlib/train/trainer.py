@@ -44,7 +44,7 @@ from starlib.util.hardware import warn_if_slow_bf16
 from starlib.models import STARConfig, STARnet, load_checkpoint, save_checkpoint
 from starlib.models.checkpoint import (CheckpointError, atomic_torch_save, check_finite, check_fits,
                                        check_state_dict_layout, load_state_dict_strict, torch_load_untrusted)
-from starlib.models.config import ConfigError
+from starlib.util.config import ConfigError
 from starlib.util.atomic import atomic_write_text
 from starlib.util.paths import REPO_ROOT
 from starlib.util.provenance import git_commit
@@ -181,35 +181,6 @@ def run_id(model_cfg: STARConfig, train_cfg: TrainConfig, data_tag: str) -> str:
         train["init_from"] = "sha256:" + _file_digest(train_cfg.init_from)
     blob = json.dumps({"model": model_cfg.to_dict(), "train": train, "data": data_tag}, sort_keys=True).encode()
     return f"{train_cfg.objective}-{hashlib.sha256(blob).hexdigest()[:10]}"
-
-
-#: Fields that run names of format 1 (before December 2026) left out at their default; every other field was
-#: hashed. Kept only to find and rename such runs (:func:`legacy_run_id`).
-_LEGACY_OMITTED = {"model": ("net_s_only",), "train": ("micro_batch",)}
-
-
-def legacy_run_id(model_cfg: STARConfig, train_cfg: TrainConfig, data_tag: str) -> str:
-    """The name format-1 code gave this run (all fields hashed, finetunes by their parent's path string)."""
-    parts = {}
-    for key, cfg in (("model", model_cfg), ("train", train_cfg)):
-        d = dataclasses.asdict(cfg)
-        for name in _LEGACY_OMITTED[key]:
-            if d[name] == getattr(type(cfg), name):
-                del d[name]
-        parts[key] = {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
-    blob = json.dumps({**parts, "data": data_tag}, sort_keys=True).encode()
-    return f"{train_cfg.objective}-{hashlib.sha256(blob).hexdigest()[:10]}"
-
-
-def _adopt_legacy_run(runs_dir: Path, run_dir: Path, model_cfg: STARConfig, cfg: TrainConfig, data_tag: str) -> None:
-    """Rename a run folder named by the format-1 rule to its current name (runs started from scratch only: a
-    finetune's old name hashed a path string that cannot be recovered)."""
-    if run_dir.exists() or cfg.init_from:
-        return
-    old = runs_dir / legacy_run_id(model_cfg, cfg, data_tag)
-    if old.is_dir() and old != run_dir:
-        os.replace(old, run_dir)
-        print(f"renamed run {old.name} -> {run_dir.name} (run names now hash only non-default settings)")
 
 
 def _milestones(cfg: TrainConfig) -> list[int]:
@@ -490,10 +461,6 @@ def train(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_tag: str,
     """
     rank, world = _world()
     run_dir = Path(runs_dir) / run_id(model_cfg, cfg, data_tag)
-    if rank == 0:
-        _adopt_legacy_run(Path(runs_dir), run_dir, model_cfg, cfg, data_tag)
-    if world > 1:
-        dist.barrier()
     final_path = run_dir / "model.pt"
     if final_path.is_file():
         return _reuse(run_dir, model_cfg, cfg, device)

@@ -7,6 +7,12 @@ from collections.abc import Mapping
 from typing import Any
 
 
+class ConfigError(ValueError):
+    """A config that cannot be built: an unknown field, a value of the wrong type or out of range, or switches
+    that contradict each other. The message names the field and where the value came from (a ValueError, so
+    ``except ValueError`` still catches it)."""
+
+
 def field_default(field: dataclasses.Field) -> Any:
     if field.default is not dataclasses.MISSING:
         return field.default
@@ -35,7 +41,7 @@ def check_keys(cls: type, data: Mapping[str, Any], where: str) -> None:
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ValueError(f"{where}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+        raise ConfigError(f"{where}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
                          f"known keys: {', '.join(sorted(known))}")
 
 
@@ -44,7 +50,7 @@ def _check_value(name: str, value: Any, hint: Any, where: str) -> Any:
     import typing
 
     origin, args = typing.get_origin(hint), typing.get_args(hint)
-    bad = ValueError(f"{where}: {name} = {value!r} is not {getattr(hint, '__name__', hint)}")
+    bad = ConfigError(f"{where}: {name} = {value!r} is not {getattr(hint, '__name__', hint)}")
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
             raise bad
@@ -74,4 +80,4 @@ def build(cls: type, data: Mapping[str, Any], where: str) -> Any:
     try:
         return cls(**values)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{where}: {exc}") from exc
+        raise ConfigError(f"{where}: {exc}") from exc
