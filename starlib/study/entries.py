@@ -24,7 +24,7 @@ import pandas as pd
 from starlib.data.sources import Window
 from starlib.evaluation.methods import Method
 from starlib.evaluation.score_cache import KEYS
-from starlib.evaluation.stats import mean_ci95, metric_columns, n_missing, paired_difference
+from starlib.evaluation.stats import paired_difference, summarize
 from starlib.infer.runner import STARMethod
 from starlib.models.star import count_parameters
 from starlib.paper.objectives import objective as objective_record
@@ -149,32 +149,26 @@ def table_rows(table: int | None, entries: Sequence[Entry], reference: str | Non
                         rows.append({**base, "dataset": "", "output": output, "metric": metric, "n": 0,
                                      "paper_reported": value, "paper_dataset": pdata})
             continue
-        for (dataset, output), g in e.per_item.groupby(["dataset", "output"], sort=False):
+        groups = dict(tuple(e.per_item.groupby(["dataset", "output"], sort=False)))
+        for s in summarize(e.per_item).to_dict("records"):     # mean, CI, n and n_missing per metric
+            dataset, output, metric = s["dataset"], s["output"], s["metric"]
             ptable, pmethod = _paper_row(e, table, output)
-            for metric in metric_columns(e.per_item):
-                missing = n_missing(g, metric)      # items it could not be computed on: counted, not dropped
-                if missing is None:                 # the metric does not apply to this output
-                    continue
-                vals = g[["item", metric]].dropna()
-                mean, lo, hi = mean_ci95(vals[metric].to_numpy())
-                row = {**base, "dataset": dataset, "output": output, "metric": metric, "mean": mean,
-                       "ci95_low": lo, "ci95_high": hi, "n": len(vals), "n_missing": missing,
-                       "paper_method": pmethod or ""}
-                if ref is not None and ref.per_item is not None and e is not ref:
-                    r = ref.per_item[(ref.per_item.dataset == dataset) & (ref.per_item.output == output)]
-                    if metric in r.columns:
-                        d, dlo, dhi, n = paired_difference(vals, r, metric)
-                        if n:
-                            row.update(reference_method=ref.label, delta_vs_reference=d, delta_ci95_low=dlo,
-                                       delta_ci95_high=dhi, n_paired=n)
-                value, pdata = _paper_value(paper, ptable, pmethod, dataset, output, metric)
-                row.update(paper_reported=value, paper_dataset=pdata,
-                           ours_minus_paper=mean - value if pdata == dataset else np.nan)
-                if ref is not None and e is not ref and ref.paper_method:
-                    ref_value, ref_data = _paper_value(paper, ptable, ref.paper_method, dataset, output, metric)
-                    if ref_data == pdata:
-                        row["paper_delta_vs_reference"] = value - ref_value
-                rows.append(row)
+            row = {**base, **s, "paper_method": pmethod or ""}
+            if ref is not None and ref.per_item is not None and e is not ref:
+                r = ref.per_item[(ref.per_item.dataset == dataset) & (ref.per_item.output == output)]
+                if metric in r.columns:
+                    d, dlo, dhi, n = paired_difference(groups[(dataset, output)], r, metric)
+                    if n:
+                        row.update(reference_method=ref.label, delta_vs_reference=d, delta_ci95_low=dlo,
+                                   delta_ci95_high=dhi, n_paired=n)
+            value, pdata = _paper_value(paper, ptable, pmethod, dataset, output, metric)
+            row.update(paper_reported=value, paper_dataset=pdata,
+                       ours_minus_paper=s["mean"] - value if pdata == dataset else np.nan)
+            if ref is not None and e is not ref and ref.paper_method:
+                ref_value, ref_data = _paper_value(paper, ptable, ref.paper_method, dataset, output, metric)
+                if ref_data == pdata:
+                    row["paper_delta_vs_reference"] = value - ref_value
+            rows.append(row)
     frame = pd.DataFrame(rows)
     for c in SUMMARY_COLUMNS:
         if c not in frame.columns:
