@@ -78,6 +78,18 @@ def method_entry(ws: Workspace, label: str, method: Method, key: str, benchmarks
                  method=method)
 
 
+def run_key(run: RunResult, inputs: str, tile: int, suffix: str = "") -> str:
+    """The score-cache key of a trained network run with ``inputs`` and ``tile`` (``suffix``: a wrapper)."""
+    return f"{run.run_dir.name}-{inputs}-tile{tile}{suffix}"
+
+
+def run_info(run: RunResult) -> dict[str, Any]:
+    """What a table row records about the network behind it."""
+    steps = int(run.log[-1]["step"]) if run.log else 0
+    return {"parameters": count_parameters(run.model), "run": run.run_dir.name,
+            "train_wall_time_s": round(run.wall_time_s, 1), "train_steps": steps}
+
+
 def trained_entry(ws: Workspace, label: str, what: Training, benchmarks: Benchmarks, outputs: Sequence[str], *,
                   niqe: bool = False, paper_method: str | None = None, note: str = "", inputs: str | None = None,
                   wrap: Callable[[Method], Method] | None = None,
@@ -95,10 +107,9 @@ def trained_entry(ws: Workspace, label: str, what: Training, benchmarks: Benchma
     if wrap is not None:
         method = wrap(method)
         suffix = getattr(method, "key_suffix", "")
-    key = f"{run.run_dir.name}-{inputs}-tile{tile}{suffix}"
-    info = {"parameters": count_parameters(run.model), "run": run.run_dir.name,
-            "train_wall_time_s": round(run.wall_time_s, 1), "train_steps": len(run.log) and run.log[-1].get("step")}
-    return Entry(label, _scored(ws, label, method, key, benchmarks, outputs, niqe), paper_method, note, info=info,
+    key = run_key(run, inputs, tile, suffix)
+    return Entry(label, _scored(ws, label, method, key, benchmarks, outputs, niqe), paper_method, note,
+                 info=run_info(run),
                  method=method, run=run, paper_rows=dict(paper_rows or {}))
 
 

@@ -17,8 +17,7 @@ from starlib.evaluation.baselines import FlowInterpolation, frame_average
 from starlib.evaluation.cascades import LRFramesAsInput, SpaceThenTime, TimeThenSpace
 from starlib.evaluation.methods import Method, ground_truth
 from starlib.infer.runner import STARMethod
-from starlib.models.star import count_parameters
-from starlib.study.entries import Entry, method_entry, reported_entry, trained_entry
+from starlib.study.entries import Entry, method_entry, reported_entry, run_info, run_key, trained_entry
 from starlib.study.figures import method_grid
 from starlib.study.floors import FLOOR, floor_entry
 from starlib.study.recipes import NET_S_ALONE, Training, hr_input_benchmarks, net_s_alone, test_benchmarks, train_run
@@ -91,10 +90,9 @@ class Comparisons:
         entries = [floor_entry(self.ws, self.bench, ("sr_t",), label=T8.BICUBIC, paper_method="Bicubic", note="")]
         for name in NET_S_ALONE:
             method, run = self.ssr_method(name)
-            e = self._baseline(name, method, f"{run.run_dir.name}-lr-tile0", self.bench, ("sr_t",), paper=name,
+            e = self._baseline(name, method, run_key(run, "lr", 0), self.bench, ("sr_t",), paper=name,
                                note="Net_S alone, same data and steps as STAR + finetune")
-            e.info = {"parameters": count_parameters(run.model), "run": run.run_dir.name,
-                      "train_wall_time_s": round(run.wall_time_s, 1)}
+            e.info = run_info(run)
             entries.append(e)
         for label in (T8.STAR_ST, T8.STAR_S):
             entries.append(self._trained(label, label, self.bench, ("sr_t",), paper_method=label))
