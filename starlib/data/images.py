@@ -30,6 +30,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from starlib.util.atomic import atomic_path
+from starlib.util.config import env_limit
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".webp")
 #: Largest frame read, in pixels: 8K UHD (7680 x 4320 = 33.2 MP, 100 MB as RGB). ``$STARLIB_MAX_PIXELS`` changes it
@@ -47,17 +48,7 @@ class ImageError(ValueError):
 
 def max_pixels() -> int:
     """The largest frame :func:`read_rgb` reads, in pixels: ``$STARLIB_MAX_PIXELS`` if set, else :data:`MAX_PIXELS`."""
-    value = os.environ.get(MAX_PIXELS_ENV)
-    if value is None or not value.strip():
-        return MAX_PIXELS
-    try:
-        n = int(value)
-    except ValueError:
-        n = 0
-    if n <= 0:
-        raise ImageError(f"${MAX_PIXELS_ENV}={value!r} is not a positive whole number of pixels; unset it "
-                         f"(default {MAX_PIXELS:,}) or give e.g. {MAX_PIXELS_ENV}={2 * MAX_PIXELS}")
-    return n
+    return env_limit(MAX_PIXELS_ENV, MAX_PIXELS, ImageError, "pixels")
 
 
 def too_large(path: str | os.PathLike, width: int | None = None, height: int | None = None,

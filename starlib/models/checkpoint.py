@@ -24,6 +24,7 @@ from torch.overrides import TorchFunctionMode
 
 import starlib
 from starlib.util.atomic import atomic_path
+from starlib.util.config import env_limit
 
 from .config import STARConfig
 from .star import STARnet
@@ -51,16 +52,7 @@ class CheckpointError(RuntimeError):
 
 def max_parameters() -> int:
     """:data:`MAX_PARAMETERS`, or ``$STARLIB_MAX_PARAMETERS`` when set (a positive integer)."""
-    value = os.environ.get("STARLIB_MAX_PARAMETERS", "")
-    if not value:
-        return MAX_PARAMETERS
-    try:
-        bound = int(float(value))
-    except ValueError:
-        bound = 0
-    if bound < 1:
-        raise CheckpointError(f"STARLIB_MAX_PARAMETERS={value!r} is not a positive number of parameters")
-    return bound
+    return env_limit("STARLIB_MAX_PARAMETERS", MAX_PARAMETERS, CheckpointError, "parameters")
 
 
 def describe_load_error(exc: BaseException) -> str:
