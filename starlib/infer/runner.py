@@ -123,11 +123,12 @@ class PairRunner:
 
     Flows come from ``cache`` when one is given (its backend must be ``settings.flow_backend``), else from a
     :class:`FlowCache` built from ``settings.flow_cache`` / ``settings.flow_backend``. ``normalization`` is how
-    frames are normalised for the network (``to_tensor``) and outputs de-normalised.
+    frames are normalised for the network (``to_tensor``) and outputs de-normalised. ``tile_name`` is how an
+    error calls the tile setting (the enhance flag, or the profile setting scoring reads).
     """
 
     def __init__(self, model: STARnet, settings: Settings, device: torch.device | str,
-                 cache: FlowCache | None = None, normalization: str = "imagenet") -> None:
+                 cache: FlowCache | None = None, normalization: str = "imagenet", tile_name: str = "--tile") -> None:
         if normalization not in NORMALIZATIONS:
             raise ValueError(f"unknown normalization {normalization!r}; choose one of {NORMALIZATIONS}")
         if cache is not None and cache.backend != settings.flow_backend:
@@ -143,7 +144,7 @@ class PairRunner:
         self.multiple, self.min_size = input_geometry(model.cfg)
         tile = settings.tile - settings.tile % self.multiple if settings.tile else 0
         if tile and tile < max(self.min_size, 2 * settings.overlap):
-            raise EnhanceError(f"--tile {settings.tile} is too small for this network: use at least "
+            raise EnhanceError(f"{tile_name} {settings.tile} is too small for this network: use at least "
                                f"{max(self.min_size, 2 * settings.overlap)} px, or 0 for whole frames")
         self.tile = tile
         self.cache = cache if cache is not None else FlowCache(settings.flow_cache, settings.flow_backend)
@@ -222,7 +223,8 @@ class STARMethod:
             raise ValueError("a Net_S-only (S-SR) network has no T-SR output; use inputs='lr'")
         settings = Settings(tile=tile, overlap=overlap, margin=0, flow_backend=cache.backend,
                             flow_cache=None if cache.root is None else str(cache.root), prefetch_flows=False)
-        self.runner = PairRunner(model, settings, device, cache=cache, normalization=normalization)
+        self.runner = PairRunner(model, settings, device, cache=cache, normalization=normalization,
+                                 tile_name="the scoring tile (a profile's [eval] tile_lr / tile_hr)")
         self.model, self.cache, self.inputs = self.runner.model, cache, inputs
         self.keys = model.output_names if inputs == "lr" else ("lr_mid",)
 
