@@ -60,3 +60,16 @@ def test_git_commit_names_the_checkout_unless_told_otherwise(monkeypatch, tmp_pa
     assert git_commit(tmp_path) == "unknown"                      # not a git checkout
     monkeypatch.setenv("STARLIB_GIT_COMMIT", "0123456789ab")      # a copy run on another machine
     assert git_commit() == git_commit(tmp_path) == "0123456789ab"
+
+
+def test_notebook_times_are_recorded_merged_and_rendered(tmp_path):
+    from starlib.study.pipeline import record_times
+
+    record_times({"00_networks.ipynb": 9.5, "01_data.ipynb": 70.0}, tmp_path, "smoke")
+    record_times({"01_data.ipynb": 65.0}, tmp_path, "smoke")           # a rerun replaces its own row only
+    frame = pd.read_csv(tmp_path / "smoke" / "notebook_times.csv")
+    assert dict(zip(frame.notebook, frame.seconds)) == {"00_networks.ipynb": 9.5, "01_data.ipynb": 65.0}
+    assert {"git_commit", "device", "profile"} <= set(frame.columns)
+    text = report.times_summary(tmp_path)
+    assert "| 01_data.ipynb | 1.1 min |" in text and "| **all** | **1.2 min** |" in text and "`smoke`" in text
+    assert "No notebook times" in report.times_summary(tmp_path / "none")

@@ -69,6 +69,32 @@ class NotebookFailed(RuntimeError):
     pass
 
 
+TIMES_FILE = "notebook_times.csv"
+
+
+def record_times(times: dict[str, float], results_dir: Path, profile: str) -> Path:
+    """Merge this run's wall time per executed notebook into ``<results_dir>/<profile>/notebook_times.csv``
+    (rows of notebooks not run now are kept), with provenance."""
+    import pandas as pd
+
+    from starlib.util.hardware import describe_device
+    from starlib.util.provenance import provenance, write_results_csv
+
+    path = results_dir / profile / TIMES_FILE
+    old = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=["notebook", "seconds"])
+    old = old[~old["notebook"].isin(times)]
+    rows = old.to_dict("records") + [{"notebook": name, "seconds": round(t, 1)} for name, t in times.items()]
+    rows = sorted(({k: v for k, v in r.items() if k in ("notebook", "seconds", "git_commit", "created_utc")}
+                   for r in rows), key=lambda r: r["notebook"])
+    prov = provenance(profile, -1, "notebooks/ (wall time of each executed notebook)", len(rows), sum(times.values()))
+    prov["device"] = describe_device("cpu")      # the machine the pipeline ran on (its notebooks record theirs)
+    keep = {k: v for k, v in prov.items() if k not in ("git_commit", "created_utc")}
+    fresh = {"git_commit": prov["git_commit"], "created_utc": prov["created_utc"]}
+    records = [{**r, **({} if "git_commit" in r and r["notebook"] not in times else fresh)} for r in rows]
+    write_results_csv(records, path, keep)
+    return path
+
+
 def run_notebooks(profile: str, selection: Sequence[str] | None = None, out_dir: Path | None = None,
                   extra_parameters: dict | None = None, log: Callable[..., None] = print,
                   runs: Sequence[NotebookRun] | None = None) -> list[Path]:
@@ -80,7 +106,7 @@ def run_notebooks(profile: str, selection: Sequence[str] | None = None, out_dir:
         raise ValueError(f"unknown profile {profile!r}; choose one of {available_profiles()}")
     out_dir = Path(out_dir) if out_dir else REPO_ROOT / "executed" / profile
     out_dir.mkdir(parents=True, exist_ok=True)
-    executed = []
+    executed, times = [], {}
     for run in (plan(selection) if runs is None else runs):
         target = out_dir / run.name
         declared = pm.inspect_notebook(str(run.notebook))
@@ -96,8 +122,11 @@ def run_notebooks(profile: str, selection: Sequence[str] | None = None, out_dir:
         except pm.PapermillExecutionError as exc:
             raise NotebookFailed(f"{run.name} failed in cell {exc.cell_index} ({exc.ename}: {exc.evalue}); "
                                  f"the executed copy with the traceback is {target}") from exc
-        log(f"[{profile}] {run.name} done in {time.perf_counter() - start:.1f} s")
+        times[run.name] = time.perf_counter() - start
+        log(f"[{profile}] {run.name} done in {times[run.name]:.1f} s")
         executed.append(target)
+        results = Path((extra_parameters or {}).get("results_dir") or REPO_ROOT / "results")
+        record_times(times, results if results.is_absolute() else REPO_ROOT / results, profile)      # after each notebook: a failed run keeps what finished
     return executed
 
 

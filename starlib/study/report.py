@@ -12,6 +12,7 @@ import pandas as pd
 
 from starlib.paper.objectives import OBJECTIVES
 from starlib.study.claims import claims_markdown
+from starlib.study.pipeline import TIMES_FILE
 from starlib.study.training import result_name
 from starlib.util.atomic import atomic_write_text
 from starlib.util.paths import REPO_ROOT
@@ -19,6 +20,7 @@ from starlib.util.paths import REPO_ROOT
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 CLAIMS_START, CLAIMS_END = "<!-- claims:start -->", "<!-- claims:end -->"
 BENCH_START, BENCH_END = "<!-- bench:start -->", "<!-- bench:end -->"
+TIMES_START, TIMES_END = "<!-- times:start -->", "<!-- times:end -->"
 BENCH_FILES = ("benchmarks.csv", "benchmarks_cuda.csv")   # results/, written by benchmarks/bench.py
 
 #: Column names of training summaries written before the study layer was rebuilt (still committed for `cpu`).
@@ -72,6 +74,27 @@ def claims_summary(results: Path) -> str:
     return head + claims_markdown(claims)
 
 
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+def times_summary(results_root: Path, profiles: tuple[str, ...] = ("smoke", "cpu", "gpu", "paper")) -> str:
+    """Measured wall time of each notebook per profile (``results/<profile>/notebook_times.csv``, written by
+    the pipeline), with the total of a whole run and the machine and commit it was measured on."""
+    parts = []
+    for profile in profiles:
+        path = results_root / profile / TIMES_FILE
+        if not path.is_file():
+            continue
+        t = pd.read_csv(path)
+        lines = [f"`{profile}` (on {t['device'].iloc[0]}; commit(s) {', '.join(sorted(set(t['git_commit'])))}):", "",
+                 "| notebook | wall time |", "| --- | --- |"]
+        lines += [f"| {r.notebook} | {_minutes(r.seconds)} |" for r in t.itertuples()]
+        lines.append(f"| **all** | **{_minutes(t['seconds'].sum())}** |")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) or "_No notebook times recorded yet (the pipeline writes them)._"
+
+
 def benchmarks_summary(results_root: Path) -> str:
     """The ratios of each ``results/benchmarks*.csv`` (absolute times stay in the CSV; memory is shown in MiB,
     since the claim about it is absolute), with the machine and commit they were measured on."""
@@ -114,6 +137,8 @@ def update_readme(profile: str, readme: Path = REPO_ROOT / "README.md") -> None:
     if CLAIMS_START in text:
         text = _replace_block(text, CLAIMS_START, CLAIMS_END, f"Profile `{profile}`:\n\n" + claims_summary(results),
                               readme)
+    if TIMES_START in text:
+        text = _replace_block(text, TIMES_START, TIMES_END, times_summary(REPO_ROOT / "results"), readme)
     if BENCH_START in text:
         text = _replace_block(text, BENCH_START, BENCH_END, benchmarks_summary(REPO_ROOT / "results"), readme)
     atomic_write_text(readme, text)
