@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from starlib.util.atomic import atomic_path
-from starlib.util.paths import REPO_ROOT
+from starlib.util.paths import CACHE_DIR
 
 from .backends import DEFAULT_BACKEND, compute_flow
 
 CACHE_VERSION = "1"  # bump when the meaning of a cached flow changes
-DEFAULT_CACHE_DIR = REPO_ROOT / "cache" / "flows"
+DEFAULT_CACHE_DIR = CACHE_DIR / "flows"
 
 
 def _frame_digest(img: np.ndarray) -> bytes:

@@ -323,13 +323,7 @@ class ComparisonUI(widgets.VBox):
     def _refresh_methods(self, prefer: Sequence[str] | None = None) -> None:
         output = self.w_output.value
         labels = list(available_methods(self._comp, output))
-        if prefer is not None:
-            unknown = [p for p in prefer if p not in labels]
-            if unknown:
-                raise ValueError(f"methods {unknown} do not produce {output!r}; available: {labels}")
-            chosen = list(prefer)
-        else:
-            chosen = default_methods(self._comp, output)
+        chosen = choose_methods(self._comp, output, prefer)
         self.w_methods.value = ()
         self.w_methods.options = labels
         self.w_methods.rows = min(max(len(labels), 2), 10)
@@ -428,6 +422,18 @@ def default_methods(comp: Any, output: str) -> list[str]:
     return [label for label in labels if label in wanted] or labels
 
 
+def choose_methods(comp: Any, output: str, prefer: Sequence[str] | None = None) -> list[str]:
+    """The methods to show for ``output``, in table order: ``prefer`` (each must produce it), else
+    :func:`default_methods`."""
+    labels = list(available_methods(comp, output))
+    if prefer is None:
+        return default_methods(comp, output)
+    unknown = [p for p in prefer if p not in labels]
+    if unknown:
+        raise ValueError(f"methods {unknown} do not produce {output!r}; available: {labels}")
+    return [label for label in labels if label in set(prefer)]
+
+
 def static_comparison(comp: Any, dataset: str | None = None, sample: str | None = None, output: str = "sr_mid",
                       methods: Sequence[str] | None = None) -> tuple[dict[str, Any], plt.Figure, pd.DataFrame]:
     """What :func:`build_ui` shows first (same defaults), without widgets: ``(state, figure, metrics table)``.
@@ -441,10 +447,7 @@ def static_comparison(comp: Any, dataset: str | None = None, sample: str | None 
     name = sample or next(iter(windows))
     if name not in windows:
         raise ValueError(f"no sample {name!r} in {dataset!r} for {output!r}; samples: {list(windows)}")
-    unknown = [m for m in (methods or ()) if m not in built]
-    if unknown:
-        raise ValueError(f"methods {unknown} do not produce {output!r}; available: {list(built)}")
-    chosen = [label for label in built if label in set(methods)] if methods else default_methods(comp, output)
+    chosen = choose_methods(comp, output, methods or None)
     stack = load_window(windows[name], comp.scale)
     preds = predict(stack, {label: built[label] for label in chosen}, output)
     box = default_box(ground_truth(stack, output), preds)

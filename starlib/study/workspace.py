@@ -21,7 +21,7 @@ from starlib.flow import FlowCache
 from starlib.study.profile import Profile, load_profile
 from starlib.train import TrainConfig
 from starlib.util.hardware import resolve_device
-from starlib.util.paths import REPO_ROOT, cache_root, runs_root
+from starlib.util.paths import CACHE_DIR, REPO_ROOT, RUNS_DIR
 from starlib.util.provenance import provenance
 
 
@@ -56,8 +56,8 @@ class Workspace:
         prof = profile if isinstance(profile, Profile) else load_profile(profile)
         name = prof.name
         return cls(prof,
-                   runs=_folder(runs_dir, runs_root(name).parent) / name,
-                   cache=_folder(cache_dir, cache_root()),
+                   runs=_folder(runs_dir, RUNS_DIR) / name,
+                   cache=_folder(cache_dir, CACHE_DIR),
                    results=_folder(results_dir, REPO_ROOT / "results") / name,
                    figures=_folder(figures_dir, REPO_ROOT / "figures") / name,
                    seed=seed if seed is not None and seed >= 0 else None, progress=progress,

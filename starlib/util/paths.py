@@ -8,11 +8,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def runs_root(profile: str) -> Path:
-    """Training runs of a profile (git-ignored): ``runs/<profile>/<run name>/``."""
-    return REPO_ROOT / "runs" / profile
-
-
-def cache_root() -> Path:
-    """Flows and per-item scores (git-ignored): ``cache/flows/``, ``cache/scores/``."""
-    return REPO_ROOT / "cache"
+#: Training runs (``runs/<profile>/<run name>/``) and the caches (``cache/flows/``, ``cache/scores/``),
+#: git-ignored.
+RUNS_DIR = REPO_ROOT / "runs"
+CACHE_DIR = REPO_ROOT / "cache"
