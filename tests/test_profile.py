@@ -51,7 +51,7 @@ def test_wrong_types_unknown_tables_and_devices_are_errors(tmp_path):
 def test_train_settings_layer_base_finetune_and_objective():
     prof = load_profile("cpu")
     star, st, thr = (prof.train.config(o) for o in ("STAR", "STAR-ST", "STAR-T_HR"))
-    assert (star.steps, st.steps, thr.steps) == (600, 200, 200)
+    assert (star.steps, st.steps, thr.steps) == (400, 300, 200)    # [train], [train.finetune], [train."STAR-T_HR"]
     assert (star.patch, st.patch, thr.patch) == (24, 24, 32)
     assert set(FINETUNES) == set(OBJECTIVES) - {"STAR"}
 

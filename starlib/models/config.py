@@ -63,6 +63,7 @@ class STARConfig:
     # --- additions of ours (off = the authors' network) ---------------------------------------------
     global_residual: bool = False       # add bicubic-upscaled / averaged inputs to every RGB output (heads start at 0)
     net_s_only: bool = False            # Net_S alone as an S-SR network: the DBPN / DBPN-MI / RBPN of Tables 7-8
+    fr_only: bool = False               # the flow-refinement U-Net alone (stage (b) of the staged recipe)
     # --- initialisation ---------------------------------------------------------------------------
     resblock_init_scale: float = 1.0    # authors: 1.0 (plain Kaiming); <1 scales each ResBlock's last conv
     # --- flow-refinement U-Net ------------------------------------------------------------------
@@ -105,6 +106,9 @@ class STARConfig:
         if self.net_s_only and (self.flow_refine or self.use_motion):
             raise ConfigError("STARConfig.net_s_only=True builds Net_S alone; set flow_refine=False and "
                              "use_motion=False (and use_flow=False for single-image DBPN)")
+        if self.fr_only and (self.net_s_only or not self.flow_refine):
+            raise ConfigError("STARConfig.fr_only=True builds the flow-refinement U-Net alone; it needs "
+                             "flow_refine=True (and use_flow=True) and excludes net_s_only")
         if self.flow_refine and not self.use_flow:
             raise ConfigError("STARConfig.flow_refine=True needs use_flow=True; set flow_refine=False "
                              "for the 'w/o Flow' model")

@@ -52,7 +52,8 @@ class STARnet(nn.Module):
         ``lr_mid``: (B, 3, h, w) the in-between frame at input resolution (T-SR);
         ``*_aux``: the same four after stage 1 (S-SR aux = Net_S's own RGB head), weighted 0.4 in the loss;
         ``flow_fwd``, ``flow_bwd``: the flows used downstream (refined when FR is on), if flows are used.
-    With ``cfg.net_s_only`` (the S-SR baselines) only ``sr_t`` and ``sr_t1`` (Net_S's RGB) are returned.
+    With ``cfg.net_s_only`` (the S-SR baselines) only ``sr_t`` and ``sr_t1`` (Net_S's RGB) are returned; with
+    ``cfg.fr_only`` (the U-Net pretrained alone) only the refined ``flow_fwd`` and ``flow_bwd``.
     """
 
     def __init__(self, cfg: STARConfig | None = None) -> None:
@@ -65,6 +66,9 @@ class STARnet(nn.Module):
         c_h, c_l, c_m = cfg.feat, cfg.lr_feat, cfg.motion_channels
         c_pair = 2 * c_l + c_m                                     # cat(L_a, L_b, M): 320 at paper widths
 
+        if cfg.fr_only:                                             # stage (b): the FR U-Net and nothing else
+            self.flow_net = FlowRefinementUNet(8, 2, cfg.fr_width, cfg.fr_depth, cfg.fr_correction)
+            return
         self.net_s = build_net_s(cfg)                               # initialised by its own constructor
         if cfg.net_s_only:                                          # S-SR baseline: Net_S and nothing else
             if cfg.global_residual:
@@ -109,7 +113,9 @@ class STARnet(nn.Module):
 
     @property
     def output_names(self) -> tuple[str, ...]:
-        """Final outputs this network returns (Net_S-only baselines: the two S-SR frames)."""
+        """Final outputs this network returns (Net_S-only baselines: the two S-SR frames; FR alone: none)."""
+        if self.cfg.fr_only:
+            return ()
         return ("sr_t", "sr_t1") if self.cfg.net_s_only else FINAL_OUTPUTS
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -157,6 +163,8 @@ class STARnet(nn.Module):
             flow_bwd = self.flow_net.refine(flow_bwd, lr_t1, lr_t)
         if cfg.use_flow:
             out["flow_fwd"], out["flow_bwd"] = flow_fwd, flow_bwd
+        if cfg.fr_only:
+            return out
 
         # Stage 1, S-SR (eq 1): H_t, H_{t+1} (B, c_h, sh, sw), plus Net_S's own RGB (aux outputs).
         if not cfg.use_flow:

@@ -64,9 +64,19 @@ OBJECTIVES: dict[str, Objective] = {o.name: o for o in (
 )}
 FINETUNES: tuple[str, ...] = tuple(n for n, o in OBJECTIVES.items() if o.is_finetune)
 
+#: Training stages that are not objectives of the paper (never scored, never in a table): the
+#: flow-refinement U-Net pretrained alone, stage (b) of the staged recipe (``starlib.study.recipes``).
+PRETRAINING: dict[str, Objective] = {o.name: o for o in (
+    Objective("FR", (), (), description="The flow-refinement U-Net trained alone on the FR ground-truth flows "
+                                        "(eq. 15, flows through the true middle frame): the authors load such a "
+                                        "pretrained U-Net (flow_refinement.pth) before the STAR run with FR."),
+)}
+
 
 def objective(name: str) -> Objective:
     """The :class:`Objective` called ``name``; a ValueError names the known ones."""
+    if name in PRETRAINING:
+        return PRETRAINING[name]
     if name not in OBJECTIVES:
         raise ValueError(f"unknown objective {name!r}; choose one of {sorted(OBJECTIVES)}")
     return OBJECTIVES[name]

@@ -76,6 +76,29 @@ class ValidationSettings:
 
 
 @dataclass(frozen=True)
+class StagesSettings:
+    """``[stages]``: the authors' staged recipe (spec 6.1 and 8; README "Staged training"), each stage its own
+    run, shared by every table that needs it: (a) Net_S trained alone for S-SR (the run Table 8 reports);
+    (b) the flow-refinement U-Net trained alone on the FR targets; (c) the network without FR, Net_S from (a);
+    (d) the network with FR, from (c) and (b), for STAR's own ``[train]`` steps. A network without FR (the
+    ablations "w/o FR", "w/o Flow") continues (c) for the same steps without FR, so every row of Table 1 has
+    the same schedule. Finetunes start from (d)."""
+
+    net_s: bool = False          # (a) on
+    net_s_steps: int = 0         # steps of (a), the same runs as Table 8's Net_S (0 = STAR's plus a finetune's)
+    net_s_file: str = ""         # Net_S from this file instead of (a): the authors' rbpn_pretrained_F2_4x.pth
+    fr: bool = False             # (b)-(d) on
+    fr_steps: int = 300          # steps of (b)
+    fr_file: str = ""            # the U-Net from this file instead of (b): the authors' flow_refinement.pth
+    core_steps: int = 0          # steps of (c) (0 = STAR's)
+
+    def __post_init__(self) -> None:
+        _non_negative(self, "net_s_steps", "fr_steps", "core_steps")
+        if self.fr and not self.fr_file and not self.fr_steps:
+            raise ConfigError("fr = true trains the U-Net alone for fr_steps steps: set fr_steps >= 1 or fr_file")
+
+
+@dataclass(frozen=True)
 class FlowSettings:
     """``[flow]``: the flow backend every notebook uses, and what notebook 01 measures."""
 
@@ -124,7 +147,7 @@ class TrainSettings:
         if unknown:
             raise ConfigError(f"{where}: unknown table(s) {unknown} under [train]; known: finetune and the "
                              f"objectives {sorted(OBJECTIVES)}")
-        for key in ("objective", "inputs", "init_from"):     # set by the recipes, never by a profile
+        for key in ("objective", "inputs", "init_from", "init_net_s", "init_flow_net"):  # the recipes' (see [stages])
             for name, table in (("train", base), *((f"train.{k}", v) for k, v in tables.items())):
                 if key in table:
                     raise ConfigError(f"{where}: [{name}] sets {key!r}, which the recipes choose per run")
@@ -216,6 +239,7 @@ class Profile:
     tables: TablesSettings = TablesSettings()
     validation: ValidationSettings = ValidationSettings()
     zsm: ZSMSettings = ZSMSettings()
+    stages: StagesSettings = StagesSettings()
     device: str = "auto"                 # auto (CUDA when present, else CPU) | cpu | cuda | cuda:N
     path: Path | None = None
 
@@ -225,7 +249,7 @@ class Profile:
 
 
 SECTIONS = {"data": DataSettings, "flow": FlowSettings, "eval": EvalSettings, "tables": TablesSettings,
-            "validation": ValidationSettings, "zsm": ZSMSettings}
+            "validation": ValidationSettings, "zsm": ZSMSettings, "stages": StagesSettings}
 
 
 def parse_profile(name: str, data: dict[str, Any], path: Path | None = None) -> Profile:
@@ -243,6 +267,17 @@ def parse_profile(name: str, data: dict[str, Any], path: Path | None = None) -> 
     root = sections["data"].vimeo_root                 # paths in a profile are relative to the repository
     if root and not Path(root).expanduser().is_absolute():
         sections["data"] = dataclasses.replace(sections["data"], vimeo_root=str(REPO_ROOT / root))
+    stages = sections["stages"]
+    for key in ("net_s_file", "fr_file"):                  # weights files: relative to the repository, must exist
+        value = getattr(stages, key)
+        if value:
+            resolved = Path(value).expanduser()
+            resolved = resolved if resolved.is_absolute() else REPO_ROOT / resolved
+            if not resolved.is_file():
+                raise ConfigError(f"{where}: [stages] {key} = {value!r}: {resolved} does not exist; give the path "
+                                 f"of the weights file (absolute, or relative to the repository) or remove the key")
+            stages = dataclasses.replace(stages, **{key: str(resolved)})
+    sections["stages"] = stages
     return Profile(name=name, description=str(data.get("description", "")), model=model, device=device,
                    train=TrainSettings.from_toml(data.get("train", {}), where), path=path, **sections)
 

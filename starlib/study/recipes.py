@@ -7,6 +7,7 @@ on the embedded real clips (DAVIS triplets, the TOFlow clip); a profile with ``[
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -39,15 +40,20 @@ NET_S_ALONE: dict[str, dict[str, Any]] = {
 class Training:
     """What to train: an objective on the profile's network with ``variant`` (STARConfig changes) and
     ``overrides`` (TrainConfig changes). A finetune starts from its parent objective's run of the same network
-    (trained first when missing) unless ``from_parent`` is False."""
+    (trained first when missing) unless ``from_parent`` is False; a first-trained network goes through the
+    profile's ``[stages]`` (:func:`stages`) unless ``from_parent`` is False. ``stage`` is set by the recipes
+    only: ``"core"`` is stage (c), the network without FR that stage (d) starts from."""
 
     objective: str = "STAR"
     variant: Mapping[str, Any] = field(default_factory=dict)
     overrides: Mapping[str, Any] = field(default_factory=dict)
     from_parent: bool = True
+    stage: str = ""
 
     def __post_init__(self) -> None:
         objective_record(self.objective)
+        if self.stage not in ("", "core"):
+            raise ValueError(f"Training.stage must be '' or 'core', got {self.stage!r}")
 
 
 def _split(windows: list[Window], held_out: list[Window], tag: str) -> tuple[list[Window], list[Window], str]:
@@ -153,27 +159,95 @@ def train_config(profile: Profile, objective: str, **overrides: Any) -> TrainCon
     return profile.train.config(objective, where=where, **overrides)
 
 
-def net_s_alone(profile: Profile, name: str) -> Training:
-    """Net_S trained alone for S-SR (DBPN, DBPN-MI, RBPN): STAR's steps plus the finetune's, at STAR's
-    learning rate, from scratch."""
+#: STARConfig fields that shape Net_S (and what a Net_S-alone run computes): the rest of the network's
+#: settings do not enter the Net_S stage, so every variant with the same Net_S shares one stage (a).
+NET_S_FIELDS = ("scale", "base_filter", "feat", "num_stages", "n_resblock", "net_s", "dbpn_num_up", "dbpn_dense",
+                "keep_unused_rbpn_branch", "net_s_flow", "use_flow", "global_residual")
+#: STARConfig fields that shape the flow-refinement U-Net (stage (b)).
+FR_FIELDS = ("fr_width", "fr_depth", "fr_correction")
+
+
+def _changed(profile: Profile, cfg: STARConfig, names: tuple[str, ...]) -> dict[str, Any]:
+    return {k: getattr(cfg, k) for k in names if getattr(cfg, k) != getattr(profile.model, k)}
+
+
+def net_s_steps(profile: Profile) -> int:
+    """Steps of a Net_S-alone run: ``[stages] net_s_steps``, or STAR's steps plus a finetune's."""
+    if profile.stages.net_s_steps:
+        return profile.stages.net_s_steps
     star, finetune = profile.train.fields("STAR"), profile.train.fields("STAR-S")
-    steps = int(star.get("steps", TrainConfig.steps)) + int(finetune.get("steps", TrainConfig.steps))
-    return Training("STAR-S", NET_S_ALONE[name], {"steps": steps, "lr": float(star.get("lr", TrainConfig.lr))},
-                    from_parent=False)
+    return int(star.get("steps", TrainConfig.steps)) + int(finetune.get("steps", TrainConfig.steps))
 
 
-def _configs(ws: Workspace, what: Training) -> tuple[STARConfig, TrainConfig, Training | None]:
-    """The network and training configs of ``what`` and the parent it starts from (None: from scratch); a
-    parent enters by its run name, computed without loading or training it."""
+def _net_s_training(profile: Profile, variant: Mapping[str, Any]) -> Training:
+    star_lr = float(profile.train.fields("STAR").get("lr", TrainConfig.lr))
+    return Training("STAR-S", variant, {"steps": net_s_steps(profile), "lr": star_lr}, from_parent=False)
+
+
+def net_s_alone(profile: Profile, name: str) -> Training:
+    """Net_S trained alone for S-SR (DBPN, DBPN-MI, RBPN; Tables 7-8) at STAR's learning rate, from scratch:
+    the same runs as stage (a) of the networks with that Net_S."""
+    return _net_s_training(profile, NET_S_ALONE[name])
+
+
+def net_s_stage(profile: Profile, cfg: STARConfig) -> Training:
+    """Stage (a) of network ``cfg``: its Net_S trained alone (a single-image DBPN takes no flow)."""
+    changed = _changed(profile, cfg, NET_S_FIELDS)
+    if cfg.net_s == "dbpn":
+        changed["use_flow"] = False
+    return _net_s_training(profile, {**changed, "net_s_only": True, "use_motion": False, "flow_refine": False})
+
+
+def fr_stage(profile: Profile, cfg: STARConfig) -> Training:
+    """Stage (b) of network ``cfg``: its flow-refinement U-Net trained alone on the FR targets."""
+    star_lr = float(profile.train.fields("STAR").get("lr", TrainConfig.lr))
+    variant = {**_changed(profile, cfg, ("scale", *FR_FIELDS)), "fr_only": True, "flow_refine": True,
+               "use_flow": True}
+    return Training("FR", variant, {"steps": profile.stages.fr_steps, "lr": star_lr}, from_parent=False)
+
+
+def _configs(ws: Workspace, what: Training) -> tuple[STARConfig, TrainConfig, list[Training]]:
+    """The network and training configs of ``what`` and the runs it starts from (trained first when
+    missing); those enter by their run names, computed without loading or training them."""
+    profile, stages = ws.profile, ws.profile.stages
     overrides = dict(what.overrides)
+    seed = {k: v for k, v in overrides.items() if k == "seed"}
     if ws.seed is not None:
         overrides.setdefault("seed", ws.seed)
-    parent = objective_record(what.objective).parent
-    parent_what = None
-    if parent and what.from_parent and "init_from" not in overrides:
-        parent_what = Training(parent, what.variant, {k: v for k, v in overrides.items() if k == "seed"})
-        overrides["init_from"] = run_name(ws, parent_what)
-    return model_config(ws.profile, what.variant), train_config(ws.profile, what.objective, **overrides), parent_what
+        seed = {"seed": overrides["seed"]}
+    mcfg = model_config(profile, what.variant)
+    record = objective_record(what.objective)
+    needs: list[Training] = []
+
+    def start(key: str, source: Training | str) -> None:
+        if key not in overrides:
+            if isinstance(source, Training):                    # every stage runs with the same seed
+                source = dataclasses.replace(source, overrides={**source.overrides, **seed})
+                needs.append(source)
+                source = run_name(ws, source)
+            overrides[key] = source
+
+    if record.parent:                                           # (e) a finetune: from its parent's run
+        if what.from_parent:
+            start("init_from", Training(record.parent, what.variant, seed))
+    elif what.from_parent and not mcfg.net_s_only and not mcfg.fr_only:
+        if stages.fr and not what.stage:                        # (d): from (c), the U-Net from (b)
+            core = Training(what.objective, {**what.variant, "flow_refine": False},
+                            {**seed, "steps": stages.core_steps} if stages.core_steps else seed, stage="core")
+            start("init_from", core)
+            if mcfg.flow_refine:
+                start("init_flow_net", stages.fr_file or fr_stage(profile, mcfg))
+        elif stages.net_s or stages.net_s_file:                 # (c), or the only stage: Net_S from (a)
+            start("init_net_s", stages.net_s_file or net_s_stage(profile, mcfg))
+    return mcfg, train_config(profile, what.objective, **overrides), needs
+
+
+def stages(ws: Workspace, what: Training) -> list[Training]:
+    """Every run ``what`` starts from, upstream first (each once), then ``what`` itself."""
+    chain: list[Training] = []
+    for need in _configs(ws, what)[2]:
+        chain += [t for t in stages(ws, need) if t not in chain]
+    return chain + [what]
 
 
 def run_name(ws: Workspace, what: Training) -> str:
@@ -183,16 +257,18 @@ def run_name(ws: Workspace, what: Training) -> str:
 
 
 def train_run(ws: Workspace, what: Training) -> RunResult:
-    """Train (or reuse) ``what`` under the workspace's profile, on its device; a finetune's parent is trained
-    first when its run is not finished."""
+    """Train (or reuse) ``what`` under the workspace's profile, on its device; the runs it starts from (a
+    finetune's parent, the stages of the staged recipe) are trained first when they are not finished."""
     profile = ws.profile
-    mcfg, tcfg, parent = _configs(ws, what)
-    if parent is not None and not (ws.runs / tcfg.init_from / "model.pt").is_file():
-        train_run(ws, parent)
+    mcfg, tcfg, needs = _configs(ws, what)
+    for need in needs:
+        if not (ws.runs / run_name(ws, need) / "model.pt").is_file():
+            train_run(ws, need)
     windows, held_out, tag = training_split(profile)
     data = RandomCropWindows(windows, patch=tcfg.patch, scale=mcfg.scale, samples_per_epoch=10**9,
                              flow_cache=ws.flows, flow_on=tcfg.inputs, seed=tcfg.seed)
-    every = profile.validation.every if held_out and mcfg.scale == profile.scale else 0
+    scored = objective_record(what.objective).scored
+    every = profile.validation.every if held_out and scored and mcfg.scale == profile.scale else 0
     validator = Validation(ws, held_out, what.objective) if every else None
     return train(mcfg, tcfg, data, tag, runs_dir=ws.runs, progress=ws.progress, device=ws.device,
                  validator=validator, validate_every=every)

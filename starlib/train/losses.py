@@ -99,7 +99,7 @@ class STARLoss(nn.Module):
                 targets: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, dict[str, float]]:
         """``targets`` overrides :func:`batch_target` per output (e.g. STAR-T_HR's HR middle frame)."""
         parts: dict[str, float] = {}
-        total = next(v for k, v in out.items() if not k.startswith("flow")).new_zeros(())
+        total = next(iter(out.values())).new_zeros(())
         for output, w in self.terms:
             if output not in out:
                 raise ValueError(f"objective {self.objective} trains output {output!r}, which this network does "
@@ -121,6 +121,10 @@ class STARLoss(nn.Module):
         if self.weights.flow > 0 and "flow_fwd_gt" in batch and "flow_fwd" in out:
             flow = F.mse_loss(out["flow_fwd"], batch["flow_fwd_gt"]) + F.mse_loss(out["flow_bwd"], batch["flow_bwd_gt"])
             parts["flow"] = float(flow.detach())
+            if "flow_fwd" in batch:  # the same loss of the unrefined flows: what refinement has to beat
+                with torch.no_grad():
+                    parts["flow_unrefined"] = float(F.mse_loss(batch["flow_fwd"], batch["flow_fwd_gt"])
+                                                    + F.mse_loss(batch["flow_bwd"], batch["flow_bwd_gt"]))
             total = total + self.weights.flow * flow
         parts["total"] = float(total.detach())
         return total, parts

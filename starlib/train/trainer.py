@@ -51,8 +51,10 @@ from starlib.util.provenance import git_commit
 from starlib.util.config import sparse_asdict
 from starlib.util.seed import seed_everything
 
-from starlib.paper.objectives import OBJECTIVES
+from starlib.paper.objectives import OBJECTIVES, PRETRAINING
+from starlib.paper.objectives import objective as objective_record
 
+from .init import PART_FIELDS, initialise, is_run_name
 from .losses import LossWeights, STARLoss, VGGFeatures
 
 try:
@@ -86,6 +88,8 @@ class TrainConfig:
     log_every: int = 10
     init_from: str = ""                  # where to start: the name of a finished run in the same runs folder
                                          # (finetunes start from their parent's run), or a checkpoint file
+    init_net_s: str = ""                 # Net_S from a run or file (a Net_S-alone run; rbpn_pretrained_F2_4x.pth)
+    init_flow_net: str = ""              # the FR U-Net from a run or file (an FR-alone run; flow_refinement.pth)
     inputs: str = "lr"                   # "hr" for STAR-T_HR (HR frames in)
     channels_last: bool = False
     bf16: bool = False                   # bfloat16 autocast (CPU or GPU)
@@ -95,13 +99,15 @@ class TrainConfig:
     vgg_weights: str = ""                # path to VGG19 weights ("" = $STARLIB_VGG19 or the torch cache)
 
     def __post_init__(self) -> None:
-        if self.objective not in OBJECTIVES:
-            raise ConfigError(f"TrainConfig.objective={self.objective!r} is not one of {sorted(OBJECTIVES)}")
+        if self.objective not in OBJECTIVES and self.objective not in PRETRAINING:
+            raise ConfigError(f"TrainConfig.objective={self.objective!r} is not one of "
+                              f"{sorted(OBJECTIVES) + sorted(PRETRAINING)}")
         if self.inputs not in ("lr", "hr"):
             raise ConfigError(f"TrainConfig.inputs must be 'lr' or 'hr', got {self.inputs!r}")
-        if OBJECTIVES[self.objective].inputs != self.inputs:
-            raise ConfigError(f"{self.objective} trains on {OBJECTIVES[self.objective].inputs.upper()} inputs "
-                              f"(inputs={OBJECTIVES[self.objective].inputs!r}), not {self.inputs!r}")
+        record = objective_record(self.objective)
+        if record.inputs != self.inputs:
+            raise ConfigError(f"{self.objective} trains on {record.inputs.upper()} inputs "
+                              f"(inputs={record.inputs!r}), not {self.inputs!r}")
         if self.micro_batch < 0:
             raise ConfigError(f"TrainConfig.micro_batch must be >= 0 (0 = whole batch), got {self.micro_batch}")
         for name in ("steps", "batch_size", "checkpoint_every", "log_every"):
@@ -119,8 +125,7 @@ class TrainConfig:
     @property
     def init_is_run(self) -> bool:
         """``init_from`` names a run (a folder name), not a file path."""
-        return bool(self.init_from) and not any(c in self.init_from for c in "/\\") \
-            and not self.init_from.endswith((".pt", ".pth"))
+        return is_run_name(self.init_from)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -174,11 +179,13 @@ def run_id(model_cfg: STARConfig, train_cfg: TrainConfig, data_tag: str) -> str:
     the data tag. A parent run enters by its name; a checkpoint file by its content (never by its path), so the
     same run has the same name from any working directory."""
     train = train_cfg.to_dict()
-    if train_cfg.init_from and not train_cfg.init_is_run:
-        if not Path(train_cfg.init_from).is_file():
-            raise FileNotFoundError(f"TrainConfig.init_from={train_cfg.init_from!r} is neither a run name nor an "
-                                    f"existing checkpoint file")
-        train["init_from"] = "sha256:" + _file_digest(train_cfg.init_from)
+    for name in ("init_from", *PART_FIELDS):
+        source = getattr(train_cfg, name)
+        if source and not is_run_name(source):
+            if not Path(source).is_file():
+                raise FileNotFoundError(f"TrainConfig.{name}={source!r} is neither a run name nor an existing "
+                                        f"checkpoint file")
+            train[name] = "sha256:" + _file_digest(source)
     blob = json.dumps({"model": model_cfg.to_dict(), "train": train, "data": data_tag}, sort_keys=True).encode()
     return f"{train_cfg.objective}-{hashlib.sha256(blob).hexdigest()[:10]}"
 
@@ -498,16 +505,8 @@ def _train_locked(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_ta
 
     seed_everything(cfg.seed)
     model = STARnet(model_cfg)
-    if cfg.init_from:
-        init_path = runs_dir / cfg.init_from / "model.pt" if cfg.init_is_run else Path(cfg.init_from)
-        if not init_path.is_file():
-            raise FileNotFoundError(f"{run_dir.name} starts from {init_path}, which does not exist: train the "
-                                    f"parent run {cfg.init_from!r} first (recipes do this for finetunes)")
-        init, _ = load_checkpoint(init_path)
-        if init.cfg != model_cfg:
-            diffs = "; ".join(f"{k}: init={a!r}, run={b!r}" for k, (a, b) in init.cfg.diff(model_cfg).items())
-            raise ConfigError(f"init_from {cfg.init_from} holds another network ({diffs})")
-        model.load_state_dict(init.state_dict())
+    if not (run_dir / "state.pt").is_file():     # a resumed run takes its weights from its state
+        initialise(model, cfg, runs_dir)
     model.to(device)
     if cfg.bf16:
         warn_if_slow_bf16(device, "TrainConfig.bf16")

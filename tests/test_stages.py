@@ -1,0 +1,206 @@
+"""The staged recipe (issue 12, item 1): (a) Net_S alone -> (c) STAR w/o FR -> (d) STAR with FR from (c) and
+(b) the U-Net alone -> (e) finetunes; every stage its own run, shared by the tables that need it; any stage
+from a weights file, ours or the authors'."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from starlib.models import STARConfig, STARnet, save_checkpoint
+from starlib.models.checkpoint import CheckpointError
+from starlib.study import recipes as R
+from starlib.study.profile import load_profile, parse_profile
+from starlib.study.workspace import Workspace
+from starlib.train import TrainConfig
+from starlib.train.init import initialise
+from starlib.train.losses import LossWeights, STARLoss
+from starlib.util.config import ConfigError
+
+TINY = dict(base_filter=8, feat=4, motion_feat=4, num_stages=1, n_resblock=1, netm_resblocks=1, netd_resblocks=1,
+            tsr_lr_resblocks=1, fr_width=4, fr_depth=2, global_residual=True)
+
+
+@pytest.fixture
+def ws(tmp_path):
+    return Workspace.create("smoke", runs_dir=tmp_path / "runs", cache_dir=tmp_path / "cache", progress=False)
+
+
+def _chain(ws, what):
+    return [(t.objective, t.stage, R._configs(ws, t)[1]) for t in R.stages(ws, what)]
+
+
+def test_the_chain_of_a_finetune_runs_every_stage_once_upstream_first(ws):
+    chain = _chain(ws, R.Training("STAR-ST"))
+    assert [(o, s) for o, s, _ in chain] == [("STAR-S", ""), ("STAR", "core"), ("FR", ""), ("STAR", ""),
+                                             ("STAR-ST", "")]
+    names = [R.run_name(ws, t) for t in R.stages(ws, R.Training("STAR-ST"))]
+    (_, _, net_s), (_, _, core), (_, _, fr), (_, _, star), (_, _, st) = chain
+    assert core.init_net_s == names[0] and core.steps == ws.profile.stages.core_steps
+    assert star.init_from == names[1] and star.init_flow_net == names[2] and not star.init_net_s
+    assert st.init_from == names[3] and fr.steps == ws.profile.stages.fr_steps
+    assert net_s.steps == ws.profile.stages.net_s_steps
+
+
+def test_stages_are_shared_by_the_tables_that_need_them(ws):
+    prof = ws.profile
+    star = R.stages(ws, R.Training("STAR"))
+    no_fr = R.stages(ws, R.Training("STAR", {"flow_refine": False}))
+    dbpn = R.stages(ws, R.Training("STAR", {"net_s": "dbpn"}))
+    no_stage2 = R.stages(ws, R.Training("STAR", {"stage2": False}))
+    name = lambda t: R.run_name(ws, t)                                   # noqa: E731
+    # Table 8's RBPN and DBPN are stage (a) of STAR and of Table 4's DBPN variant
+    assert name(star[0]) == name(R.net_s_alone(prof, "RBPN")) and name(dbpn[0]) == name(R.net_s_alone(prof, "DBPN"))
+    # w/o FR continues STAR's own stage (c) for the same steps without FR (same schedule as the full row)
+    assert [name(t) for t in no_fr[:2]] == [name(t) for t in star[:2]] and len(no_fr) == 3
+    assert R._configs(ws, no_fr[-1])[1].steps == R._configs(ws, star[-1])[1].steps
+    assert not R._configs(ws, no_fr[-1])[1].init_flow_net
+    # a variant that keeps Net_S and the U-Net shares (a) and (b), not (c)
+    assert name(no_stage2[0]) == name(star[0]) and name(no_stage2[2]) == name(star[2])
+    assert name(no_stage2[1]) != name(star[1])
+
+
+def test_without_stages_a_star_run_starts_from_scratch(ws):
+    prof = dataclasses.replace(ws.profile, stages=dataclasses.replace(ws.profile.stages, net_s=False, fr=False))
+    ws2 = dataclasses.replace(ws, profile=prof)
+    (only,) = R.stages(ws2, R.Training("STAR"))
+    cfg = R._configs(ws2, only)[1]
+    assert not (cfg.init_from or cfg.init_net_s or cfg.init_flow_net)
+
+
+def test_a_staged_smoke_chain_trains_and_each_stage_starts_from_the_last(ws):
+    result = R.train_run(ws, R.Training("STAR"))
+    chain = R.stages(ws, R.Training("STAR"))
+    runs = [ws.runs / R.run_name(ws, t) for t in chain]
+    assert all((r / "model.pt").is_file() for r in runs)
+    fr_log = (runs[2] / "log.csv").read_text().splitlines()
+    assert "flow_unrefined" in fr_log[0]                                 # the FR stage logs what it has to beat
+    assert result.run_dir == runs[-1] and R.train_run(ws, R.Training("STAR")).reused
+
+
+def _saved(cfg, path, seed):
+    torch.manual_seed(seed)
+    model = STARnet(cfg)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p))
+    save_checkpoint(model, path)
+    return model
+
+
+def test_initialise_loads_net_s_the_core_and_the_unet_from_their_own_runs(tmp_path):
+    full = STARConfig(**TINY)
+    net_s = _saved(full.replace(net_s_only=True, use_motion=False, flow_refine=False), tmp_path / "a.pt", 1)
+    core = _saved(full.replace(flow_refine=False), tmp_path / "c.pt", 2)
+    unet = _saved(full.replace(fr_only=True), tmp_path / "b.pt", 3)
+    model = STARnet(full)
+    loaded = initialise(model, TrainConfig(init_from=str(tmp_path / "c.pt"), init_flow_net=str(tmp_path / "b.pt")),
+                        tmp_path)
+    assert loaded == {"init_from": "everything but the flow-refinement U-Net", "init_flow_net": "flow_net"}
+    own = model.state_dict()
+    assert all(torch.equal(own[k], v) for k, v in core.state_dict().items())
+    assert all(torch.equal(own[k], v) for k, v in unet.state_dict().items())
+    c = STARnet(full.replace(flow_refine=False))
+    initialise(c, TrainConfig(init_net_s=str(tmp_path / "a.pt")), tmp_path)
+    assert all(torch.equal(c.state_dict()[k], v) for k, v in net_s.state_dict().items())
+
+
+def test_the_authors_files_load_through_the_key_conversion_and_a_mismatch_is_named(tmp_path):
+    full = STARConfig(**TINY)
+    donor = STARnet(full)
+    rbpn = {f"module.{k[len('net_s.'):]}": v + 1 for k, v in donor.state_dict().items() if k.startswith("net_s.")}
+    torch.save(rbpn, tmp_path / "rbpn_pretrained_F2_4x.pth")          # the authors' layout: RBPN alone
+    unet = {f"module.{k[len('flow_net.'):]}": v + 2 for k, v in donor.state_dict().items()
+            if k.startswith("flow_net.")}
+    torch.save(unet, tmp_path / "flow_refinement.pth")
+    model = STARnet(full)
+    initialise(model, TrainConfig(init_net_s=str(tmp_path / "rbpn_pretrained_F2_4x.pth"),
+                                  init_flow_net=str(tmp_path / "flow_refinement.pth")), tmp_path)
+    own = model.state_dict()
+    assert torch.equal(own["net_s.feat0.conv.weight"], rbpn["module.feat0.conv.weight"])
+    assert torch.equal(own["flow_net.outc.conv.weight"], unet["module.outc.conv.weight"])
+    wider = STARnet(full.replace(base_filter=16))
+    with pytest.raises(CheckpointError, match=r"rbpn_pretrained_F2_4x\.pth \(net_s\).*shape mismatch"):
+        initialise(wider, TrainConfig(init_net_s=str(tmp_path / "rbpn_pretrained_F2_4x.pth")), tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"init_net_s: .*absent\.pth does not exist"):
+        initialise(model, TrainConfig(init_net_s=str(tmp_path / "absent.pth")), tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"train run 'STAR-S-0000000000' first"):
+        initialise(model, TrainConfig(init_net_s="STAR-S-0000000000"), tmp_path)
+    with pytest.raises(ConfigError, match="no flow_net"):
+        initialise(STARnet(full.replace(flow_refine=False)),
+                   TrainConfig(init_flow_net=str(tmp_path / "flow_refinement.pth")), tmp_path)
+
+
+def test_init_from_another_network_is_refused_naming_the_difference(tmp_path):
+    full = STARConfig(**TINY)
+    _saved(full.replace(stage2=False), tmp_path / "x.pt", 4)
+    with pytest.raises(ConfigError, match="stage2"):
+        initialise(STARnet(full), TrainConfig(init_from=str(tmp_path / "x.pt")), tmp_path)
+
+
+def test_a_weights_file_enters_the_run_name_by_content(tmp_path):
+    from starlib.train import run_id
+    full = STARConfig(**TINY)
+    _saved(full.replace(fr_only=True), tmp_path / "b.pt", 3)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "b.pt").write_bytes((tmp_path / "b.pt").read_bytes())
+    a = run_id(full, TrainConfig(init_flow_net=str(tmp_path / "b.pt")), "d")
+    assert a == run_id(full, TrainConfig(init_flow_net=str(tmp_path / "elsewhere" / "b.pt")), "d")
+    assert a != run_id(full, TrainConfig(), "d")
+
+
+def test_the_unet_alone_learns_to_refine_towards_the_fr_targets():
+    """FR alone from its default initialisation: the flow loss must fall well below where it starts."""
+    torch.manual_seed(0)
+    cfg = STARConfig(**TINY, fr_only=True, fr_correction="tanh")
+    model = STARnet(cfg)
+    assert model.output_names == () and not hasattr(model, "net_s")
+    loss_fn = STARLoss("FR", LossWeights(flow=1.0))
+    lr = torch.randn(2, 2, 3, 16, 16)
+    flow = 0.05 * torch.randn(2, 2, 16, 16)
+    batch = {"lr": lr, "flow_fwd": flow, "flow_bwd": -flow, "flow_fwd_gt": flow, "flow_bwd_gt": -flow}
+    opt = torch.optim.Adamax(model.parameters(), lr=1e-2)
+    first = None
+    for _ in range(60):
+        out = model(lr[:, 0], lr[:, 1], flow, -flow)
+        assert set(out) == {"flow_fwd", "flow_bwd"}
+        loss, parts = loss_fn(out, batch)
+        first = parts["flow"] if first is None else first
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert parts["flow"] < 0.1 * first and parts["flow_unrefined"] == 0.0
+
+
+def test_stage_files_in_a_profile_must_exist_and_init_fields_belong_to_the_recipes(tmp_path):
+    import tomllib
+    from starlib.study.profile import PROFILE_DIR
+    data = tomllib.loads((PROFILE_DIR / "smoke.toml").read_text())
+    data["stages"]["net_s_file"] = "weights/absent_rbpn.pth"
+    with pytest.raises(ConfigError, match=r"\[stages\] net_s_file = 'weights/absent_rbpn.pth'.*does not exist"):
+        parse_profile("smoke", data, tmp_path / "smoke.toml")
+    data = tomllib.loads((PROFILE_DIR / "smoke.toml").read_text())
+    data["train"]["init_net_s"] = "x.pth"
+    with pytest.raises(ConfigError, match="init_net_s"):
+        parse_profile("smoke", data, tmp_path / "smoke.toml")
+    weights = tmp_path / "rbpn.pth"
+    torch.save({}, weights)
+    data = tomllib.loads((PROFILE_DIR / "smoke.toml").read_text())
+    data["stages"]["net_s_file"] = str(weights)
+    prof = parse_profile("smoke", data, tmp_path / "smoke.toml")
+    ws = Workspace.create(prof, runs_dir=tmp_path / "runs", progress=False)
+    chain = R.stages(ws, R.Training("STAR"))
+    assert [t.objective for t in chain] == ["STAR", "FR", "STAR"]       # (a) comes from the file
+    assert R._configs(ws, chain[0])[1].init_net_s == str(weights)
+
+
+def test_every_shipped_profile_resolves_the_chain_of_every_objective():
+    from starlib.paper.objectives import OBJECTIVES
+    from starlib.study.profile import available_profiles
+    for name in available_profiles():
+        prof = load_profile(name)
+        if prof.data.train_data == "vimeo90k" and not prof.data.vimeo_root:
+            continue                                                    # run names need the data's size
+        ws = Workspace.create(prof, progress=False)
+        for objective in OBJECTIVES:
+            assert R.stages(ws, R.Training(objective))[-1].objective == objective
