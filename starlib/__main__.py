@@ -88,6 +88,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--variant", default="{}", help='STARConfig changes as JSON, e.g. \'{"stage2": false}\'')
     p.add_argument("--steps", type=int, default=None, help="override the profile's number of steps")
     p.add_argument("--runs-dir", default=None, help="parent of the per-profile runs folder (default: runs/)")
+    p.add_argument("--net-s-file", default=None, help="start Net_S from this file instead of stage (a) (e.g. the "
+                                                      "authors' rbpn_pretrained_F2_4x.pth; = [stages] net_s_file)")
+    p.add_argument("--fr-file", default=None, help="start the FR U-Net from this file instead of stage (b) (e.g. "
+                                                   "the authors' flow_refinement.pth; = [stages] fr_file)")
     p.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N (default: the profile's, auto: CUDA "
                                                    "when available); under torchrun each process takes its LOCAL_RANK GPU")
 
@@ -102,6 +106,7 @@ def _run_train(args: argparse.Namespace) -> int:
     import torch.distributed as dist
 
     from starlib.util.config import ConfigError
+    from starlib.study.profile import load_profile
     from starlib.study.recipes import Training, train_run
     from starlib.study.workspace import Workspace
 
@@ -113,7 +118,18 @@ def _run_train(args: argparse.Namespace) -> int:
         raise ConfigError(f"--variant {args.variant!r} must be a JSON object of STARConfig fields, e.g. "
                           f"'{{\"stage2\": false}}'")
     runs_dir = Path(args.runs_dir).resolve() if args.runs_dir else None   # a flag is relative to where it is typed
-    ws = Workspace.create(args.profile, runs_dir=runs_dir, device=args.device)
+    profile = load_profile(args.profile)
+    files = {}
+    for key, value in (("net_s_file", args.net_s_file), ("fr_file", args.fr_file)):
+        if value is not None:
+            path = Path(value).expanduser().resolve()
+            if not path.is_file():
+                raise FileNotFoundError(f"--{key.replace('_', '-')} {value}: {path} does not exist; give the path "
+                                        f"of the weights file")
+            files[key] = str(path)
+    if files:
+        profile = dataclasses.replace(profile, stages=dataclasses.replace(profile.stages, **files))
+    ws = Workspace.create(profile, runs_dir=runs_dir, device=args.device)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if distributed:
         dist.init_process_group("nccl" if ws.device.type == "cuda" else "gloo")

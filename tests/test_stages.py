@@ -204,3 +204,18 @@ def test_every_shipped_profile_resolves_the_chain_of_every_objective():
         ws = Workspace.create(prof, progress=False)
         for objective in OBJECTIVES:
             assert R.stages(ws, R.Training(objective))[-1].objective == objective
+
+
+def test_the_train_command_takes_the_authors_files_and_names_a_missing_one(tmp_path, capsys):
+    from starlib.__main__ import main
+    assert main(["train", "--profile", "smoke", "--runs-dir", str(tmp_path), "--fr-file",
+                 str(tmp_path / "flow_refinement.pth")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --fr-file") and "flow_refinement.pth does not exist" in err and "\n" not in err
+    donor = STARnet(STARConfig(**load_profile("smoke").model.to_dict(), fr_only=True))
+    torch.save({f"module.{k[len('flow_net.'):]}": v for k, v in donor.state_dict().items()},
+               tmp_path / "flow_refinement.pth")
+    assert main(["train", "--profile", "smoke", "--runs-dir", str(tmp_path), "--objective", "STAR",
+                 "--fr-file", str(tmp_path / "flow_refinement.pth")]) == 0
+    made = sorted(p.name.split("-")[0] for p in (tmp_path / "smoke").iterdir())
+    assert made == ["STAR", "STAR", "STAR"]                     # (a), (c), (d): no FR stage, the file instead
