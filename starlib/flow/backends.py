@@ -13,7 +13,8 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-MAX_FLOW = 150.0  # px; the authors clip flows to +-150 and scale by it (spec 5.4)
+from starlib.paper.conventions import MAX_FLOW  # re-exported: px, the authors clip and scale flows by it
+
 DEFAULT_BACKEND = "dis_medium"
 
 

@@ -23,6 +23,7 @@ STAGE2_UPDATES = ("sequential", "parallel")
 STAGE2_MOTIONS = ("half", "full")
 BACKPROJ_ACTS = ("lrelu", "relu")
 NET_S_FLOWS = ("target_to_neighbour", "neighbour_to_target")
+MID_BASES = ("average", "warp")
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,9 @@ class STARConfig:
     fr_correction: str = "sigmoid"      # code: sigmoid-bounded correction; "tanh" or "linear"
     # --- additions of ours (off = the authors' network) ---------------------------------------------
     global_residual: bool = False       # add bicubic-upscaled / averaged inputs to every RGB output (heads start at 0)
+    mid_base: str = "average"           # with global_residual, the middle frames' base: "average" of the inputs, or
+                                        # "warp": the inputs warped halfway along the (refined) flows (no flows, as
+                                        # in "w/o Flow": the average)
     net_s_only: bool = False            # Net_S alone as an S-SR network: the DBPN / DBPN-MI / RBPN of Tables 7-8
     fr_only: bool = False               # the flow-refinement U-Net alone (stage (b) of the staged recipe)
     # --- initialisation ---------------------------------------------------------------------------
@@ -69,6 +73,8 @@ class STARConfig:
     # --- flow-refinement U-Net ------------------------------------------------------------------
     fr_width: int = 64
     fr_depth: int = 5
+    fr_identity_init: bool = False      # ours: the U-Net's last conv starts at zero, so with a tanh or linear
+                                        # correction the refined flow starts equal to its input
 
     def __post_init__(self) -> None:
         def check(name: str, allowed: tuple) -> None:
@@ -88,6 +94,13 @@ class STARConfig:
         check("backproj_act", BACKPROJ_ACTS)
         check("net_s_flow", NET_S_FLOWS)
         check("fr_correction", CORRECTIONS)
+        check("mid_base", MID_BASES)
+        if self.fr_identity_init and self.fr_correction == "sigmoid":
+            raise ConfigError("STARConfig.fr_identity_init=True starts the correction at f(0), which is 0.5 (75 px) "
+                             "for the sigmoid: use fr_correction='tanh' or 'linear'")
+        if self.mid_base != "average" and not self.global_residual:
+            raise ConfigError(f"STARConfig.mid_base={self.mid_base!r} is the base of the global residual; set "
+                             f"global_residual=True or mid_base='average'")
         for name in ("base_filter", "feat", "motion_feat", "num_stages", "dbpn_num_up", "fr_width",
                      "fr_depth"):
             value = getattr(self, name)

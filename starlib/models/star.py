@@ -24,6 +24,7 @@ from .dbpn import DBPN
 from .flow_refine import FlowRefinementUNet
 from .pyramid import PyramidModule
 from .rbpn import RBPN
+from .warp import midpoint
 
 #: Keys of the dict returned by :meth:`STARnet.forward`.
 FINAL_OUTPUTS = NETWORK_OUTPUTS                                  # the vocabulary of starlib.paper.outputs
@@ -38,6 +39,16 @@ def build_net_s(cfg: STARConfig) -> nn.Module:
     return DBPN(cfg.scale, stem_width=cfg.base_filter, proj_width=cfg.feat, feat=cfg.feat,
                 num_up=cfg.dbpn_num_up, dense=cfg.dbpn_dense,
                 num_frames=2 if cfg.net_s == "dbpn_mi" else 1, use_flow=cfg.use_flow)
+
+
+def _flow_net(cfg: STARConfig) -> FlowRefinementUNet:
+    """The FR U-Net (PyTorch default init, as the authors; ``fr_identity_init``: its last conv at zero)."""
+    net = FlowRefinementUNet(8, 2, cfg.fr_width, cfg.fr_depth, cfg.fr_correction)
+    if cfg.fr_identity_init:
+        with torch.no_grad():
+            net.outc.conv.weight.zero_()
+            net.outc.conv.bias.zero_()
+    return net
 
 
 class STARnet(nn.Module):
@@ -67,7 +78,7 @@ class STARnet(nn.Module):
         c_pair = 2 * c_l + c_m                                     # cat(L_a, L_b, M): 320 at paper widths
 
         if cfg.fr_only:                                             # stage (b): the FR U-Net and nothing else
-            self.flow_net = FlowRefinementUNet(8, 2, cfg.fr_width, cfg.fr_depth, cfg.fr_correction)
+            self.flow_net = _flow_net(cfg)
             return
         self.net_s = build_net_s(cfg)                               # initialised by its own constructor
         if cfg.net_s_only:                                          # S-SR baseline: Net_S and nothing else
@@ -109,7 +120,7 @@ class STARnet(nn.Module):
                     conv.weight.zero_()
                     conv.bias.zero_()
         if cfg.flow_refine:                                         # PyTorch default init, as the authors
-            self.flow_net = FlowRefinementUNet(8, 2, cfg.fr_width, cfg.fr_depth, cfg.fr_correction)
+            self.flow_net = _flow_net(cfg)
 
     @property
     def output_names(self) -> tuple[str, ...]:
@@ -179,7 +190,7 @@ class STARnet(nn.Module):
         if cfg.net_s_only:                                             # DBPN / DBPN-MI / RBPN alone
             out["sr_t"], out["sr_t1"] = s_t, s_t1
             if cfg.global_residual:
-                self._add_input_baseline(out, lr_t, lr_t1)
+                self._add_input_baseline(out, lr_t, lr_t1, None, None)
             return out
         # eq 2: L_t, L_{t+1} (B, c_l, h, w)
         l_t, l_t1 = self.motion_down(h_t), self.motion_down(h_t1)
@@ -238,17 +249,24 @@ class STARnet(nn.Module):
         out["sr_t1"] = self.reconstruction_h(h_t1)
         out["lr_mid"] = self.reconstruction_l(l_mid)
         if cfg.global_residual:
-            self._add_input_baseline(out, lr_t, lr_t1)
+            self._add_input_baseline(out, lr_t, lr_t1, flow_fwd, flow_bwd)
         return out
 
-    def _add_input_baseline(self, out: dict[str, torch.Tensor], lr_t: torch.Tensor, lr_t1: torch.Tensor) -> None:
+    def _add_input_baseline(self, out: dict[str, torch.Tensor], lr_t: torch.Tensor, lr_t1: torch.Tensor,
+                            flow_fwd: torch.Tensor | None, flow_bwd: torch.Tensor | None) -> None:
         """Global residual (ours, off by default): outputs become corrections of bicubic upscaling (S-SR),
-        frame averaging (T-SR) and both (ST-SR). Bicubic interpolation is linear with unit-sum weights, so it
-        commutes with the per-channel normalisation."""
+        frame averaging (T-SR) and both (ST-SR); with ``mid_base="warp"`` and flows, the middle frames'
+        base is the inputs warped halfway along the flows (refined ones when FR is on) instead of their
+        average. Bicubic interpolation and warping are linear with unit-sum weights, so they commute with the
+        per-channel normalisation."""
         size = (lr_t.shape[-2] * self.cfg.scale, lr_t.shape[-1] * self.cfg.scale)
         up_t = F.interpolate(lr_t, size=size, mode="bicubic", align_corners=False)
         up_t1 = F.interpolate(lr_t1, size=size, mode="bicubic", align_corners=False)
-        base = {"sr_t": up_t, "sr_t1": up_t1, "sr_mid": (up_t + up_t1) / 2, "lr_mid": (lr_t + lr_t1) / 2}
+        if self.cfg.mid_base == "warp" and flow_fwd is not None and flow_bwd is not None:
+            mid_hr, mid_lr = midpoint(up_t, up_t1, flow_fwd, flow_bwd), midpoint(lr_t, lr_t1, flow_fwd, flow_bwd)
+        else:
+            mid_hr, mid_lr = (up_t + up_t1) / 2, (lr_t + lr_t1) / 2
+        base = {"sr_t": up_t, "sr_t1": up_t1, "sr_mid": mid_hr, "lr_mid": mid_lr}
         for key, value in base.items():
             for name in (key, f"{key}_aux"):
                 if name in out:

@@ -29,7 +29,7 @@ from starlib.infer.runner import STARMethod
 from starlib.models.star import count_parameters
 from starlib.paper.objectives import objective as objective_record
 from starlib.paper.reference import paper_results
-from starlib.study.recipes import Training, train_run
+from starlib.study.recipes import Training, setup, train_run
 from starlib.study.workspace import Workspace
 from starlib.train import RunResult
 from starlib.util.provenance import write_results_csv
@@ -109,7 +109,7 @@ def trained_entry(ws: Workspace, label: str, what: Training, benchmarks: Benchma
         suffix = getattr(method, "key_suffix", "")
     key = run_key(run, inputs, tile, suffix)
     return Entry(label, _scored(ws, label, method, key, benchmarks, outputs, niqe), paper_method, note,
-                 info=run_info(run),
+                 info={**run_info(run), "setup": setup(ws, what)},
                  method=method, run=run, paper_rows=dict(paper_rows or {}))
 
 

@@ -51,6 +51,8 @@ class DataSettings:
     train_data: str = "embedded"          # "embedded" (DAVIS triplets + the TOFlow clip) | "vimeo90k"
     vimeo_root: str = ""                  # folder with vimeo_triplet/ (and vimeo_septuplet/); "" = not available;
                                           # a relative path is taken from the repository root
+    vimeo_test: bool = False              # also score every table on the Vimeo90K triplet test list (the
+                                          # authors' tri_testlist.txt under vimeo_root: 3,782 items), as the paper
 
     def __post_init__(self) -> None:
         _non_negative(self, "max_test_items", "max_train_windows")
@@ -73,6 +75,31 @@ class ValidationSettings:
         if self.windows and not self.every:
             raise ConfigError(f"windows = {self.windows} are held out of training but every = 0 never scores "
                               f"them: set every (steps) or windows = 0")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """``[schedules.<name>]``: one reading of the learning-rate schedule, laid over ``[train]`` (first-trained
+    runs) and ``[train.finetune]`` when the profile's ``schedule`` names it (README "Schedules")."""
+
+    description: str = ""
+    steps: int = 0                                 # first-trained runs (STAR; the stages keep their own)
+    lr_milestones: tuple[float, ...] = ()          # fractions of the run where the learning rate drops 10x
+    finetune_steps: int = 0
+    finetune_milestones: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        _non_negative(self, "steps", "finetune_steps")
+        for name in ("lr_milestones", "finetune_milestones"):
+            if not all(0 < m < 1 for m in getattr(self, name)):
+                raise ConfigError(f"{name} are fractions of the run in (0, 1), got {list(getattr(self, name))}")
+
+    def train_fields(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``([train] fields, [train.finetune] fields)`` this reading sets."""
+        base = {k: v for k, v in (("steps", self.steps), ("lr_milestones", list(self.lr_milestones))) if v}
+        fine = {k: v for k, v in (("steps", self.finetune_steps), ("lr_milestones", list(self.finetune_milestones)))
+                if v}
+        return base, fine
 
 
 @dataclass(frozen=True)
@@ -181,9 +208,17 @@ class TablesSettings:
     t9_cross_benchmarks: tuple[str, ...] = TEST_BENCHMARKS  # where STAR and STAR-T_LR are scored with HR inputs
     t46_objective: str = "STAR-ST"               # objective of the Table 4 and 6 networks (the paper's STAR-ST)
     ablation_max_items: int = 0                  # Tables 1, 4, 6: items per test set (0 = all)
+    t12_net_s: str = "rbpn"                      # Net_S of the Table 1-2 networks (paper: "dbpn")
+    t12_loss: str = "L_r"                        # their loss (paper: "L_f"; L_r where VGG19 weights are absent)
+    t7_star_loss: str = "L_r"                    # loss of Table 7's STAR row (paper: "L_f", its "STAR-L_f")
 
     def __post_init__(self) -> None:
         objective(self.t46_objective)
+        if self.t12_net_s not in ("rbpn", "dbpn"):
+            raise ConfigError(f"t12_net_s = {self.t12_net_s!r}: use \"rbpn\" or \"dbpn\"")
+        for name in ("t12_loss", "t7_star_loss"):
+            if getattr(self, name) not in ("L_r", "L_f"):
+                raise ConfigError(f"{name} = {getattr(self, name)!r}: use \"L_r\" or \"L_f\"")
         _non_negative(self, "t5_max_windows", "ablation_max_items")
         _benchmarks("t9_cross_benchmarks", self.t9_cross_benchmarks)
         if min(self.t5_crop) < 8:
@@ -240,6 +275,8 @@ class Profile:
     validation: ValidationSettings = ValidationSettings()
     zsm: ZSMSettings = ZSMSettings()
     stages: StagesSettings = StagesSettings()
+    schedule: str = ""                   # the [schedules.<name>] reading laid over [train] ("" = [train] as written)
+    schedules: dict[str, Schedule] = field(default_factory=dict)
     device: str = "auto"                 # auto (CUDA when present, else CPU) | cpu | cuda | cuda:N
     path: Path | None = None
 
@@ -255,10 +292,10 @@ SECTIONS = {"data": DataSettings, "flow": FlowSettings, "eval": EvalSettings, "t
 def parse_profile(name: str, data: dict[str, Any], path: Path | None = None) -> Profile:
     """A :class:`Profile` from the parsed TOML ``data``; every error names ``path`` (or ``name``)."""
     where = str(path or name)
-    unknown = sorted(set(data) - {"description", "device", "model", "train", *SECTIONS})
+    unknown = sorted(set(data) - {"description", "device", "model", "train", "schedule", "schedules", *SECTIONS})
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) or table(s) {unknown}; known: description, device, model, "
-                         f"train, {', '.join(SECTIONS)}")
+                         f"train, schedule, schedules, {', '.join(SECTIONS)}")
     device = data.get("device", "auto")
     if not isinstance(device, str) or not DEVICE_PATTERN.fullmatch(device):
         raise ConfigError(f"{where}: device = {device!r}; use auto, cpu, cuda or cuda:N")
@@ -278,8 +315,26 @@ def parse_profile(name: str, data: dict[str, Any], path: Path | None = None) -> 
                                  f"of the weights file (absolute, or relative to the repository) or remove the key")
             stages = dataclasses.replace(stages, **{key: str(resolved)})
     sections["stages"] = stages
+    schedules_data = data.get("schedules", {})
+    if not isinstance(schedules_data, dict) or not all(isinstance(v, dict) for v in schedules_data.values()):
+        raise ConfigError(f"{where}: [schedules] holds one table per reading, e.g. [schedules.paper]")
+    schedules = {k: build(Schedule, v, f"{where} [schedules.{k}]") for k, v in schedules_data.items()}
+    schedule = data.get("schedule", "")
+    train_data = data.get("train", {})
+    if schedule:
+        if schedule not in schedules:
+            raise ConfigError(f"{where}: schedule = {schedule!r} is not one of the [schedules] tables "
+                             f"{sorted(schedules)}")
+        base, fine = schedules[schedule].train_fields()
+        finetune = train_data.get("finetune", {})
+        twice = sorted({f"[train] {k}" for k in base if k in train_data}
+                       | {f"[train.finetune] {k}" for k in fine if k in finetune})
+        if twice:
+            raise ConfigError(f"{where}: {', '.join(twice)} also set by [schedules.{schedule}]: keep one")
+        train_data = {**train_data, **base, "finetune": {**finetune, **fine}}
     return Profile(name=name, description=str(data.get("description", "")), model=model, device=device,
-                   train=TrainSettings.from_toml(data.get("train", {}), where), path=path, **sections)
+                   train=TrainSettings.from_toml(train_data, where), path=path, schedule=schedule,
+                   schedules=schedules, **sections)
 
 
 def load_profile(name: str) -> Profile:

@@ -27,6 +27,7 @@ from starlib.paper.objectives import objective as objective_record
 from starlib.study.profile import Profile
 from starlib.study.workspace import Workspace
 from starlib.train import RunResult, TrainConfig, run_id, train
+from starlib.train.losses import VGGWeightsMissing, find_vgg19_weights
 
 #: The S-SR networks of Tables 7-8 as Net_S alone (``STARConfig.net_s_only``).
 NET_S_ALONE: dict[str, dict[str, Any]] = {
@@ -130,9 +131,17 @@ def _centre_crop(stack: FrameStack, crop: int, scale: int) -> FrameStack:
 
 
 def test_benchmarks(profile: Profile) -> dict[str, list[Window]]:
-    """The test sets, each cut to ``[data] max_test_items`` (0 = all)."""
+    """The test sets (Middlebury "other", UCF101, and with ``[data] vimeo_test`` the Vimeo90K triplet test
+    list), each cut to ``[data] max_test_items`` (0 = all)."""
     n = profile.data.max_test_items
-    return {name: (w[:n] if n else w) for name, w in (("middlebury", middlebury_other()), ("ucf101", ucf101_dvf()))}
+    sets = [("middlebury", middlebury_other()), ("ucf101", ucf101_dvf())]
+    if profile.data.vimeo_test:                       # the authors' list: vimeo_root/tri_testlist.txt
+        if not profile.data.vimeo_root:
+            raise FileNotFoundError(f"{profile.path or profile.name}: [data] vimeo_test = true scores on Vimeo90K "
+                                    f"triplets; set [data] vimeo_root to the folder holding sequences/ and "
+                                    f"tri_testlist.txt, or vimeo_test = false")
+        sets.append(("vimeo90k", vimeo90k(profile.data.vimeo_root, "test", "triplet")))
+    return {name: (w[:n] if n else w) for name, w in sets}
 
 
 def ablation_benchmarks(profile: Profile) -> dict[str, list[Window]]:
@@ -149,7 +158,16 @@ def hr_input_benchmarks(profile: Profile) -> dict[str, list[Window]]:
 
 
 def model_config(profile: Profile, variant: Mapping[str, Any] | None = None) -> STARConfig:
-    return profile.model.replace(**dict(variant or {}))
+    """The profile's network with ``variant``. A network of one part alone (Net_S alone, the FR U-Net alone)
+    keeps only the settings that shape that part, the rest at their defaults, so its run is named by what it
+    computes and shared by every network with the same part."""
+    cfg = profile.model.replace(**dict(variant or {}))
+    if cfg.net_s_only:
+        return STARConfig(**{k: getattr(cfg, k) for k in NET_S_FIELDS}, net_s_only=True, use_motion=False,
+                          flow_refine=False)
+    if cfg.fr_only:
+        return STARConfig(**{k: getattr(cfg, k) for k in ("scale", *FR_FIELDS)}, fr_only=True)
+    return cfg
 
 
 def train_config(profile: Profile, objective: str, **overrides: Any) -> TrainConfig:
@@ -164,7 +182,7 @@ def train_config(profile: Profile, objective: str, **overrides: Any) -> TrainCon
 NET_S_FIELDS = ("scale", "base_filter", "feat", "num_stages", "n_resblock", "net_s", "dbpn_num_up", "dbpn_dense",
                 "keep_unused_rbpn_branch", "net_s_flow", "use_flow", "global_residual")
 #: STARConfig fields that shape the flow-refinement U-Net (stage (b)).
-FR_FIELDS = ("fr_width", "fr_depth", "fr_correction")
+FR_FIELDS = ("fr_width", "fr_depth", "fr_correction", "fr_identity_init")
 
 
 def _changed(profile: Profile, cfg: STARConfig, names: tuple[str, ...]) -> dict[str, Any]:
@@ -215,6 +233,9 @@ def _configs(ws: Workspace, what: Training) -> tuple[STARConfig, TrainConfig, li
     if ws.seed is not None:
         overrides.setdefault("seed", ws.seed)
         seed = {"seed": overrides["seed"]}
+    # the loss goes with the network through its chain: a finetune's parent and stage (c) (the authors'
+    # scripts all train with the same 0.1 L_vgg); stages (a) and (b) have losses of their own
+    carried = {**seed, **{k: v for k, v in overrides.items() if k == "perceptual_weight"}}
     mcfg = model_config(profile, what.variant)
     record = objective_record(what.objective)
     needs: list[Training] = []
@@ -229,17 +250,47 @@ def _configs(ws: Workspace, what: Training) -> tuple[STARConfig, TrainConfig, li
 
     if record.parent:                                           # (e) a finetune: from its parent's run
         if what.from_parent:
-            start("init_from", Training(record.parent, what.variant, seed))
+            start("init_from", Training(record.parent, what.variant, carried))
     elif what.from_parent and not mcfg.net_s_only and not mcfg.fr_only:
         if stages.fr and not what.stage:                        # (d): from (c), the U-Net from (b)
             core = Training(what.objective, {**what.variant, "flow_refine": False},
-                            {**seed, "steps": stages.core_steps} if stages.core_steps else seed, stage="core")
+                            {**carried, "steps": stages.core_steps} if stages.core_steps else carried,
+                            stage="core")
             start("init_from", core)
             if mcfg.flow_refine:
                 start("init_flow_net", stages.fr_file or fr_stage(profile, mcfg))
         elif stages.net_s or stages.net_s_file:                 # (c), or the only stage: Net_S from (a)
             start("init_net_s", stages.net_s_file or net_s_stage(profile, mcfg))
     return mcfg, train_config(profile, what.objective, **overrides), needs
+
+
+#: The paper's two losses as TrainConfig.perceptual_weight (eqs. 16-17).
+LOSSES = {"L_r": 0.0, "L_f": 0.1}
+
+
+def loss_overrides(profile: Profile, loss: str) -> tuple[dict[str, Any], str]:
+    """``(TrainConfig overrides, what runs)`` for the paper's loss ``loss``: L_f needs VGG19 ImageNet weights;
+    without them the run keeps L_r and the returned description says so."""
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; choose one of {sorted(LOSSES)}")
+    if loss == "L_f":
+        try:
+            find_vgg19_weights(profile.train.fields("STAR").get("vgg_weights") or None)
+        except VGGWeightsMissing:
+            return {}, "L_r (L_f asked for; VGG19 ImageNet weights missing)"
+        return {"perceptual_weight": LOSSES["L_f"]}, "L_f"
+    return {}, "L_r"
+
+
+def setup(ws: Workspace, what: Training) -> str:
+    """What a table row's network was trained with: Net_S, loss, schedule and its chain of runs."""
+    mcfg, tcfg, _ = _configs(ws, what)
+    chain = " -> ".join(("Net_S alone" if t.objective == "STAR-S" and t is not what else
+                         "FR alone" if t.objective == "FR" else
+                         f"{t.objective} w/o FR" if t.stage else t.objective) for t in stages(ws, what))
+    loss = "L_f" if tcfg.perceptual_weight > 0 else "L_r"
+    schedule = ws.profile.schedule or "[train]"
+    return f"Net_S={mcfg.net_s}; {loss}; schedule {schedule}; {chain}"
 
 
 def stages(ws: Workspace, what: Training) -> list[Training]:

@@ -29,9 +29,8 @@ from starlib.study.entries import Entry, reported_entry, trained_entry
 from starlib.study.figures import flow_panels, worst_crop
 from starlib.study.floors import floor_entry
 from starlib.study.profile import Profile
-from starlib.study.recipes import Training, ablation_benchmarks, test_benchmarks, train_run
+from starlib.study.recipes import Training, ablation_benchmarks, loss_overrides, test_benchmarks, train_run
 from starlib.study.workspace import Workspace
-from starlib.train.losses import VGGWeightsMissing, find_vgg19_weights
 
 
 class T1:
@@ -71,16 +70,27 @@ TABLE6 = {
     T6.LR: ("ST-SR+T-SR S-LR", "lr"),
     T6.FULL: ("Full", "both"),
 }
-PAPER_SETUP = "paper: Net_S = DBPN and L_f for Tables 1-2; ours: RBPN (the authors' code) and L_r"
+
+
+def _t12(ws: Workspace, objective: str, variant: dict[str, Any]) -> tuple[Training, str]:
+    """A Table 1-2 network with the profile's Net_S and loss for these tables (``[tables] t12_net_s``,
+    ``t12_loss``; the paper: DBPN and L_f), and the note that says what ran."""
+    tables = ws.profile.tables
+    overrides, loss = loss_overrides(ws.profile, tables.t12_loss)
+    net_s = {"net_s": tables.t12_net_s} if tables.t12_net_s != ws.profile.model.net_s else {}
+    note = f"paper: Net_S = DBPN, L_f; here: Net_S = {tables.t12_net_s.upper()}, {loss}"
+    return Training(objective, {**net_s, **variant}, overrides), note
 
 
 def table1(ws: Workspace) -> list[Entry]:
     """Basic components: without stage 2, without flow (no flows, no Net_M, no FR), without FR, full;
     all trained with the STAR objective for the same steps; outputs I_t^sr and I_t+^sr."""
     bench = ablation_benchmarks(ws.profile)
-    return [trained_entry(ws, label, Training("STAR", variant), bench, ("sr_t", "sr_mid"), paper_method=paper,
-                          note=PAPER_SETUP)
-            for label, (paper, variant) in TABLE1.items()] + [floor_entry(ws, bench, ("sr_t", "sr_mid"))]
+    entries = []
+    for label, (paper, variant) in TABLE1.items():
+        what, note = _t12(ws, "STAR", variant)
+        entries.append(trained_entry(ws, label, what, bench, ("sr_t", "sr_mid"), paper_method=paper, note=note))
+    return entries + [floor_entry(ws, bench, ("sr_t", "sr_mid"))]
 
 
 def table2(ws: Workspace) -> list[Entry]:
@@ -88,26 +98,30 @@ def table2(ws: Workspace) -> list[Entry]:
     outputs it is trained for."""
     bench = test_benchmarks(ws.profile)
     outputs = tuple(dict.fromkeys(o for name in TABLE2 for o in OBJECTIVES[name].scored))
-    return [trained_entry(ws, name, Training(name), bench, OBJECTIVES[name].scored,
-                          paper_method=OBJECTIVES[name].label, note=PAPER_SETUP)
-            for name in TABLE2] + [floor_entry(ws, bench, outputs)]
+    entries = []
+    for name in TABLE2:
+        what, note = _t12(ws, name, {})
+        entries.append(trained_entry(ws, name, what, bench, OBJECTIVES[name].scored,
+                                     paper_method=OBJECTIVES[name].label, note=note))
+    return entries + [floor_entry(ws, bench, outputs)]
 
 
-def table3(ws: Workspace, vgg_weights: str | None = None) -> list[Entry]:
-    """L_f (with the VGG19 perceptual term) vs L_r, STAR-ST, with NIQE. Without local VGG19 ImageNet weights
-    the L_f row is reported as not run (a randomly initialised VGG would not be the paper's loss)."""
+def table3(ws: Workspace) -> list[Entry]:
+    """L_f (with the VGG19 perceptual term) vs L_r, STAR-ST, with NIQE; the L_f row's whole chain (STAR and the
+    STAR-ST finetune) trains with L_f. Without local VGG19 ImageNet weights (``$STARLIB_VGG19``, the torch cache
+    or ``[train] vgg_weights``) the L_f row is reported as not run (a randomly initialised VGG would not be
+    the paper's loss)."""
     bench = test_benchmarks(ws.profile)
     outputs = ("sr_t", "sr_mid")
     lr_entry = trained_entry(ws, T3.LR, Training("STAR-ST"), bench, outputs, niqe=True, paper_method=T3.LR)
     floor = floor_entry(ws, bench, outputs, niqe=True)
-    try:
-        find_vgg19_weights(vgg_weights)
-    except VGGWeightsMissing:
+    overrides, loss = loss_overrides(ws.profile, "L_f")
+    if loss != "L_f":
         lf_entry = reported_entry(T3.LF, outputs, status="not run: VGG19 ImageNet weights missing",
                                   note="needs torchvision's vgg19-dcbb9e9d.pth (STARLIB_VGG19 or the torch cache)")
         return [lf_entry, lr_entry, floor]
-    lf_entry = trained_entry(ws, T3.LF, Training("STAR-ST", overrides={"perceptual_weight": 0.1}), bench, outputs,
-                             niqe=True, paper_method=T3.LF, note="finetuned from STAR (L_r) with L_f")
+    lf_entry = trained_entry(ws, T3.LF, Training("STAR-ST", overrides=overrides), bench, outputs, niqe=True,
+                             paper_method=T3.LF, note="STAR and its STAR-ST finetune both trained with L_f")
     return [lf_entry, lr_entry, floor]
 
 

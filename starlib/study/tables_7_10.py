@@ -20,7 +20,8 @@ from starlib.infer.runner import STARMethod
 from starlib.study.entries import Entry, method_entry, reported_entry, run_info, run_key, trained_entry
 from starlib.study.figures import method_grid
 from starlib.study.floors import FLOOR, floor_entry
-from starlib.study.recipes import NET_S_ALONE, Training, hr_input_benchmarks, net_s_alone, test_benchmarks, train_run
+from starlib.study.recipes import (NET_S_ALONE, Training, hr_input_benchmarks, loss_overrides, net_s_alone,
+                                   net_s_steps, test_benchmarks, train_run)
 from starlib.study.workspace import Workspace
 from starlib.train import RunResult
 
@@ -91,7 +92,7 @@ class Comparisons:
         for name in NET_S_ALONE:
             method, run = self.ssr_method(name)
             e = self._baseline(name, method, run_key(run, "lr", 0), self.bench, ("sr_t",), paper=name,
-                               note="Net_S alone, same data and steps as STAR + finetune")
+                               note=f"Net_S alone, {net_s_steps(self.profile)} steps (stage (a) of STAR's chain)")
             e.info = run_info(run)
             entries.append(e)
         for label in (T8.STAR_ST, T8.STAR_S):
@@ -114,8 +115,10 @@ class Comparisons:
         for label, method, paper, run in cascades:
             entries.append(self._baseline(label, method, f"{label.replace(' ', '')}-{run.run_dir.name}-{self.cache.backend}",
                                           self.bench, out, niqe=True, paper=paper, note=FI_NOTE if paper else ""))
-        entries.append(self._trained(T7.STAR, "STAR", self.bench, out, niqe=True, paper_method="STAR-L_f",
-                                     note="ours: L_r; the paper's STAR row in Table 7 is trained with L_f"))
+        overrides, loss = loss_overrides(self.profile, self.profile.tables.t7_star_loss)
+        entries.append(trained_entry(self.ws, T7.STAR, Training("STAR", overrides=overrides), self.bench, out,
+                                     niqe=True, paper_method="STAR-L_f",
+                                     note=f"here: {loss}; the paper's STAR row in Table 7 is trained with L_f"))
         entries.append(self._trained(T7.STAR_ST, "STAR-ST", self.bench, out, niqe=True, paper_method="STAR-ST-L_r"))
         entries.append(reported_entry("STAR-ST-L_f", out, status="not run: no VGG19 weights"))
         for paper in ("*RBPN -> DAIN (joint)", "DBPN -> TOFlow"):

@@ -49,7 +49,8 @@ def find_vgg19_weights(path: str | os.PathLike | None = None) -> Path:
 
 class VGGFeatures(nn.Module):
     """VGG19 ``features[0..35]`` (through relu5_4), frozen, eval mode. Input: ImageNet-normalised images
-    (what the networks output), (B, 3, H, W) -> (B, 512, H/16, W/16)."""
+    (what the networks output), (B, 3, H, W) -> (B, 512, H/16, W/16). The weights file is torchvision's
+    state dict, whole or its ``features.*`` keys alone."""
 
     def __init__(self, weights: str | os.PathLike | None = None, allow_random: bool = False) -> None:
         super().__init__()
@@ -59,8 +60,15 @@ class VGGFeatures(nn.Module):
         if allow_random:
             pass  # tests only: exercises the code path without the ImageNet weights
         else:
-            state = torch.load(find_vgg19_weights(weights), map_location="cpu", weights_only=True)
-            net.load_state_dict(state)
+            path = find_vgg19_weights(weights)
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            if not isinstance(state, dict) or not state:
+                raise VGGWeightsMissing(f"{path} is not a VGG19 state dict; use torchvision's {VGG19_FILENAME}")
+            prefix = "features."
+            if all(k.startswith(prefix) for k in state):  # the convolutional part alone (all this loss uses)
+                net.features.load_state_dict({k[len(prefix):]: v for k, v in state.items()})
+            else:
+                net.load_state_dict(state)
         self.features = net.features[:36].eval()
         for p in self.features.parameters():
             p.requires_grad_(False)
