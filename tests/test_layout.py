@@ -56,3 +56,22 @@ def test_workspace_paths_hold_from_any_working_directory(tmp_path, monkeypatch):
     assert ws.flows.root == REPO_ROOT / "cache" / "flows" and ws.flows.backend == ws.profile.flow.backend
     rel = Workspace.create("smoke", results_dir="elsewhere", runs_dir=str(tmp_path / "r"))
     assert rel.results == REPO_ROOT / "elsewhere" / "smoke" and rel.runs == tmp_path / "r" / "smoke"
+
+
+def test_regenerated_outputs_do_not_make_the_commit_dirty_but_code_does(tmp_path):
+    import subprocess
+    from starlib.util.provenance import git_commit
+    run = lambda *a: subprocess.run(["git", *a], cwd=tmp_path, check=True, capture_output=True)   # noqa: E731
+    run("init", "-q")
+    for name in ("results/cpu/table1.csv", "figures/cpu/f.png", "starlib/x.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("a")
+    run("add", "-A")
+    run("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    clean = git_commit(tmp_path)
+    assert clean and not clean.endswith("-dirty")
+    (tmp_path / "results/cpu/table1.csv").write_text("b")
+    (tmp_path / "figures/cpu/f.png").write_text("b")
+    assert git_commit(tmp_path) == clean
+    (tmp_path / "starlib/x.py").write_text("b")
+    assert git_commit(tmp_path) == clean + "-dirty"

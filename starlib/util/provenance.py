@@ -20,8 +20,13 @@ PROVENANCE_COLUMNS = ("profile", "seed", "git_commit", "data", "n_items", "wall_
                       "torch_version", "device")
 
 
+#: Folders of the study's outputs: regenerating them does not make the code that produced them "dirty".
+OUTPUT_DIRS = ("results", "figures")
+
+
 def git_commit(repo: Path = REPO_ROOT) -> str:
-    """Short commit hash of ``repo``, suffixed ``-dirty`` when tracked files differ; ``unknown`` outside git.
+    """Short commit hash of ``repo``, suffixed ``-dirty`` when tracked files other than the study's outputs
+    (``results/``, ``figures/``: what a run regenerates) differ; ``unknown`` outside git.
     ``$STARLIB_GIT_COMMIT``, when set, wins: for a copy of the working tree run on another machine, whose
     ``.git`` (if any) need not match the code it holds."""
     if os.environ.get("STARLIB_GIT_COMMIT"):
@@ -29,8 +34,9 @@ def git_commit(repo: Path = REPO_ROOT) -> str:
     try:
         sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=repo, capture_output=True,
                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                *(f":(exclude){d}" for d in OUTPUT_DIRS)],
+                               cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
         return sha + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
