@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROFILE ?= cpu
 NOTEBOOKS ?=
+GPUS ?=
 
 .PHONY: test reproduce bench lab venv clean-venv
 
@@ -20,7 +21,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 reproduce: $(STAMP)
-	$(PY) -m starlib.study.pipeline --profile $(PROFILE) $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS),)
+	$(PY) -m starlib.study.pipeline --profile $(PROFILE) $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS),) $(if $(GPUS),--gpus $(GPUS),)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench.py --profile $(PROFILE)

@@ -86,6 +86,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", default="cpu", choices=available_profiles())
     p.add_argument("--objective", default="STAR", choices=list(OBJECTIVES))
     p.add_argument("--variant", default="{}", help='STARConfig changes as JSON, e.g. \'{"stage2": false}\'')
+    p.add_argument("--all", action="store_true", help="train every run the study's notebooks need (stages first), "
+                                                      "e.g. under torchrun before `make reproduce` scores them")
+    p.add_argument("--only", default=None, help="with --all: only this run of the study (and the runs it starts "
+                                               "from), by its folder name")
     p.add_argument("--steps", type=int, default=None, help="override the profile's number of steps")
     p.add_argument("--runs-dir", default=None, help="parent of the per-profile runs folder (default: runs/)")
     p.add_argument("--net-s-file", default=None, help="start Net_S from this file instead of stage (a) (e.g. the "
@@ -137,9 +141,24 @@ def _run_train(args: argparse.Namespace) -> int:
             ws = dataclasses.replace(ws, device=torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))))
             torch.cuda.set_device(ws.device)
     overrides = {"steps": args.steps} if args.steps is not None else {}
-    result = train_run(ws, Training(args.objective, variant, overrides))
-    if not distributed or dist.get_rank() == 0:
-        print(f"run {result.run_dir} ({'reused' if result.reused else 'trained'}, {result.wall_time_s:.0f} s)")
+    if args.all:
+        from starlib.study.inventory import study_runs
+        from starlib.study.recipes import stages
+        runs = study_runs(ws)
+        if args.only is not None:
+            names = dict(runs)
+            if args.only not in names:
+                raise ConfigError(f"--only {args.only}: not a run of the {args.profile} study; its runs are "
+                                  f"{', '.join(names)}")
+            runs = [(n, t) for n, t in runs if t in stages(ws, names[args.only])]
+        whats = [t for _, t in runs]
+    else:
+        whats = [Training(args.objective, variant, overrides)]
+    for what in whats:
+        result = train_run(ws, what)
+        if not distributed or dist.get_rank() == 0:
+            print(f"run {result.run_dir} ({'reused' if result.reused else 'trained'}, {result.wall_time_s:.0f} s)",
+                  flush=True)
     if distributed:
         dist.destroy_process_group()
     return 0

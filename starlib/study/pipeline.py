@@ -130,14 +130,41 @@ def run_notebooks(profile: str, selection: Sequence[str] | None = None, out_dir:
     return executed
 
 
+def train_command(profile: str, gpus: int, run: str | None = None, runs_dir: str | Path | None = None) -> list[str]:
+    """The command that trains every run of the study on ``gpus`` processes (one per GPU) with torchrun:
+    each training stage under DistributedDataParallel, the same run names and resume behaviour as one
+    process; the notebooks then only reuse the finished runs and score on one process."""
+    if gpus < 1:
+        raise ValueError(f"--gpus must be >= 1, got {gpus}")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}",
+           "-m", "starlib", "train", "--profile", profile, "--all"]
+    return cmd + (["--only", run] if run else []) + (["--runs-dir", str(runs_dir)] if runs_dir else [])
+
+
+def train_all(profile: str, gpus: int, run: str | None = None, runs_dir: str | Path | None = None,
+              env: dict | None = None, log: Callable[..., None] = print) -> None:
+    """Run :func:`train_command` from the repository root (an error names the failed command)."""
+    import subprocess
+
+    cmd = train_command(profile, gpus, run, runs_dir)
+    log(f"[{profile}] training every run on {gpus} processes: {' '.join(cmd[1:])}")
+    done = subprocess.run(cmd, cwd=REPO_ROOT, env=env)
+    if done.returncode:
+        raise NotebookFailed(f"training under torchrun failed (exit {done.returncode}): {' '.join(cmd)}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="cpu", choices=available_profiles())
     parser.add_argument("--notebooks", nargs="*", default=None,
                         help="numbers or names of notebooks to run (default: all, in order)")
     parser.add_argument("--out", type=Path, default=None, help="folder for executed copies")
+    parser.add_argument("--gpus", type=int, default=0, help="train every run first on this many GPUs with torchrun "
+                                                            "(DistributedDataParallel); 0 = in the notebooks")
     args = parser.parse_args(argv)
     try:
+        if args.gpus > 1:
+            train_all(args.profile, args.gpus)
         run_notebooks(args.profile, args.notebooks, args.out)
     except (NotebookFailed, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

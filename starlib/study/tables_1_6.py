@@ -82,15 +82,24 @@ def _t12(ws: Workspace, objective: str, variant: dict[str, Any]) -> tuple[Traini
     return Training(objective, {**net_s, **variant}, overrides), note
 
 
+def table1_trainings(ws: Workspace) -> dict[str, tuple[Training, str, str]]:
+    """Table 1's networks: label -> (what to train, paper row, note)."""
+    return {label: (*_t12(ws, "STAR", variant)[:1], paper, _t12(ws, "STAR", variant)[1])
+            for label, (paper, variant) in TABLE1.items()}
+
+
+def table2_trainings(ws: Workspace) -> dict[str, tuple[Training, str, str]]:
+    """Table 2's networks: objective -> (what to train, paper row, note)."""
+    return {name: (*_t12(ws, name, {})[:1], OBJECTIVES[name].label, _t12(ws, name, {})[1]) for name in TABLE2}
+
+
 def table1(ws: Workspace) -> list[Entry]:
     """Basic components: without stage 2, without flow (no flows, no Net_M, no FR), without FR, full;
     all trained with the STAR objective for the same steps; outputs I_t^sr and I_t+^sr."""
     bench = ablation_benchmarks(ws.profile)
-    entries = []
-    for label, (paper, variant) in TABLE1.items():
-        what, note = _t12(ws, "STAR", variant)
-        entries.append(trained_entry(ws, label, what, bench, ("sr_t", "sr_mid"), paper_method=paper, note=note))
-    return entries + [floor_entry(ws, bench, ("sr_t", "sr_mid"))]
+    return [trained_entry(ws, label, what, bench, ("sr_t", "sr_mid"), paper_method=paper, note=note)
+            for label, (what, paper, note) in table1_trainings(ws).items()] \
+        + [floor_entry(ws, bench, ("sr_t", "sr_mid"))]
 
 
 def table2(ws: Workspace) -> list[Entry]:
@@ -98,12 +107,14 @@ def table2(ws: Workspace) -> list[Entry]:
     outputs it is trained for."""
     bench = test_benchmarks(ws.profile)
     outputs = tuple(dict.fromkeys(o for name in TABLE2 for o in OBJECTIVES[name].scored))
-    entries = []
-    for name in TABLE2:
-        what, note = _t12(ws, name, {})
-        entries.append(trained_entry(ws, name, what, bench, OBJECTIVES[name].scored,
-                                     paper_method=OBJECTIVES[name].label, note=note))
-    return entries + [floor_entry(ws, bench, outputs)]
+    return [trained_entry(ws, name, what, bench, OBJECTIVES[name].scored, paper_method=paper, note=note)
+            for name, (what, paper, note) in table2_trainings(ws).items()] + [floor_entry(ws, bench, outputs)]
+
+
+def table3_trainings(ws: Workspace) -> dict[str, Training]:
+    """Table 3's networks: L_r, and L_f where VGG19 ImageNet weights are found."""
+    overrides, loss = loss_overrides(ws.profile, "L_f")
+    return {T3.LR: Training("STAR-ST"), **({T3.LF: Training("STAR-ST", overrides=overrides)} if loss == "L_f" else {})}
 
 
 def table3(ws: Workspace) -> list[Entry]:
@@ -113,14 +124,14 @@ def table3(ws: Workspace) -> list[Entry]:
     the paper's loss)."""
     bench = test_benchmarks(ws.profile)
     outputs = ("sr_t", "sr_mid")
-    lr_entry = trained_entry(ws, T3.LR, Training("STAR-ST"), bench, outputs, niqe=True, paper_method=T3.LR)
+    trainings = table3_trainings(ws)
+    lr_entry = trained_entry(ws, T3.LR, trainings[T3.LR], bench, outputs, niqe=True, paper_method=T3.LR)
     floor = floor_entry(ws, bench, outputs, niqe=True)
-    overrides, loss = loss_overrides(ws.profile, "L_f")
-    if loss != "L_f":
+    if T3.LF not in trainings:
         lf_entry = reported_entry(T3.LF, outputs, status="not run: VGG19 ImageNet weights missing",
                                   note="needs torchvision's vgg19-dcbb9e9d.pth (STARLIB_VGG19 or the torch cache)")
         return [lf_entry, lr_entry, floor]
-    lf_entry = trained_entry(ws, T3.LF, Training("STAR-ST", overrides=overrides), bench, outputs, niqe=True,
+    lf_entry = trained_entry(ws, T3.LF, trainings[T3.LF], bench, outputs, niqe=True,
                              paper_method=T3.LF, note="STAR and its STAR-ST finetune both trained with L_f")
     return [lf_entry, lr_entry, floor]
 
@@ -139,20 +150,28 @@ def _ablation_note(profile: Profile) -> str:
 def table4(ws: Workspace) -> list[Entry]:
     """Net_S = DBPN vs RBPN (STAR-ST in the paper; see :func:`ablation_objective`)."""
     bench = ablation_benchmarks(ws.profile)
-    objective = ablation_objective(ws.profile)
-    rows = [(T4.DBPN, "STAR-ST with DBPN", {"net_s": "dbpn"}), (T4.RBPN, "STAR-ST with RBPN", {})]
-    return [trained_entry(ws, label, Training(objective, variant), bench, ("sr_t", "sr_mid"), paper_method=paper,
-                          note=_ablation_note(ws.profile)) for label, paper, variant in rows] \
+    return [trained_entry(ws, label, what, bench, ("sr_t", "sr_mid"), paper_method=paper,
+                          note=_ablation_note(ws.profile)) for label, (what, paper) in table4_trainings(ws).items()] \
         + [floor_entry(ws, bench, ("sr_t", "sr_mid"))]
+
+
+def table4_trainings(ws: Workspace) -> dict[str, tuple[Training, str]]:
+    objective = ablation_objective(ws.profile)
+    return {T4.DBPN: (Training(objective, {"net_s": "dbpn"}), "STAR-ST with DBPN"),
+            T4.RBPN: (Training(objective), "STAR-ST with RBPN")}
+
+
+def table6_trainings(ws: Workspace) -> dict[str, tuple[Training, str]]:
+    objective = ablation_objective(ws.profile)
+    return {label: (Training(objective, {"tsr_paths": paths}), paper) for label, (paper, paths) in TABLE6.items()}
 
 
 def table6(ws: Workspace) -> list[Entry]:
     """T-SR paths of Net_ST: none, on S-HR, on S-LR, both (STAR-ST with FR in the paper)."""
     bench = ablation_benchmarks(ws.profile)
-    objective = ablation_objective(ws.profile)
-    return [trained_entry(ws, label, Training(objective, {"tsr_paths": paths}), bench, ("sr_t", "sr_mid"),
-                          paper_method=paper, note=_ablation_note(ws.profile))
-            for label, (paper, paths) in TABLE6.items()] + [floor_entry(ws, bench, ("sr_t", "sr_mid"))]
+    return [trained_entry(ws, label, what, bench, ("sr_t", "sr_mid"), paper_method=paper,
+                          note=_ablation_note(ws.profile)) for label, (what, paper) in table6_trainings(ws).items()] \
+        + [floor_entry(ws, bench, ("sr_t", "sr_mid"))]
 
 
 # --- Table 5: 4x frame rate ------------------------------------------------------------------------
@@ -189,6 +208,10 @@ def _pair(method: Any, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
     return method(FrameStack("pair", [a, b], [a, b]))
 
 
+#: Table 5's networks: STAR-ST at 4x, STAR-T_HR, STAR-ST at 2x space.
+TABLE5_TRAININGS = (Training("STAR-ST"), Training("STAR-T_HR"), Training("STAR-ST", {"scale": 2}))
+
+
 def table5(ws: Workspace) -> tuple[list[Entry], str]:
     """4x frame rate from frames 1 and 5 of five-frame windows (paper Table 5):
     (1) STAR-ST at 2x space, twice (2x2 = 4x space, 2x2 = 4x time);
@@ -196,9 +219,7 @@ def table5(ws: Workspace) -> tuple[list[Entry], str]:
     Outputs: ``sr_t`` = frames 1 and 5, ``sr_mid`` = frames 2, 3, 4; one score row per frame."""
     prof, cache = ws.profile, ws.flows
     tile = prof.eval.tile_hr
-    st4 = train_run(ws, Training("STAR-ST"))
-    thr = train_run(ws, Training("STAR-T_HR"))
-    st2 = train_run(ws, Training("STAR-ST", {"scale": 2}))
+    st4, thr, st2 = (train_run(ws, what) for what in TABLE5_TRAININGS)
     m_st4 = STARMethod(st4.model, cache, device=ws.device)
     m_thr = STARMethod(thr.model, cache, inputs="hr", tile=tile, device=ws.device)
     m_st2 = STARMethod(st2.model, cache, device=ws.device)
@@ -248,8 +269,8 @@ def figure5(ws: Workspace, window: Window) -> Any:
     """Fig. 5: flows without FR, refined by FR, and through the true middle frame, with I_t+^sr of the
     models trained without and with FR (zoomed where the model without FR errs most)."""
     cache = ws.flows
-    full = train_run(ws, Training("STAR", TABLE1[T1.FULL][1]))
-    no_fr = train_run(ws, Training("STAR", TABLE1[T1.NO_FR][1]))
+    trainings = table1_trainings(ws)
+    full, no_fr = train_run(ws, trainings[T1.FULL][0]), train_run(ws, trainings[T1.NO_FR][0])
     stack = load_window(window, ws.profile.scale)
     flows = refined_flows(full.model.eval(), stack, cache)
     gt = stack.hr[len(stack.hr) // 2]

@@ -48,6 +48,14 @@ class T9:
 T10 = T9   # the same rows: frame averaging, flow interpolation, STAR, STAR-T_LR, STAR-T_HR
 
 
+def comparison_trainings(ws: Workspace) -> list[Training]:
+    """Every network Tables 7-10 train: the Net_S-alone S-SR networks, STAR with Table 7's loss, and the
+    objectives as they are."""
+    overrides, _ = loss_overrides(ws.profile, ws.profile.tables.t7_star_loss)
+    return [net_s_alone(ws.profile, name) for name in NET_S_ALONE] + [Training("STAR", overrides=overrides)] \
+        + [Training(o) for o in ("STAR", "STAR-ST", "STAR-S", "STAR-T_LR", "STAR-T_HR")]
+
+
 class Comparisons:
     """Builds the methods and table entries of Tables 7-10 under one workspace. ``methods[table]`` holds the
     methods of each table built so far (label -> method), for the figures and the interactive comparison."""

@@ -1,0 +1,48 @@
+"""Several GPUs (issue 13, item 2): the pipeline trains every run of the study under torchrun first; here two
+CPU processes (gloo) stand in for two GPUs."""
+
+import os
+import sys
+
+import pytest
+import torch
+
+from starlib.models import load_checkpoint
+from starlib.study import recipes as R
+from starlib.study.inventory import study_runs, study_trainings
+from starlib.study.pipeline import train_all, train_command
+from starlib.study.workspace import Workspace
+
+
+def test_the_pipeline_builds_one_torchrun_command_for_n_gpus():
+    cmd = train_command("paper", 8)
+    assert cmd[:5] == [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=8"]
+    assert cmd[5:] == ["-m", "starlib", "train", "--profile", "paper", "--all"]
+    with pytest.raises(ValueError, match="--gpus must be >= 1"):
+        train_command("paper", 0)
+
+
+def test_the_inventory_lists_each_run_once_with_its_stages_first():
+    ws = Workspace.create("smoke", progress=False)
+    runs = study_runs(ws)
+    names = [n for n, _ in runs]
+    assert len(names) == len(set(names))
+    position = {n: i for i, n in enumerate(names)}
+    for name, what in runs:
+        for step in R.stages(ws, what)[:-1]:
+            assert position[R.run_name(ws, step)] < position[name]
+    assert {R.run_name(ws, w) for w in study_trainings(ws)} <= set(names)
+
+
+@pytest.mark.slow
+def test_two_processes_through_the_launcher_train_the_same_run_as_one(tmp_path):
+    ws = Workspace.create("smoke", runs_dir=tmp_path / "one", progress=False)
+    name, what = next((n, t) for n, t in study_runs(ws) if t.objective == "STAR-S" and t.variant.get("net_s_only"))
+    single = R.train_run(ws, what)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    train_all("smoke", 2, run=name, runs_dir=tmp_path / "two", env=env, log=lambda *_: None)
+    two, _ = load_checkpoint(tmp_path / "two" / "smoke" / name / "model.pt")
+    assert (tmp_path / "two" / "smoke" / name / "log.csv").read_text().count("\n") == \
+        (single.run_dir / "log.csv").read_text().count("\n")
+    for k, v in single.model.state_dict().items():
+        assert torch.allclose(v, two.state_dict()[k], atol=1e-5, rtol=1e-4), k
