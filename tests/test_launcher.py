@@ -46,3 +46,32 @@ def test_two_processes_through_the_launcher_train_the_same_run_as_one(tmp_path):
         (single.run_dir / "log.csv").read_text().count("\n")
     for k, v in single.model.state_dict().items():
         assert torch.allclose(v, two.state_dict()[k], atol=1e-5, rtol=1e-4), k
+
+
+def test_the_gpu_check_script_is_valid_bash_and_calls_what_exists():
+    import re
+    import subprocess
+    from starlib.util.paths import REPO_ROOT
+    script = REPO_ROOT / "benchmarks" / "gpu_check.sh"
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    text = script.read_text()
+    for path in re.findall(r"(benchmarks/\w+\.py|tests/\w+\.py)", text):
+        assert (REPO_ROOT / path).is_file(), path
+
+
+@pytest.mark.slow
+def test_the_gpu_slice_runs_the_study_path_and_writes_rows_with_provenance(tmp_path):
+    """The GPU check's training slice works on any device (here the CPU, at smoke widths)."""
+    import importlib.util
+
+    import pandas as pd
+    from starlib.util.paths import REPO_ROOT
+    spec = importlib.util.spec_from_file_location("gpu_slice", REPO_ROOT / "benchmarks" / "gpu_slice.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "slice.csv"
+    assert mod.main(["--profile", "smoke", "--steps", "3", "--items", "2", "--device", "cpu",
+                     "--runs-dir", str(tmp_path / "runs"), "--out", str(out)]) == 0
+    rows = pd.read_csv(out)
+    assert set(rows.method) == {"Net_S alone (stage a)", "Bicubic"} and (rows.steps == 3).all()
+    assert {"git_commit", "device", "profile"} <= set(rows.columns) and (rows.profile == "smoke").all()
