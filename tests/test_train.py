@@ -281,3 +281,23 @@ def test_micro_batch_with_flow_refinement_runs_and_keeps_run_names(tmp_path, dav
     assert "micro_batch" not in TrainConfig().to_dict() and TrainConfig(micro_batch=1).to_dict()["micro_batch"] == 1
     with pytest.raises(ValueError, match="micro_batch"):
         TrainConfig(micro_batch=-1)
+
+
+def test_dataloader_workers_prepare_the_same_batches_and_train_the_same_run(tmp_path, davis_crops):
+    """Issue 13, item 3: batches prepared ahead by DataLoader workers are the in-process ones, step for step,
+    so a run with workers has the same name, losses and weights as one without."""
+    from starlib.train.trainer import step_batches
+    ahead = list(step_batches(davis_crops, 3, 6, [0, 1], workers=2))
+    assert len(ahead) == 3
+    for step, batch in zip(range(3, 6), ahead):
+        direct = davis_crops.batch(step, [0, 1])
+        assert batch.keys() == direct.keys() and all(torch.equal(batch[k], direct[k]) for k in direct)
+    cfg = tiny_config(**SMALL)
+    plain = train(cfg, TrainConfig(steps=3, batch_size=2, patch=16, log_every=1), davis_crops, "loader",
+                  runs_dir=tmp_path / "a", progress=False)
+    workers = train(cfg, TrainConfig(steps=3, batch_size=2, patch=16, log_every=1, loader_workers=2), davis_crops,
+                    "loader", runs_dir=tmp_path / "b", progress=False)
+    assert plain.run_dir.name == workers.run_dir.name
+    assert [r["total"] for r in plain.log] == [r["total"] for r in workers.log]
+    for k, v in plain.model.state_dict().items():
+        assert torch.equal(v, workers.model.state_dict()[k]), k

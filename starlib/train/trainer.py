@@ -97,6 +97,9 @@ class TrainConfig:
                                          # (0 = the whole batch at once; 1 = the authors' DataParallel batch
                                          # of 1 per GPU, BatchNorm statistics included, on one device)
     vgg_weights: str = ""                # path to VGG19 weights ("" = $STARLIB_VGG19 or the torch cache)
+    loader_workers: int = 0              # DataLoader worker processes preparing the next batches (pinned memory,
+                                         # non-blocking copies on CUDA); 0 = in the training process. Not in the
+                                         # run name: the batches are the same either way
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES and self.objective not in PRETRAINING:
@@ -108,6 +111,8 @@ class TrainConfig:
         if record.inputs != self.inputs:
             raise ConfigError(f"{self.objective} trains on {record.inputs.upper()} inputs "
                               f"(inputs={record.inputs!r}), not {self.inputs!r}")
+        if self.loader_workers < 0:
+            raise ConfigError(f"TrainConfig.loader_workers must be >= 0, got {self.loader_workers}")
         if self.micro_batch < 0:
             raise ConfigError(f"TrainConfig.micro_batch must be >= 0 (0 = whole batch), got {self.micro_batch}")
         for name in ("steps", "batch_size", "checkpoint_every", "log_every"):
@@ -166,6 +171,34 @@ class RunResult:
 Validator = Callable[[STARnet], list[dict]]
 
 
+#: TrainConfig fields that change how a run is computed, never what: left out of run names.
+NOT_IN_RUN_NAME = ("loader_workers",)
+
+
+class _StepBatches(torch.utils.data.Dataset):
+    """Map-style view for a DataLoader: item i is the batch of step ``start + i`` for this rank's items, what
+    the training loop would otherwise build itself (``dataset.batch``), so the two paths train the same."""
+
+    def __init__(self, dataset: Any, start: int, end: int, indices: list[int]) -> None:
+        self.dataset, self.start, self.end, self.indices = dataset, start, end, indices
+
+    def __len__(self) -> int:
+        return max(0, self.end - self.start)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return self.dataset.batch(self.start + i, self.indices)
+
+
+def step_batches(dataset: Any, start: int, end: int, indices: list[int], workers: int,
+                 pin_memory: bool = False) -> Iterator[dict[str, torch.Tensor]]:
+    """The batches of steps ``start .. end - 1`` (this rank's ``indices``), prepared by ``workers`` DataLoader
+    processes ahead of the training loop (two batches each)."""
+    loader = torch.utils.data.DataLoader(_StepBatches(dataset, start, end, indices), batch_size=None,
+                                         shuffle=False, num_workers=workers, pin_memory=pin_memory,
+                                         prefetch_factor=2 if workers else None)
+    return iter(loader)
+
+
 def _file_digest(path: str | Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -178,7 +211,7 @@ def run_id(model_cfg: STARConfig, train_cfg: TrainConfig, data_tag: str) -> str:
     """``<objective>-<hash>``: the hash covers the fields of both configs that differ from their defaults and
     the data tag. A parent run enters by its name; a checkpoint file by its content (never by its path), so the
     same run has the same name from any working directory."""
-    train = train_cfg.to_dict()
+    train = {k: v for k, v in train_cfg.to_dict().items() if k not in NOT_IN_RUN_NAME}
     for name in ("init_from", *PART_FIELDS):
         source = getattr(train_cfg, name)
         if source and not is_run_name(source):
@@ -382,7 +415,7 @@ class _Log:
 def _forward_backward(net: torch.nn.Module, loss_fn: STARLoss, batch: dict[str, torch.Tensor], cfg: TrainConfig,
                       model_cfg: STARConfig, device: str | torch.device, scale: float) -> dict[str, float]:
     """Forward one (micro-)batch, backpropagate ``scale`` x its loss (gradients accumulate); returns the parts."""
-    batch = {k: v.to(device) for k, v in batch.items()}
+    batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
     targets = None
     if cfg.inputs == "hr":  # STAR-T_HR: HR frames in, HR middle frame out of the "LR" branch
         lr_t, lr_t1 = batch["hr"][:, 0], batch["hr"][:, -1]                    # (b, 3, H, W)
@@ -546,18 +579,22 @@ def _train_locked(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_ta
         raise ConfigError(f"batch_size {cfg.batch_size} is smaller than the {world} processes: rank {rank} gets "
                           f"nothing")
     chunk = cfg.micro_batch or len(mine)
+    ahead = (step_batches(dataset, step, end, mine, cfg.loader_workers, torch.device(device).type == "cuda")
+             if cfg.loader_workers else None)
     while step < end:
         t0 = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
         parts: dict[str, float] = {}
+        whole = next(ahead) if ahead is not None else None
         for c0 in range(0, len(mine), chunk):
             indices = mine[c0:c0 + chunk]
+            batch = ({k: v[c0:c0 + len(indices)] for k, v in whole.items()} if whole is not None
+                     else dataset.batch(step, indices))
             frac = len(indices) / len(mine)                   # the loss is the mean over this rank's items
             last = c0 + chunk >= len(mine)
             sync = contextlib.nullcontext() if last or world == 1 else train_model.no_sync()
             with sync:
-                chunk_parts = _forward_backward(train_model, loss_fn, dataset.batch(step, indices), cfg,
-                                                model_cfg, device, frac)
+                chunk_parts = _forward_backward(train_model, loss_fn, batch, cfg, model_cfg, device, frac)
             if not math.isfinite(chunk_parts["total"]):
                 raise TrainingDiverged(f"{run_dir.name}: loss became {chunk_parts['total']} at step {step + 1} "
                                        f"({chunk_parts}); the last good state is {state_path}")
