@@ -114,3 +114,22 @@ def test_the_paper_profile_scores_the_vimeo90k_triplet_test_list(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"vimeo_test = true .* set \[data\] vimeo_root"):
         R.test_benchmarks(load_profile("paper"))
     assert list(R.test_benchmarks(load_profile("cpu"))) == ["middlebury", "ucf101"]
+
+
+def test_table5_reads_the_septuplet_folder_not_the_triplet_one(tmp_path):
+    import numpy as np
+    from PIL import Image
+    from starlib.study.tables_1_6 import septuplet_windows
+    root = tmp_path / "vimeo_septuplet"
+    names = ["00001/0001", "00003/0010"]
+    for name in names:
+        (root / "sequences" / name).mkdir(parents=True)
+        for k in range(1, 8):
+            Image.fromarray(np.full((64, 112, 3), 10 * k, np.uint8)).save(root / "sequences" / name / f"im{k}.png")
+    (root / "sep_testlist.txt").write_text("\n".join(names) + "\n")
+    data = _data("paper")
+    data["data"]["vimeo_root"] = str(tmp_path / "vimeo_triplet")           # triplets: not what Table 5 reads
+    data["zsm"]["vimeo_septuplet_root"] = str(root)
+    data["tables"]["t5_crop"] = [64, 112]
+    stacks, tag = septuplet_windows(parse_profile("paper", data))
+    assert tag == "vimeo90k-septuplet-test" and len(stacks) == 2 and len(stacks[0].hr) == 5

@@ -9,6 +9,7 @@ not absolute values.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ from starlib.study.floors import floor_entry
 from starlib.study.profile import Profile
 from starlib.study.recipes import Training, ablation_benchmarks, loss_overrides, test_benchmarks, train_run
 from starlib.study.workspace import Workspace
+from starlib.util.paths import REPO_ROOT
 
 
 class T1:
@@ -177,12 +179,15 @@ def table6(ws: Workspace) -> list[Entry]:
 # --- Table 5: 4x frame rate ------------------------------------------------------------------------
 
 def septuplet_windows(profile: Profile) -> tuple[list[FrameStack], str]:
-    """Five-frame windows for 4x T-SR: Vimeo90K septuplets (frames 1-5) when ``[data] vimeo_root`` is set,
+    """Five-frame windows for 4x T-SR: Vimeo90K septuplets (frames 1-5 of ``sep_testlist.txt``) when
+    ``[zsm] vimeo_septuplet_root`` (the one home of the septuplet folder; ``[data] vimeo_root`` is the triplets') is set,
     else the embedded TOFlow clip (12 frames; windows start every 2 frames), centre-cropped to
     ``[tables] t5_crop`` HR pixels. LR frames by the profile's 4x bicubic downscaling."""
     crop, limit = profile.tables.t5_crop, profile.tables.t5_max_windows
-    if profile.data.vimeo_root:
-        windows = vimeo90k(profile.data.vimeo_root, "test", "septuplet")
+    root = profile.zsm.vimeo_septuplet_root
+    if root:
+        root = str(Path(root).expanduser() if Path(root).expanduser().is_absolute() else REPO_ROOT / root)
+        windows = vimeo90k(root, "test", "septuplet")
         frames = [list(w.frames)[:5] for w in windows]
         names, tag = [w.name for w in windows], "vimeo90k-septuplet-test"
     else:
