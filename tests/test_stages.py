@@ -219,3 +219,24 @@ def test_the_train_command_takes_the_authors_files_and_names_a_missing_one(tmp_p
                  "--fr-file", str(tmp_path / "flow_refinement.pth")]) == 0
     made = sorted(p.name.split("-")[0] for p in (tmp_path / "smoke").iterdir())
     assert made == ["STAR", "STAR", "STAR"]                     # (a), (c), (d): no FR stage, the file instead
+
+
+def test_a_shipped_run_is_installed_instead_of_trained_with_none_of_its_stages(tmp_path, monkeypatch):
+    import shutil
+    trained = Workspace.create("smoke", runs_dir=tmp_path / "a", cache_dir=tmp_path / "cache", progress=False)
+    first = R.train_run(trained, R.Training("STAR-T_LR"))
+    shipped = tmp_path / "checkpoints" / "smoke" / first.run_dir.name
+    shipped.mkdir(parents=True)
+    for f in ("model.pt", "config.json", "log.csv", "val.csv"):
+        shutil.copyfile(first.run_dir / f, shipped / f)
+    monkeypatch.setattr(R, "SHIPPED_RUNS_DIR", tmp_path / "checkpoints")
+    fresh = Workspace.create("smoke", runs_dir=tmp_path / "b", cache_dir=tmp_path / "cache", progress=False)
+    again = R.train_run(fresh, R.Training("STAR-T_LR"))
+    assert again.reused and [p.name for p in (tmp_path / "b" / "smoke").iterdir()] == [first.run_dir.name]
+    assert [float(r["total"]) for r in again.log] == [float(r["total"]) for r in first.log]
+    assert len(again.val) == len(first.val)
+    assert all(torch.equal(v, again.model.state_dict()[k]) for k, v in first.model.state_dict().items())
+    # an unfinished run folder (an interrupted training) is left to resume, never overwritten
+    partial = Workspace.create("smoke", runs_dir=tmp_path / "c", cache_dir=tmp_path / "cache", progress=False)
+    (tmp_path / "c" / "smoke" / first.run_dir.name).mkdir(parents=True)
+    assert not R.install_shipped(partial, first.run_dir.name)

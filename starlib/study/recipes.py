@@ -8,9 +8,13 @@ on the embedded real clips (DAVIS triplets, the TOFlow clip); a profile with ``[
 from __future__ import annotations
 
 import dataclasses
+import os
+import shutil
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,6 +32,7 @@ from starlib.study.profile import Profile
 from starlib.study.workspace import Workspace
 from starlib.train import RunResult, TrainConfig, run_id, train
 from starlib.train.losses import VGGWeightsMissing, find_vgg19_weights
+from starlib.util.paths import SHIPPED_RUNS_DIR
 
 #: The S-SR networks of Tables 7-8 as Net_S alone (``STARConfig.net_s_only``).
 NET_S_ALONE: dict[str, dict[str, Any]] = {
@@ -307,14 +312,42 @@ def run_name(ws: Workspace, what: Training) -> str:
     return run_id(mcfg, tcfg, training_split(ws.profile)[2])
 
 
+SHIPPED_FILES = ("model.pt", "config.json", "log.csv", "val.csv")
+
+
+def install_shipped(ws: Workspace, name: str, shipped_dir: Path | None = None) -> bool:
+    """Whether run ``name`` is finished in the workspace's runs folder, after copying it there from the runs
+    shipped in git (``checkpoints/<profile>/<name>/``, :data:`starlib.util.paths.SHIPPED_RUNS_DIR`) when it was
+    missing. The copy is assembled beside the run folder and renamed into place, so a crash leaves no half run;
+    a run folder that exists unfinished (an interrupted training) is left alone to resume."""
+    target = ws.runs / name
+    if (target / "model.pt").is_file():
+        return True
+    source = (shipped_dir or SHIPPED_RUNS_DIR) / ws.profile.name / name
+    if not (source / "model.pt").is_file() or target.exists():
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
+    try:
+        for file in SHIPPED_FILES:
+            if (source / file).is_file():
+                shutil.copyfile(source / file, tmp / file)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return True
+
+
 def train_run(ws: Workspace, what: Training) -> RunResult:
     """Train (or reuse) ``what`` under the workspace's profile, on its device; the runs it starts from (a
     finetune's parent, the stages of the staged recipe) are trained first when they are not finished."""
     profile = ws.profile
     mcfg, tcfg, needs = _configs(ws, what)
-    for need in needs:
-        if not (ws.runs / run_name(ws, need) / "model.pt").is_file():
-            train_run(ws, need)
+    if not install_shipped(ws, run_name(ws, what)):
+        for need in needs:
+            if not (ws.runs / run_name(ws, need) / "model.pt").is_file():
+                train_run(ws, need)
     windows, held_out, tag = training_split(profile)
     data = RandomCropWindows(windows, patch=tcfg.patch, scale=mcfg.scale, samples_per_epoch=10**9,
                              flow_cache=ws.flows, flow_on=tcfg.inputs, seed=tcfg.seed)

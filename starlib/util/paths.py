@@ -12,3 +12,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 #: git-ignored.
 RUNS_DIR = REPO_ROOT / "runs"
 CACHE_DIR = REPO_ROOT / "cache"
+
+#: Finished runs shipped in git (``checkpoints/<profile>/<run name>/``: model.pt, config.json, log.csv, val.csv):
+#: installed into the runs folder when a notebook needs one that is not there, instead of training it.
+SHIPPED_RUNS_DIR = REPO_ROOT / "checkpoints"
