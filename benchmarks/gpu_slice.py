@@ -46,9 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     ours = trained_entry(ws, "Net_S alone (stage a)", what, bench, ("sr_t",))
     summary = table_rows(None, [ours, floor_entry(ws, bench, ("sr_t",), label="Bicubic")], reference="Bicubic")
     log = ours.run.log
-    seconds = [float(r["seconds_per_step"]) for r in log[len(log) // 2:]]
+    tail = log[len(log) // 2:]
+    seconds = sorted(float(r["seconds_per_step"]) for r in tail)
+    waiting = sorted(float(r.get("data_seconds") or 0) / max(float(r["seconds_per_step"]), 1e-9) for r in tail)
     summary["steps"] = args.steps
-    summary["median_seconds_per_step"] = sorted(seconds)[len(seconds) // 2] if seconds else float("nan")
+    summary["median_seconds_per_step"] = seconds[len(seconds) // 2] if seconds else float("nan")
+    summary["median_data_wait_share"] = waiting[len(waiting) // 2] if waiting else float("nan")   # device idle
     prov = ws.provenance(f"train: {R.training_split(prof)[2]}; test: first {args.items} items per benchmark",
                          sum(len(w) for w in bench.values()), time.perf_counter() - start)
     write_results_csv(summary.to_dict("records"), args.out, prov)

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
+from starlib.train.trainer import TIMING_COLUMNS
 import torch
 
 import starlib.models.checkpoint as ckpt
@@ -276,7 +278,7 @@ def test_truncated_state_falls_back_to_the_previous_one_and_resumes_exactly(tmp_
     assert _same_weights(resumed.model, straight.model)
     def logged(run_dir):
         with (run_dir / "log.csv").open() as f:
-            return [{k: v for k, v in r.items() if k != "seconds_per_step"} for r in csv.DictReader(f)]
+            return [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in csv.DictReader(f)]
 
     assert logged(resumed.run_dir) == logged(straight.run_dir) and len(logged(straight.run_dir)) == 4
     assert not (run_dir / PREV_STATE_NAME).exists(), "a finished run keeps state.pt and model.pt only"

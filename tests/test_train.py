@@ -5,6 +5,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from starlib.train.trainer import TIMING_COLUMNS
 import torch
 
 from helpers import tiny_config
@@ -104,7 +106,7 @@ def test_resume_continues_exactly(tmp_path, davis_crops):
     first = train(cfg, tcfg, davis_crops, "resume-test", runs_dir=tmp_path / "b", progress=False, stop_after=3)
     assert not (first.run_dir / "model.pt").exists() and (first.run_dir / "state.pt").exists()
     resumed = train(cfg, tcfg, davis_crops, "resume-test", runs_dir=tmp_path / "b", progress=False)
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds_per_step"} for r in rows]  # noqa: E731
+    strip = lambda rows: [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in rows]  # noqa: E731
     assert strip(_log(resumed.run_dir)) == strip(_log(straight.run_dir)) and len(_log(straight.run_dir)) == 6
     for (name, a), b in zip(straight.model.state_dict().items(), resumed.model.state_dict().values()):
         assert torch.equal(a, b), name
@@ -130,7 +132,7 @@ def test_validation_observes_without_changing_the_run(tmp_path, davis_crops):
     watched = train(cfg, tcfg, davis_crops, "val", runs_dir=tmp_path / "b", progress=False, validator=validator,
                     validate_every=2)
     assert watched.run_dir.name == plain.run_dir.name
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds_per_step"} for r in rows]  # noqa: E731
+    strip = lambda rows: [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in rows]  # noqa: E731
     assert strip(_log(watched.run_dir)) == strip(_log(plain.run_dir))
     for (name, a), b in zip(plain.model.state_dict().items(), watched.model.state_dict().values()):
         assert torch.equal(a, b), name
@@ -156,7 +158,7 @@ def test_kill_between_log_and_checkpoint_resumes_cleanly(tmp_path, davis_crops):
     assert torch.load(run_dir / "state.pt", weights_only=True)["step"] == 2
     resumed = train(cfg, tcfg, davis_crops, "kill", runs_dir=tmp_path / "b", progress=False)
     straight = train(cfg, tcfg, davis_crops, "kill", runs_dir=tmp_path / "a", progress=False)
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds_per_step"} for r in rows]  # noqa: E731
+    strip = lambda rows: [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in rows]  # noqa: E731
     assert strip(_log(resumed.run_dir)) == strip(_log(straight.run_dir))
 
 

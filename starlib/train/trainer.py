@@ -4,7 +4,8 @@ A run lives in ``runs/<objective>-<hash>/`` where the hash covers the model and 
 notebook that needs a trained model reuses a finished run instead of training again:
 
     config.json     both configs (and the data description)
-    log.csv         one row per logged step: losses, learning rate, seconds per step
+    log.csv         one row per logged step: losses, learning rate, seconds per step and of it the seconds spent
+                    waiting for the batch (``data_seconds``: the device's idle share on a GPU)
     val.csv         validation scores every ``validate_every`` steps (when a validator is given), e.g. PSNR per
                     output next to its baseline; observation only: it changes neither the weights nor the name
     state.pt        full training state (model, optimiser, scheduler, step), rewritten atomically
@@ -170,6 +171,9 @@ class RunResult:
 #: A validator maps the model being trained (in eval mode, under no_grad) to rows of scores.
 Validator = Callable[[STARnet], list[dict]]
 
+
+#: Columns of log.csv that are wall-clock timings (everything else is a pure function of the run).
+TIMING_COLUMNS = ("seconds_per_step", "data_seconds")
 
 #: TrainConfig fields that change how a run is computed, never what: left out of run names.
 NOT_IN_RUN_NAME = ("loader_workers",)
@@ -586,10 +590,13 @@ def _train_locked(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_ta
         optimizer.zero_grad(set_to_none=True)
         parts: dict[str, float] = {}
         whole = next(ahead) if ahead is not None else None
+        data_seconds = time.perf_counter() - t0               # waiting for data: the device's idle share
         for c0 in range(0, len(mine), chunk):
             indices = mine[c0:c0 + chunk]
+            t_data = time.perf_counter()
             batch = ({k: v[c0:c0 + len(indices)] for k, v in whole.items()} if whole is not None
                      else dataset.batch(step, indices))
+            data_seconds += time.perf_counter() - t_data
             frac = len(indices) / len(mine)                   # the loss is the mean over this rank's items
             last = c0 + chunk >= len(mine)
             sync = contextlib.nullcontext() if last or world == 1 else train_model.no_sync()
@@ -618,6 +625,7 @@ def _train_locked(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_ta
         bar.set_postfix(loss=f"{parts['total']:.4f}", s_per_step=f"{seconds:.2f}")
         if step % cfg.log_every == 0 or step == end:
             log.add({"step": step, "lr": optimizer.param_groups[0]["lr"], "seconds_per_step": round(seconds, 4),
+                     "data_seconds": round(data_seconds, 4),
                      "grad_norm": math.sqrt(grad_sq), **parts})
         if on_step is not None:
             on_step(step, parts)
