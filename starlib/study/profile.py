@@ -19,7 +19,7 @@ from starlib.flow import BACKENDS
 from starlib.paper.objectives import FINETUNES, OBJECTIVES, objective
 from starlib.train import TrainConfig
 from starlib.util.config import ConfigError, build, check_keys
-from starlib.util.paths import REPO_ROOT
+from starlib.util.paths import from_repo
 
 PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
 TEST_BENCHMARKS = ("middlebury", "ucf101")
@@ -301,19 +301,17 @@ def parse_profile(name: str, data: dict[str, Any], path: Path | None = None) -> 
         raise ConfigError(f"{where}: device = {device!r}; use auto, cpu, cuda or cuda:N")
     model = build(STARConfig, data.get("model", {}), f"{where} [model]")
     sections = {key: build(cls, data.get(key, {}), f"{where} [{key}]") for key, cls in SECTIONS.items()}
-    root = sections["data"].vimeo_root                 # paths in a profile are relative to the repository
-    if root and not Path(root).expanduser().is_absolute():
-        sections["data"] = dataclasses.replace(sections["data"], vimeo_root=str(REPO_ROOT / root))
+    # paths in a profile are relative to the repository
+    sections["data"] = dataclasses.replace(sections["data"], vimeo_root=from_repo(sections["data"].vimeo_root))
     stages = sections["stages"]
-    for key in ("net_s_file", "fr_file"):                  # weights files: relative to the repository, must exist
+    for key in ("net_s_file", "fr_file"):                  # weights files: must exist
         value = getattr(stages, key)
         if value:
-            resolved = Path(value).expanduser()
-            resolved = resolved if resolved.is_absolute() else REPO_ROOT / resolved
-            if not resolved.is_file():
+            resolved = from_repo(value)
+            if not Path(resolved).is_file():
                 raise ConfigError(f"{where}: [stages] {key} = {value!r}: {resolved} does not exist; give the path "
                                  f"of the weights file (absolute, or relative to the repository) or remove the key")
-            stages = dataclasses.replace(stages, **{key: str(resolved)})
+            stages = dataclasses.replace(stages, **{key: resolved})
     sections["stages"] = stages
     schedules_data = data.get("schedules", {})
     if not isinstance(schedules_data, dict) or not all(isinstance(v, dict) for v in schedules_data.values()):

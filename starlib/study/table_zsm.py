@@ -45,7 +45,7 @@ from starlib.study.recipes import Training, train_run
 from starlib.study.tables_7_10 import FI, FI_NOTE, T7, Comparisons
 from starlib.study.workspace import Workspace
 from starlib.util.atomic import atomic_write_text
-from starlib.util.paths import REPO_ROOT
+from starlib.util.paths import from_repo
 from starlib.util.provenance import write_results_csv
 
 TITLE = "Table ZSM. Space-time SR under the ZSM protocol (Vid4 / Vimeo-Fast, -Medium, -Slow; Y channel)"
@@ -403,10 +403,8 @@ def settings_with(settings: ZSMSettings, **paths: str) -> ZSMSettings:
 def resolve_paths(settings: ZSMSettings) -> ZSMSettings:
     """Relative ``vid4_root`` / ``vimeo_septuplet_root`` taken from the repository root, as every path of a
     profile or a notebook parameter (``vid4_lr_root`` may also name a folder under ``vid4_root``)."""
-    def absolute(path: str) -> str:
-        return str(REPO_ROOT / path) if path and not Path(path).expanduser().is_absolute() else path
-    return replace(settings, vid4_root=absolute(settings.vid4_root),
-                   vimeo_septuplet_root=absolute(settings.vimeo_septuplet_root))
+    return replace(settings, vid4_root=from_repo(settings.vid4_root),
+                   vimeo_septuplet_root=from_repo(settings.vimeo_septuplet_root))
 
 
 def run_table_zsm(ws: Workspace, settings: ZSMSettings | None = None, write: bool = True) -> ZSMResult:

@@ -9,7 +9,6 @@ not absolute values.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,7 +31,7 @@ from starlib.study.floors import floor_entry
 from starlib.study.profile import Profile
 from starlib.study.recipes import Training, ablation_benchmarks, loss_overrides, test_benchmarks, train_run
 from starlib.study.workspace import Workspace
-from starlib.util.paths import REPO_ROOT
+from starlib.util.paths import from_repo
 
 
 class T1:
@@ -84,15 +83,19 @@ def _t12(ws: Workspace, objective: str, variant: dict[str, Any]) -> tuple[Traini
     return Training(objective, {**net_s, **variant}, overrides), note
 
 
+def _with_paper_row(trained: tuple[Training, str], paper: str) -> tuple[Training, str, str]:
+    what, note = trained
+    return what, paper, note
+
+
 def table1_trainings(ws: Workspace) -> dict[str, tuple[Training, str, str]]:
     """Table 1's networks: label -> (what to train, paper row, note)."""
-    return {label: (*_t12(ws, "STAR", variant)[:1], paper, _t12(ws, "STAR", variant)[1])
-            for label, (paper, variant) in TABLE1.items()}
+    return {label: _with_paper_row(_t12(ws, "STAR", variant), paper) for label, (paper, variant) in TABLE1.items()}
 
 
 def table2_trainings(ws: Workspace) -> dict[str, tuple[Training, str, str]]:
     """Table 2's networks: objective -> (what to train, paper row, note)."""
-    return {name: (*_t12(ws, name, {})[:1], OBJECTIVES[name].label, _t12(ws, name, {})[1]) for name in TABLE2}
+    return {name: _with_paper_row(_t12(ws, name, {}), OBJECTIVES[name].label) for name in TABLE2}
 
 
 def table1(ws: Workspace) -> list[Entry]:
@@ -184,9 +187,8 @@ def septuplet_windows(profile: Profile) -> tuple[list[FrameStack], str]:
     else the embedded TOFlow clip (12 frames; windows start every 2 frames), centre-cropped to
     ``[tables] t5_crop`` HR pixels. LR frames by the profile's 4x bicubic downscaling."""
     crop, limit = profile.tables.t5_crop, profile.tables.t5_max_windows
-    root = profile.zsm.vimeo_septuplet_root
+    root = from_repo(profile.zsm.vimeo_septuplet_root)
     if root:
-        root = str(Path(root).expanduser() if Path(root).expanduser().is_absolute() else REPO_ROOT / root)
         windows = vimeo90k(root, "test", "septuplet")
         frames = [list(w.frames)[:5] for w in windows]
         names, tag = [w.name for w in windows], "vimeo90k-septuplet-test"

@@ -48,11 +48,16 @@ class T9:
 T10 = T9   # the same rows: frame averaging, flow interpolation, STAR, STAR-T_LR, STAR-T_HR
 
 
+def t7_star(ws: Workspace) -> tuple[Training, str]:
+    """Table 7's STAR row, with ``[tables] t7_star_loss`` (the paper's "STAR-L_f"), and the loss that runs."""
+    overrides, loss = loss_overrides(ws.profile, ws.profile.tables.t7_star_loss)
+    return Training("STAR", overrides=overrides), loss
+
+
 def comparison_trainings(ws: Workspace) -> list[Training]:
     """Every network Tables 7-10 train: the Net_S-alone S-SR networks, STAR with Table 7's loss, and the
     objectives as they are."""
-    overrides, _ = loss_overrides(ws.profile, ws.profile.tables.t7_star_loss)
-    return [net_s_alone(ws.profile, name) for name in NET_S_ALONE] + [Training("STAR", overrides=overrides)] \
+    return [net_s_alone(ws.profile, name) for name in NET_S_ALONE] + [t7_star(ws)[0]] \
         + [Training(o) for o in ("STAR", "STAR-ST", "STAR-S", "STAR-T_LR", "STAR-T_HR")]
 
 
@@ -123,9 +128,8 @@ class Comparisons:
         for label, method, paper, run in cascades:
             entries.append(self._baseline(label, method, f"{label.replace(' ', '')}-{run.run_dir.name}-{self.cache.backend}",
                                           self.bench, out, niqe=True, paper=paper, note=FI_NOTE if paper else ""))
-        overrides, loss = loss_overrides(self.profile, self.profile.tables.t7_star_loss)
-        entries.append(trained_entry(self.ws, T7.STAR, Training("STAR", overrides=overrides), self.bench, out,
-                                     niqe=True, paper_method="STAR-L_f",
+        star, loss = t7_star(self.ws)
+        entries.append(trained_entry(self.ws, T7.STAR, star, self.bench, out, niqe=True, paper_method="STAR-L_f",
                                      note=f"here: {loss}; the paper's STAR row in Table 7 is trained with L_f"))
         entries.append(self._trained(T7.STAR_ST, "STAR-ST", self.bench, out, niqe=True, paper_method="STAR-ST-L_r"))
         entries.append(reported_entry("STAR-ST-L_f", out, status="not run: no VGG19 weights"))

@@ -8,6 +8,15 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def from_repo(path: str) -> str:
+    """A path of a profile or a notebook parameter: ``~`` expanded, a relative one taken from the repository
+    root; ``""`` (not given) stays ``""``."""
+    if not path:
+        return path
+    given = Path(path).expanduser()
+    return str(given if given.is_absolute() else REPO_ROOT / given)
+
+
 #: Training runs (``runs/<profile>/<run name>/``) and the caches (``cache/flows/``, ``cache/scores/``),
 #: git-ignored.
 RUNS_DIR = REPO_ROOT / "runs"
