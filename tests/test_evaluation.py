@@ -9,7 +9,7 @@ from starlib.evaluation.baselines import bicubic_and_average, bicubic_upscale, f
 from starlib.data import load_window, middlebury_other, ucf101_dvf
 from starlib.evaluation.methods import ground_truth
 from starlib.evaluation.scoring import evaluate
-from starlib.evaluation.stats import mean_ci95, summarize
+from starlib.evaluation.stats import gain_by_reference_level, mean_ci95, summarize
 from starlib.metrics import psnr
 
 
@@ -57,3 +57,25 @@ def test_summarize_long_format():
                        "psnr": [30.0, 31.0, 32.0]})
     s = summarize(df)
     assert s[["dataset", "output", "metric", "mean", "n"]].values.tolist() == [["a", "o", "psnr", 31.0, 3]]
+
+
+def test_gain_by_reference_level_bins_items_by_the_references_own_score():
+    b = pd.DataFrame({"dataset": "d", "output": "lr_mid", "item": ["a", "b", "c", "e", "f"],
+                      "psnr": [30.0, 38.0, 50.0, 52.0, 41.0]})
+    a = pd.DataFrame({"dataset": "d", "output": "lr_mid", "item": ["a", "b", "c", "e", "g"],   # g: unpaired
+                      "psnr": [31.0, 38.0, 40.0, 46.0, 99.0]})
+    out = gain_by_reference_level(a, b).set_index("level")
+    assert list(out.index) == ["< 35", "[35, 40)", ">= 45"]          # the empty [40, 45) bin is left out
+    assert out["n"].tolist() == [1, 1, 2] and out["share"].sum() == pytest.approx(1.0)
+    assert out.loc["< 35", "gain"] == pytest.approx(1.0)
+    assert out.loc[">= 45", "gain"] == pytest.approx(-8.0)            # (40-50 + 46-52) / 2
+    assert out.loc[">= 45", "reference_mean"] == pytest.approx(51.0)
+    t = stats.t.ppf(0.975, 1) * np.std([-10.0, -6.0], ddof=1) / np.sqrt(2)
+    assert out.loc[">= 45", "gain_ci95_low"] == pytest.approx(-8.0 - t)
+    assert out.loc[">= 45", "level_low"] == 45.0 and np.isinf(out.loc[">= 45", "level_high"])
+
+
+def test_gain_by_reference_level_rejects_unordered_edges():
+    frame = pd.DataFrame({"dataset": ["d"], "output": ["lr_mid"], "item": ["a"], "psnr": [30.0]})
+    with pytest.raises(ValueError, match="strictly ascending"):
+        gain_by_reference_level(frame, frame, edges=(40, 35))

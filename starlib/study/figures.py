@@ -12,6 +12,7 @@ import pandas as pd
 from starlib.data.samples import FrameStack
 from starlib.evaluation.baselines import bicubic_and_average
 from starlib.evaluation.methods import Method, ground_truth
+from starlib.evaluation.stats import REFERENCE_LEVELS, gain_by_reference_level
 from starlib.flow import denormalize_flow, flow_to_color
 from starlib.metrics import psnr as psnr_fn
 
@@ -132,6 +133,43 @@ def training_curves(log: list[dict], val: list[dict], title: str, smoothing: flo
         axv.text(0.5, 0.5, "no validation split ([validation] windows = 0)", ha="center", va="center",
                  transform=axv.transAxes, fontsize=8)
     axv.set_xlabel("step")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def gain_by_item(a: pd.DataFrame, b: pd.DataFrame, outputs: Sequence[str], title: str, metric: str = "psnr",
+                 edges: Sequence[float] = REFERENCE_LEVELS) -> plt.Figure:
+    """One panel per output: each item's gain of ``a`` over the reference ``b`` (y) against the reference's own
+    score (x), a colour per data set, with the mean gain and its 95% interval per level bin
+    (:func:`starlib.evaluation.stats.gain_by_reference_level`, all data sets together) in black."""
+    outputs = [o for o in outputs if o in set(a["output"]) and o in set(b["output"])]
+    fig, axes = plt.subplots(1, max(len(outputs), 1), figsize=(4.2 * max(len(outputs), 1), 3.6), squeeze=False)
+    keys = ["dataset", "output", "item"]
+    paired = a[keys + [metric]].merge(b[keys + [metric]], on=keys, suffixes=("_a", "_b")).dropna()
+    paired = paired[np.isfinite(paired[f"{metric}_a"]) & np.isfinite(paired[f"{metric}_b"])]
+    for ax, output in zip(axes[0], outputs):
+        rows = paired[paired["output"] == output]
+        for dataset, g in rows.groupby("dataset"):
+            ax.scatter(g[f"{metric}_b"], g[f"{metric}_a"] - g[f"{metric}_b"], s=9, alpha=0.5,
+                       label=f"{dataset} ({len(g)})")
+        pooled = {k: f[(f["output"] == output) & np.isfinite(f[metric])].assign(
+            item=lambda d: d["dataset"] + "/" + d["item"].astype(str), dataset="all") for k, f in (("a", a), ("b", b))}
+        bins = gain_by_reference_level(pooled["a"], pooled["b"], metric, edges)
+        low, high = rows[f"{metric}_b"].min(), rows[f"{metric}_b"].max()
+        for r in bins.itertuples():
+            x = (max(r.level_low, low) + min(r.level_high, high)) / 2      # the bin's centre within the data
+            err = [[r.gain - r.gain_ci95_low], [r.gain_ci95_high - r.gain]] if np.isfinite(r.gain_ci95_low) else None
+            ax.errorbar([x], [r.gain], yerr=err, color="black", marker="s", ms=5, capsize=3, zorder=5)
+            ax.annotate(f"{r.gain:+.2f}\nn={r.n}", (x, r.gain), textcoords="offset points", xytext=(6, 4), fontsize=8)
+        for e in edges:
+            if low < e < high:
+                ax.axvline(e, color="gray", lw=0.6, ls=":")
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xlabel(f"reference {metric.upper()} on the item (dB)")
+        ax.set_ylabel("gain over the reference (dB)")
+        ax.set_title(output, fontsize=10)
+        ax.legend(fontsize=7, loc="lower left")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
