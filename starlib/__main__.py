@@ -1,7 +1,8 @@
-"""``python -m starlib <command>``: command-line tools. Commands: ``enhance``, ``train``, ``zsm`` (see COMMANDS).
+"""``python -m starlib <command>``: command-line tools. Commands: ``enhance``, ``train``, ``ship``, ``zsm`` (see COMMANDS).
 
     python -m starlib enhance clip.mp4 -o clip_x4.mp4
     python -m starlib train --profile cpu --objective STAR-ST
+    python -m starlib ship --profile cpu
     torchrun --nproc_per_node 4 -m starlib train --profile paper --objective STAR --device cuda
     python -m starlib zsm --checkpoint runs/paper/STAR-ST-<hash>/model.pt --vid4 Vid4 --vimeo vimeo_septuplet
 
@@ -258,10 +259,41 @@ def _run_zsm(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_ship(sub: argparse._SubParsersAction) -> None:
+    from starlib.study.profile import available_profiles
+
+    p = sub.add_parser("ship", help="copy the finished runs notebook 13 compares into checkpoints/<profile>/ (git)",
+                       description="Ship the finished runs of Tables 7-10 (those notebook 13 compares) in git: copy "
+                                   "them from runs/<profile>/ to checkpoints/<profile>/<run>/, remove shipped runs the "
+                                   "study no longer names, write the model card and, for the cpu profile, refresh "
+                                   "enhance's demo checkpoints. A fresh clone then reuses them instead of training.")
+    p.add_argument("--profile", default="cpu", choices=available_profiles())
+    p.add_argument("--runs-dir", default=None, help="parent of the per-profile runs folder (default: runs/)")
+
+
+def _run_ship(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from starlib.study.profile import load_profile
+    from starlib.study.shipping import MODEL_CARD, ship
+    from starlib.study.workspace import Workspace
+    from starlib.util.paths import SHIPPED_RUNS_DIR
+
+    runs_dir = Path(args.runs_dir).resolve() if args.runs_dir else None
+    ws = Workspace.create(load_profile(args.profile), runs_dir=runs_dir, device="cpu")
+    shipped = ship(ws)
+    for run in shipped:
+        print(f"shipped {run.label}: {run.name} ({run.size:,} bytes)")
+    print(f"{sum(r.size for r in shipped):,} bytes in all; model card "
+          f"{SHIPPED_RUNS_DIR / args.profile / MODEL_CARD}")
+    return 0
+
+
 #: command -> (add its parser, run it)
 COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable[[argparse.Namespace], int]]] = {
     "enhance": (_add_enhance, _run_enhance),
     "train": (_add_train, _run_train),
+    "ship": (_add_ship, _run_ship),
     "zsm": (_add_zsm, _run_zsm),
 }
 
