@@ -1,4 +1,4 @@
-"""``python -m starlib <command>``: command-line tools. Commands: ``enhance``, ``train``, ``ship``, ``zsm`` (see COMMANDS).
+"""``python -m starlib <command>``: command-line tools. Commands: ``enhance``, ``train``, ``prepare``, ``ship``, ``zsm`` (see COMMANDS).
 
     python -m starlib enhance clip.mp4 -o clip_x4.mp4
     python -m starlib train --profile cpu --objective STAR-ST
@@ -259,6 +259,35 @@ def _run_zsm(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_prepare(sub: argparse._SubParsersAction) -> None:
+    from starlib.study.profile import available_profiles
+
+    p = sub.add_parser("prepare", help="compute every flow the study needs into the cache, in parallel",
+                       description="Fill cache/flows/ ahead of training and scoring: the flows of every training "
+                                   "window of every run that uses flows (with the FR targets) and of the test pairs "
+                                   "they are scored on, on several processes. The cache is the same a serial run "
+                                   "fills; `make reproduce` runs this first.")
+    p.add_argument("--profile", default="cpu", choices=available_profiles())
+    p.add_argument("--workers", type=int, default=0, help="processes (default 0: every core this process may use)")
+    p.add_argument("--cache-dir", default=None, help="the cache folder holding flows/ (default: cache/)")
+
+
+def _run_prepare(args: argparse.Namespace) -> int:
+    from starlib.study.prepare import prepare_flows
+    from starlib.study.workspace import Workspace
+    from starlib.util.config import ConfigError
+
+    if args.workers < 0:
+        raise ConfigError(f"--workers {args.workers}: give a number of processes >= 1, or 0 for every core")
+    from pathlib import Path
+
+    cache_dir = Path(args.cache_dir).resolve() if args.cache_dir else None   # relative to where it is typed
+    ws = Workspace.create(args.profile, cache_dir=cache_dir, device="cpu")
+    computed, found = prepare_flows(ws, args.workers)
+    print(f"flows in {ws.flows.root}: {computed} computed, {found} already cached")
+    return 0
+
+
 def _add_ship(sub: argparse._SubParsersAction) -> None:
     from starlib.study.profile import available_profiles
 
@@ -293,6 +322,7 @@ def _run_ship(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable[[argparse.Namespace], int]]] = {
     "enhance": (_add_enhance, _run_enhance),
     "train": (_add_train, _run_train),
+    "prepare": (_add_prepare, _run_prepare),
     "ship": (_add_ship, _run_ship),
     "zsm": (_add_zsm, _run_zsm),
 }

@@ -75,3 +75,17 @@ def test_the_gpu_slice_runs_the_study_path_and_writes_rows_with_provenance(tmp_p
     rows = pd.read_csv(out)
     assert set(rows.method) == {"Net_S alone (stage a)", "Bicubic"} and (rows.steps == 3).all()
     assert {"git_commit", "device", "profile"} <= set(rows.columns) and (rows.profile == "smoke").all()
+
+
+def test_the_pipeline_prepares_the_flows_before_any_training_or_notebook(monkeypatch):
+    from starlib.study import pipeline
+
+    calls = []
+    monkeypatch.setattr(pipeline, "prepare", lambda profile, workers: calls.append(("prepare", profile, workers)))
+    monkeypatch.setattr(pipeline, "train_all", lambda profile, gpus: calls.append(("train", profile, gpus)))
+    monkeypatch.setattr(pipeline, "run_notebooks", lambda profile, sel, out: calls.append(("notebooks", profile)))
+    assert pipeline.main(["--profile", "smoke", "--gpus", "2", "--flow-workers", "3"]) == 0
+    assert calls == [("prepare", "smoke", 3), ("train", "smoke", 2), ("notebooks", "smoke")]
+    calls.clear()
+    assert pipeline.main(["--profile", "smoke", "--flow-workers", "-1"]) == 0
+    assert calls == [("notebooks", "smoke")]

@@ -150,6 +150,17 @@ def write_png(path: str | os.PathLike, img: np.ndarray) -> Path:
 _DIGITS = re.compile(r"(\d+)")
 
 
+def pad_frame(frame: np.ndarray, multiple: int = 1, min_size: int = 1) -> np.ndarray:
+    """(H, W, C) -> (H', W', C): edge-replicated at the right and bottom so that both sides are multiples of
+    ``multiple`` and at least ``min_size`` (what a network accepts); the frame itself when it already fits."""
+    h, w = frame.shape[:2]
+    side = lambda n: max(min_size, -(-n // multiple) * multiple)  # noqa: E731
+    hh, ww = side(h), side(w)
+    if (hh, ww) == (h, w):
+        return frame
+    return np.pad(frame, ((0, hh - h), (0, ww - w), (0, 0)), mode="edge")
+
+
 def natural_key(name: str | os.PathLike) -> tuple:
     """Sort key of a file name in natural order: runs of digits compare as numbers (``frame2`` < ``frame10``),
     the rest as text; names equal as numbers (``frame1``, ``frame01``) fall back to plain text order."""

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from starlib.data.degrade import IMAGENET_MEAN, IMAGENET_STD, NORMALIZATIONS, flow_to_tensor, to_tensor
+from starlib.data.images import pad_frame
 from starlib.data.samples import FrameStack, flow_pair
 from starlib.flow import BACKENDS, DEFAULT_BACKEND, FlowCache
 from starlib.infer.tiling import tiled_forward
@@ -152,12 +153,7 @@ class PairRunner:
 
     def pad(self, frame: np.ndarray) -> np.ndarray:
         """(H, W, 3) -> (H', W', 3): edge-replicated at the right/bottom to what the network accepts."""
-        h, w = frame.shape[:2]
-        side = lambda n: max(self.min_size, -(-n // self.multiple) * self.multiple)  # noqa: E731
-        hh, ww = side(h), side(w)
-        if (hh, ww) == (h, w):
-            return frame
-        return np.pad(frame, ((0, hh - h), (0, ww - w), (0, 0)), mode="edge")
+        return pad_frame(frame, self.multiple, self.min_size)
 
     def _flows(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         return flow_pair(a, b, self.cache) if self.cfg.use_flow else None  # 2 x (H, W, 2) normalised

@@ -153,6 +153,16 @@ def train_all(profile: str, gpus: int, run: str | None = None, runs_dir: str | P
         raise NotebookFailed(f"training under torchrun failed (exit {done.returncode}): {' '.join(cmd)}")
 
 
+def prepare(profile: str, workers: int = 0, log: Callable[..., None] = print) -> None:
+    """Compute every flow the study needs into the repository's cache on ``workers`` processes, before the
+    trainings and notebooks read them (:func:`starlib.study.prepare.prepare_flows`)."""
+    from starlib.study.prepare import prepare_flows
+    from starlib.study.workspace import Workspace
+
+    computed, found = prepare_flows(Workspace.create(profile, device="cpu", progress=False), workers)
+    log(f"[{profile}] flows: {computed} computed, {found} already cached")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="cpu", choices=available_profiles())
@@ -161,8 +171,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="folder for executed copies")
     parser.add_argument("--gpus", type=int, default=0, help="train every run first on this many GPUs with torchrun "
                                                             "(DistributedDataParallel); 0 = in the notebooks")
+    parser.add_argument("--flow-workers", type=int, default=0,
+                        help="processes computing the study's flows before anything else (python -m starlib "
+                             "prepare; default 0: every core; -1: skip, flows are then computed where needed)")
     args = parser.parse_args(argv)
     try:
+        if args.flow_workers >= 0:
+            prepare(args.profile, args.flow_workers)
         if args.gpus > 1:
             train_all(args.profile, args.gpus)
         run_notebooks(args.profile, args.notebooks, args.out)

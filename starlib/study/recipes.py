@@ -269,6 +269,12 @@ def _configs(ws: Workspace, what: Training) -> tuple[STARConfig, TrainConfig, li
     return mcfg, train_config(profile, what.objective, **overrides), needs
 
 
+def run_configs(ws: Workspace, what: Training) -> tuple[STARConfig, TrainConfig]:
+    """The network and training configs ``what`` trains with (nothing is loaded or trained)."""
+    mcfg, tcfg, _ = _configs(ws, what)
+    return mcfg, tcfg
+
+
 #: The paper's two losses as TrainConfig.perceptual_weight (eqs. 16-17).
 LOSSES = {"L_r": 0.0, "L_f": 0.1}
 
