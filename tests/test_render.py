@@ -1,6 +1,7 @@
 """tables.tex is LaTeX a paper can \\input as is: math-mode symbols, one captioned, labelled table per table,
 widths that fit the column, the confidence intervals; checked by compiling it with a real pdflatex."""
 
+import re
 import shutil
 import subprocess
 
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 
 from starlib.study.entries import Entry, reported_entry, write_table
-from starlib.study.render import LATEX_PACKAGES, latex_text, render_all
+from starlib.study.render import LATEX_PACKAGES, interval_digits, latex_text, render_all
 from starlib.study.workspace import Workspace
 
 PROV = {"profile": "smoke", "seed": 1, "git_commit": "abc123-dirty", "data": "d_1 & 50%", "n_items": 0,
@@ -61,3 +62,22 @@ def test_tables_tex_compiles_without_errors_or_overfull_boxes(results, tmp_path)
     log = (tmp_path / "doc.log").read_text(errors="replace")
     assert run.returncode == 0, log[-3000:]
     assert "Overfull" not in log and "\n!" not in log, log[-3000:]
+
+
+def test_paired_differences_get_the_decimals_their_interval_needs():
+    assert interval_digits(0.10, 0.30) == 2                 # half-width 0.1: two decimals show it
+    assert interval_digits(0.003, 0.007) == 3               # would print [+0.00, +0.01]
+    assert interval_digits(-0.0002, 0.0004) == 4            # would print [-0.000, +0.000]
+    assert interval_digits(0.1, 0.1000001) == 4             # at most four
+    assert interval_digits(0.5, 0.5) == 2                   # an exact difference needs none
+    assert interval_digits(np.nan, np.nan) == 2
+
+
+def test_tables_md_shows_a_tight_interval_with_enough_decimals(tmp_path):
+    ws = Workspace.create("smoke", results_dir=tmp_path, figures_dir=tmp_path)
+    base = np.linspace(25, 30, 12)
+    entries = [Entry("ours", _items(base + 0.004 + 0.003 * np.sin(np.arange(12)))), Entry("ref", _items(base))]
+    write_table(ws, 8, entries, PROV, reference="ref")
+    md, _ = render_all(ws.results)
+    line = next(l for l in md.splitlines() if l.startswith("| ours"))
+    assert re.search(r"\| \+0\.00\d \[\+0\.00\d, \+0\.00\d\] \|", line), line   # not +0.00 [+0.00, +0.01]

@@ -61,6 +61,21 @@ def _cell(row: pd.Series, digits: int) -> str:
     return f"{row['mean']:.{digits}f}" + (f" ± {half:.{digits}f}" if pd.notna(half) else "")
 
 
+def interval_digits(low: float, high: float, digits: int = 2, most: int = 4) -> int:
+    """Decimals that show an interval: ``digits``, or more (up to ``most``) while its (non-zero) half-width would round
+    to zero, so that a tight interval prints as [+0.003, +0.007] rather than [+0.00, +0.01]."""
+    half = abs(high - low) / 2 if pd.notna(low) and pd.notna(high) else np.nan
+    while digits < most and pd.notna(half) and 0 < half < 0.5 * 10 ** -digits:
+        digits += 1
+    return digits
+
+
+def _delta(mean: float, low: float, high: float) -> str:
+    """A paired difference with its 95% interval, with :func:`interval_digits` decimals."""
+    d = interval_digits(low, high)
+    return f"{mean:+.{d}f}" + (f" [{low:+.{d}f}, {high:+.{d}f}]" if pd.notna(low) else "")
+
+
 def _digits(metric: str) -> int:
     return 3 if metric in ("ssim", "ssim_y", "ssim_wang") else 2
 
@@ -89,9 +104,7 @@ def _table_lines(summary: pd.DataFrame, table: int) -> tuple[list[str], list[lis
         else:
             cells = [_cell(by[m], _digits(m)) if m in by else "-" for m in metrics]
             if p is not None and pd.notna(p.get("delta_vs_reference")):
-                ci = (f" [{p['delta_ci95_low']:+.2f}, {p['delta_ci95_high']:+.2f}]"
-                      if pd.notna(p["delta_ci95_low"]) else "")
-                cells.append(f"{p['delta_vs_reference']:+.2f}{ci}")
+                cells.append(_delta(p["delta_vs_reference"], p["delta_ci95_low"], p["delta_ci95_high"]))
             else:
                 cells.append("ref" if p is not None and method == p.get("reference_method") else "")
         s = by.get("ssim")
