@@ -216,3 +216,19 @@ def test_claims_are_evaluated_on_paired_items(tmp_path):
     assert got.loc["xb", "verdict"] == "not tested" and "X" in got.loc["xb", "reason"]
     assert got.loc["de", "verdict"] == "reproduced"          # lower NIQE counts as better
     assert got.loc["t2", "verdict"] == "not tested"
+
+
+def test_claims_carry_the_papers_own_margin_where_it_reports_both_rows(tmp_path):
+    prov = {"profile": "smoke", "seed": 1, "git_commit": "abc", "data": "d", "n_items": 0, "wall_time_s": 0.0,
+            "created_utc": "now", "torch_version": "t", "device": "cpu"}
+    base = np.random.default_rng(3).normal(30, 2, 20)
+    ws = Workspace.create("smoke", results_dir=tmp_path)
+    write_table(ws, 8, [Entry("RBPN", _items("ucf101", list(base)), "RBPN"),
+                        Entry("STAR-S", _items("ucf101", list(base + 0.2)), "STAR-S"),
+                        Entry("ours only", _items("ucf101", list(base + 0.1)))], prov, reference="RBPN")
+    claims = (Claim("paper", 8, "STAR-S", "RBPN", "sr_t", "STAR-S beats RBPN"),
+              Claim("ours", 8, "ours only", "RBPN", "sr_t", "a row the paper does not have"))
+    got = evaluate_claims(ws.results, claims).set_index("claim")
+    assert got.loc["paper", "paper_margin"] == pytest.approx(31.604 - 30.969)    # Table 8, UCF101
+    assert got.loc["paper", "paper_dataset"] == "ucf101"
+    assert np.isnan(got.loc["ours", "paper_margin"])

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from starlib.evaluation.stats import LOWER_IS_BETTER, paired_difference
+from starlib.study.render import interval_digits
 from starlib.study.floors import FLOOR
 from starlib.study.tables_1_6 import T1, T3, T4, T5, T6
 from starlib.study.tables_7_10 import T7, T8, T9, T10
@@ -127,17 +128,41 @@ def _margin(frame: pd.DataFrame, a: str, b: str, output: str, metric: str, datas
     return paired_difference(sel[sel.method == a], sel[sel.method == b], metric, sign=sign)
 
 
+def paper_margin(summary: pd.DataFrame | None, c: Claim, dataset: str) -> tuple[float, str]:
+    """The paper's own margin for claim ``c`` (its reported value of the better row minus the worse one,
+    oriented as the claim) and the data set the paper reports it on, from ``table<N>.csv``; NaN where the
+    paper reports one of the two rows on no data set both share."""
+    if summary is None or "paper_reported" not in summary.columns:
+        return float("nan"), ""
+    rows = summary[(summary.output == c.output) & (summary.metric == c.metric) & summary.paper_reported.notna()]
+    mine = rows[rows.dataset == dataset]
+    values = {}
+    for label in (c.better, c.worse):
+        r = mine[mine.method == label]
+        values[label] = (float(r.paper_reported.iloc[0]), str(r.paper_dataset.iloc[0])) if len(r) else None
+    if values[c.better] is None or values[c.worse] is None or values[c.better][1] != values[c.worse][1]:
+        return float("nan"), ""
+    sign = -1.0 if c.metric in LOWER_IS_BETTER else 1.0
+    return sign * (values[c.better][0] - values[c.worse][0]), values[c.better][1]
+
+
 def evaluate_claims(results_dir: str | Path, claims: tuple[Claim, ...] = CLAIMS) -> pd.DataFrame:
     """One row per (claim, data set): both means, the paired margin (better - worse, oriented so that
-    positive agrees with the paper) with its 95% interval, and the verdict. Reads ``table<N>_items.csv``."""
+    positive agrees with the paper) with its 95% interval, the verdict, and the paper's own margin where it
+    reports both rows (``paper_margin``, on ``paper_dataset``). Reads ``table<N>_items.csv`` and
+    ``table<N>.csv``."""
     results_dir = Path(results_dir)
     items: dict[int, pd.DataFrame | None] = {}
+    summaries: dict[int, pd.DataFrame | None] = {}
     rows = []
     for c in claims:
         if c.table not in items:
             path = results_dir / f"table{c.table}_items.csv"
             items[c.table] = pd.read_csv(path, dtype={"item": str}) if path.is_file() else None
         frame = items[c.table]
+        if c.table not in summaries:
+            path = results_dir / f"table{c.table}.csv"
+            summaries[c.table] = pd.read_csv(path) if path.is_file() else None
         base = {"claim": c.id, "table": c.table, "text": c.text, "better": c.better, "worse": c.worse,
                 "output": c.output, "metric": c.metric}
         have = set(frame["method"]) if frame is not None else set()
@@ -158,9 +183,11 @@ def evaluate_claims(results_dir: str | Path, claims: tuple[Claim, ...] = CLAIMS)
         floor = FLOORS.get(c.table)
         for dataset, g in paired.groupby("dataset", sort=False):
             margin, lo, hi, n = _margin(frame, c.better, c.worse, c.output, c.metric, dataset)
+            paper, paper_dataset = paper_margin(summaries[c.table], c, dataset)
             row = {**base, "dataset": dataset, "n": n, "better_mean": float(g[f"{c.metric}_better"].mean()),
                    "worse_mean": float(g[f"{c.metric}_worse"].mean()), "margin": margin, "margin_ci95_low": lo,
-                   "margin_ci95_high": hi, "min_effect": delta, "verdict": verdict(lo, hi, delta), "reason": ""}
+                   "margin_ci95_high": hi, "min_effect": delta, "verdict": verdict(lo, hi, delta), "reason": "",
+                   "paper_margin": paper, "paper_dataset": paper_dataset}
             if floor and floor not in (c.better, c.worse) and floor in have:
                 fm, flo, fhi, _ = _margin(frame, c.better, floor, c.output, c.metric, dataset)
                 row.update(floor=floor, floor_margin=fm, floor_ci95_low=flo, floor_ci95_high=fhi)
@@ -175,15 +202,19 @@ def evaluate_claims(results_dir: str | Path, claims: tuple[Claim, ...] = CLAIMS)
 def claims_markdown(claims: pd.DataFrame) -> str:
     """The rule the verdicts were reached by, then a Markdown table of evaluated claims."""
     rule = RULE if "min_effect" in claims.columns else FORMAT1_RULE
-    lines = [rule, "", "| claim | paper says | data | ours: better / worse | margin [95% CI] | verdict |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = [rule, "", "| claim | paper says | data | ours: better / worse | margin [95% CI] | paper's margin | verdict |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for _, r in claims.iterrows():
         if r["verdict"] == "not tested":
-            lines.append(f"| {r['claim']} | {r['text']} | - | - | - | not tested ({r['reason']}) |")
+            lines.append(f"| {r['claim']} | {r['text']} | - | - | - | - | not tested ({r['reason']}) |")
             continue
         unit = "" if r["metric"] == "psnr" else f" {r['metric']}"
+        d = interval_digits(r["margin_ci95_low"], r["margin_ci95_high"], 3)
+        paper = r.get("paper_margin", float("nan"))
+        paper = f"{paper:+.3f} ({r['paper_dataset']})" if pd.notna(paper) else ""
         lines.append(f"| {r['claim']} | {r['text']} | {r['dataset']} | {r['better_mean']:.3f} / {r['worse_mean']:.3f}{unit} | "
-                     f"{r['margin']:+.3f} [{r['margin_ci95_low']:+.3f}, {r['margin_ci95_high']:+.3f}] | {r['verdict']}"
+                     f"{r['margin']:+.{d}f} [{r['margin_ci95_low']:+.{d}f}, {r['margin_ci95_high']:+.{d}f}] | {paper} | "
+                     f"{r['verdict']}"
                      + (f" ({r['reason']})" if isinstance(r.get("reason"), str) and r["reason"] else "") + " |")
     return "\n".join(lines)
 
@@ -198,25 +229,38 @@ VERDICT_COLORS = {"reproduced": "tab:green", "not reproduced": "tab:red", "incon
 
 
 def claims_figure(claims: pd.DataFrame, title: str):
-    """Margin and 95% interval of every evaluated claim (one line per claim and data set), coloured by verdict,
-    with the PSNR minimum effect +-delta shaded. Claims not tested are left out."""
+    """One panel per test data set, one line per evaluated claim: our margin and its 95% interval, coloured by
+    verdict, the paper's own margin (black cross, where it reports both rows) and the minimum effect +-delta
+    shaded. PSNR claims only share the dB axis; claims on other metrics and claims not tested are left out."""
     import matplotlib.pyplot as plt
 
-    t = claims[claims.verdict != "not tested"].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(7.5, 0.28 * max(len(t), 4) + 1.2))
+    t = claims[(claims.verdict != "not tested") & (claims.metric == "psnr")]
+    ids = list(dict.fromkeys(t["claim"]))
+    datasets = list(dict.fromkeys(t["dataset"])) or ["-"]
     delta = MIN_EFFECT["psnr"]
-    ax.axvspan(-delta, delta, color="tab:blue", alpha=0.08, lw=0)
-    for i, r in t.iterrows():
-        lo, hi = r["margin_ci95_low"], r["margin_ci95_high"]
-        ax.errorbar(r["margin"], i, xerr=[[r["margin"] - lo], [hi - r["margin"]]] if np.isfinite(lo) else None,
-                    fmt="o", color=VERDICT_COLORS[r["verdict"]], ms=4, capsize=2)
-    ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(range(len(t)))
-    ax.set_yticklabels([f"{r['claim']} ({r['dataset']})" for _, r in t.iterrows()], fontsize=6)
-    ax.invert_yaxis()
-    ax.set_xlabel(f"margin in the paper's direction (dB for PSNR; NIQE sign-flipped); shaded: ±{delta:g} dB")
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5.2 * len(datasets) + 1.6, 0.24 * max(len(ids), 4) + 1.6),
+                             sharey=True, squeeze=False)
+    texts = dict(zip(t["claim"], t["text"]))
+    for ax, dataset in zip(axes[0], datasets):
+        ax.axvspan(-delta, delta, color="tab:blue", alpha=0.1, lw=0)
+        ax.axvline(0, color="black", lw=0.8)
+        for _, r in t[t.dataset == dataset].iterrows():
+            i, lo, hi = ids.index(r["claim"]), r["margin_ci95_low"], r["margin_ci95_high"]
+            ax.errorbar(r["margin"], i, xerr=[[r["margin"] - lo], [hi - r["margin"]]] if np.isfinite(lo) else None,
+                        fmt="o", color=VERDICT_COLORS[r["verdict"]], ms=5, capsize=2, lw=1.2)
+            if pd.notna(r.get("paper_margin", np.nan)):
+                ax.plot(r["paper_margin"], i, marker="x", color="black", ms=6, mew=1.5)
+        ax.set_title(dataset, fontsize=11)
+        ax.set_xlabel("margin in the paper's direction (dB)", fontsize=10)
+        ax.tick_params(labelsize=9)
+        ax.grid(axis="x", lw=0.4, alpha=0.5)
+    axes[0, 0].set_yticks(range(len(ids)))
+    axes[0, 0].set_yticklabels([f"{i}: {texts[i][:48]}" for i in ids], fontsize=8.5)
+    axes[0, 0].invert_yaxis()
     handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=v) for v, c in VERDICT_COLORS.items()]
-    ax.legend(handles=handles, fontsize=6, loc="lower right")
-    ax.set_title(title, fontsize=9)
-    fig.tight_layout()
+    handles += [plt.Line2D([], [], marker="x", ls="", color="black", mew=1.5, label="the paper's margin"),
+                plt.Rectangle((0, 0), 1, 1, color="tab:blue", alpha=0.1, label=f"±{delta:g} dB (no effect)")]
+    fig.legend(handles=handles, fontsize=9, loc="lower center", ncol=4, frameon=False)
+    fig.suptitle(title, fontsize=12)
+    fig.tight_layout(rect=(0, 0.07 if len(ids) > 10 else 0.12, 1, 1))
     return fig

@@ -35,11 +35,10 @@ import pandas as pd
 from starlib.data.samples import FrameStack, load_window
 from starlib.evaluation.methods import Method, ground_truth
 from starlib.evaluation.scoring import score
-from starlib.metrics import psnr
 from starlib.paper.outputs import INTERPOLATED
 from starlib.paper.outputs import OUTPUTS as PAPER_OUTPUTS
-from starlib.study.figures import worst_crop
-Box = tuple[int, int, int]
+from starlib.study.figures import (Box, abs_error, clamp_box, default_box, default_crop, error_grid,  # noqa: F401
+                                   shared_error_scale)
 
 #: Outputs one can compare (task and symbol: starlib.paper.outputs) -> the table whose methods produce it.
 OUTPUTS: dict[str, int] = {"sr_t": 8, "sr_mid": 7, "lr_mid": 10, "hr_mid": 9}
@@ -54,7 +53,6 @@ DEFAULT_METHODS: dict[str, tuple[str, ...]] = {
 }
 #: Columns of the per-sample metrics table (IE columns only for in-between frames, as in Tables 9-10).
 METRICS: tuple[str, ...] = ("psnr", "ssim", "psnr_y", "ie_starnet", "ie_mae")
-ERROR_CMAP = "magma"
 
 
 # --- methods and samples -------------------------------------------------------------------------------
@@ -121,90 +119,13 @@ def predict(stack: FrameStack, methods: Mapping[str, Method], output: str) -> di
     return preds
 
 
-# --- zoom box, error maps --------------------------------------------------------------------------------
-
-def abs_error(gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    """(H, W) absolute error in 8-bit levels, averaged over the RGB channels."""
-    if gt.shape != pred.shape:
-        raise ValueError(f"prediction {pred.shape} and ground truth {gt.shape} differ in shape")
-    return np.abs(pred.astype(np.float32) - gt.astype(np.float32)).mean(-1)
-
-
-def default_crop(shape: Sequence[int]) -> int:
-    """Default zoom size: 64 px, at most half the frame's shorter side, at least 8 px."""
-    return int(max(8, min(64, min(shape[:2]) // 2)))
-
-
-def clamp_box(box: Sequence[int], shape: Sequence[int]) -> Box:
-    """``(y, x, size)`` moved and shrunk as little as needed to lie inside a frame of ``shape``."""
-    y, x, k = (int(v) for v in box)
-    h, w = int(shape[0]), int(shape[1])
-    k = max(1, min(k, h, w))
-    return min(max(y, 0), h - k), min(max(x, 0), w - k), k
-
-
-def default_box(gt: np.ndarray, preds: Mapping[str, np.ndarray], size: int | None = None) -> Box:
-    """Where the first method errs most (:func:`starlib.study.figures.worst_crop`), ``size`` px square."""
-    if not preds:
-        raise ValueError("no predictions: select at least one method")
-    first = next(iter(preds.values()))
-    return worst_crop(abs_error(gt, first), size or default_crop(gt.shape))
-
-
-def shared_error_scale(errors: Sequence[np.ndarray], percentile: float = 99.0) -> float:
-    """Upper end of the one colour scale of all error maps: the largest per-method ``percentile`` of the
-    absolute error (so a few outlier pixels do not wash out the maps), at least 1 level."""
-    return max([1.0, *(float(np.percentile(e, percentile)) for e in errors)])
-
-
 # --- figure and table ------------------------------------------------------------------------------------
 
 def render(stack: FrameStack, output: str, preds: Mapping[str, np.ndarray], box: Sequence[int] | None = None,
            title: str | None = None, vmax: float | None = None) -> plt.Figure:
-    """One column per method plus the ground truth (last). Rows: the frame with the zoom box, the zoomed
-    crop (nearest neighbour; crop PSNR in the title), the absolute-error map with the box (whole-frame PSNR
-    and MAE in the title) and the zoomed error. Every panel uses the same box, every error map the same
-    colour scale (0..``vmax`` levels; default :func:`shared_error_scale`). ``box`` defaults to
-    :func:`default_box`."""
-    gt = ground_truth(stack, check_output(output))
-    if not preds:
-        raise ValueError("no predictions: select at least one method")
-    errors = {label: abs_error(gt, img) for label, img in preds.items()}
-    y, x, k = clamp_box(box if box is not None else default_box(gt, preds), gt.shape)
-    vmax = float(vmax) if vmax is not None else shared_error_scale(list(errors.values()))
-    panels = [*preds.items(), ("ground truth", gt)]
-    n = len(panels)
-    fig, axes = plt.subplots(4, n, figsize=(2.3 * n + 0.8, 9.4), squeeze=False, layout="constrained")
-    zoom = (slice(y, y + k), slice(x, x + k))
-    mappable = None
-    for i, (label, img) in enumerate(panels):
-        axes[0, i].imshow(img, interpolation="nearest")
-        axes[0, i].add_patch(plt.Rectangle((x - 0.5, y - 0.5), k, k, fill=False, ec="red", lw=1))
-        axes[0, i].set_title(label, fontsize=8)
-        axes[1, i].imshow(img[zoom], interpolation="nearest")
-        if label in errors:
-            err = errors[label]
-            axes[1, i].set_title(f"zoom {psnr(gt[zoom], img[zoom]):.2f} dB", fontsize=7)
-            mappable = axes[2, i].imshow(err, cmap=ERROR_CMAP, vmin=0.0, vmax=vmax, interpolation="nearest")
-            axes[2, i].add_patch(plt.Rectangle((x - 0.5, y - 0.5), k, k, fill=False, ec="cyan", lw=1))
-            axes[2, i].set_title(f"frame {psnr(gt, img):.2f} dB, MAE {err.mean():.2f}", fontsize=7)
-            axes[3, i].imshow(err[zoom], cmap=ERROR_CMAP, vmin=0.0, vmax=vmax, interpolation="nearest")
-        else:
-            axes[1, i].set_title(f"zoom y={y} x={x} size={k}", fontsize=7)
-            axes[2, i].set_axis_off()
-            axes[3, i].set_axis_off()
-    for ax in axes.ravel():
-        ax.set_xticks([])
-        ax.set_yticks([])
-    for row, name in enumerate(("output", "zoom", "|error|", "|error| zoom")):
-        axes[row, 0].set_ylabel(name, fontsize=8)
-    cax = axes[2, -1].inset_axes((0.05, 0.0, 0.09, 1.0))   # the shared scale, in the ground truth's column
-    bar = fig.colorbar(mappable, cax=cax)
-    bar.set_label("|output - ground truth|\n(8-bit levels, RGB mean)", fontsize=7)
-    bar.ax.tick_params(labelsize=7)
-    fig.get_layout_engine().set(rect=(0, 0.02, 1, 0.98))   # room for a provenance stamp at the bottom
-    fig.suptitle(title or f"{output_label(output)}: {stack.name}", fontsize=9)
-    return fig
+    """:func:`starlib.study.figures.error_grid` of ``output`` on ``stack`` (its ground truth last)."""
+    return error_grid(ground_truth(stack, check_output(output)), preds, title or f"{output_label(output)}: {stack.name}",
+                      box, vmax)
 
 
 def metrics_table(stack: FrameStack, output: str, preds: Mapping[str, np.ndarray],

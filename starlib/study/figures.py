@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -53,44 +53,136 @@ def worst_crop(reference_error: np.ndarray, crop: int, stride: int = 8) -> tuple
     return int(y * stride), int(x * stride), k
 
 
-def method_grid(gt: np.ndarray, preds: dict[str, np.ndarray], title: str, crop: int = 64,
-                box: tuple[int, int, int] | None = None, psnr: bool = True) -> plt.Figure:
-    """The paper's visual comparisons (Figs. 2, 6, 7): one column per method plus the ground truth; top row
-    the whole frame with the zoom box, bottom row the zoomed crop (nearest-neighbour) with its PSNR. The box
-    defaults to where the first method errs most."""
+def abs_error(gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """(H, W) absolute error in 8-bit levels, averaged over the RGB channels."""
+    if gt.shape != pred.shape:
+        raise ValueError(f"prediction {pred.shape} and ground truth {gt.shape} differ in shape")
+    return np.abs(pred.astype(np.float32) - gt.astype(np.float32)).mean(-1)
+
+
+def default_crop(shape: Sequence[int]) -> int:
+    """Default zoom size: 64 px, at most half the frame's shorter side, at least 8 px."""
+    return int(max(8, min(64, min(shape[:2]) // 2)))
+
+
+def clamp_box(box: Sequence[int], shape: Sequence[int]) -> Box:
+    """``(y, x, size)`` moved and shrunk as little as needed to lie inside a frame of ``shape``."""
+    y, x, k = (int(v) for v in box)
+    h, w = int(shape[0]), int(shape[1])
+    k = max(1, min(k, h, w))
+    return min(max(y, 0), h - k), min(max(x, 0), w - k), k
+
+
+def default_box(gt: np.ndarray, preds: Mapping[str, np.ndarray], size: int | None = None) -> Box:
+    """Where the first method errs most (:func:`worst_crop`), ``size`` px square."""
+    if not preds:
+        raise ValueError("no predictions: select at least one method")
     first = next(iter(preds.values()))
-    if box is None:
-        box = worst_crop(np.abs(first.astype(np.float32) - gt).mean(-1), crop)
-    y, x, k = box
-    panels = list(preds.items()) + [("ground truth", gt)]
-    fig, axes = plt.subplots(2, len(panels), figsize=(2.3 * len(panels), 4.9), squeeze=False)
-    for i, (name, img) in enumerate(panels):
-        axes[0, i].imshow(img)
-        axes[0, i].add_patch(plt.Rectangle((x, y), k, k, fill=False, ec="red", lw=1))
-        axes[0, i].set_title(name, fontsize=8)
-        axes[1, i].imshow(img[y:y + k, x:x + k], interpolation="nearest")
-        if psnr and name != "ground truth":
-            axes[1, i].set_title(f"{psnr_fn(gt, img):.2f} dB (frame)", fontsize=7)
+    return worst_crop(abs_error(gt, first), size or default_crop(gt.shape))
+
+
+def shared_error_scale(errors: Sequence[np.ndarray], percentile: float = 99.0) -> float:
+    """Upper end of the one colour scale of all error maps: the largest per-method ``percentile`` of the
+    absolute error (so a few outlier pixels do not wash out the maps), at least 1 level."""
+    return max([1.0, *(float(np.percentile(e, percentile)) for e in errors)])
+
+
+
+#: Font sizes (pt) of the comparison figures: readable when a notebook shows the figure at browser width.
+FONT, SMALL = 11, 10
+ERROR_CMAP = "magma"
+Box = tuple[int, int, int]
+
+
+def error_grid(gt: np.ndarray, preds: Mapping[str, np.ndarray], title: str, box: Sequence[int] | None = None,
+               vmax: float | None = None) -> plt.Figure:
+    """The visual comparisons (Figs. 2, 6, 7 and notebook 13): one column per method plus the ground truth
+    ``gt`` (last). Rows: the frame with the zoom box, the zoomed
+    crop (nearest neighbour; crop PSNR in the title), the absolute-error map with the box (whole-frame PSNR
+    and MAE in the title) and the zoomed error. Every panel uses the same box, every error map the same
+    colour scale (0..``vmax`` levels; default :func:`shared_error_scale`). ``box`` defaults to
+    :func:`default_box`."""
+    if not preds:
+        raise ValueError("no predictions: select at least one method")
+    errors = {label: abs_error(gt, img) for label, img in preds.items()}
+    y, x, k = clamp_box(box if box is not None else default_box(gt, preds), gt.shape)
+    vmax = float(vmax) if vmax is not None else shared_error_scale(list(errors.values()))
+    panels = [*preds.items(), ("ground truth", gt)]
+    n = len(panels)
+    fig, axes = plt.subplots(4, n, figsize=(2.6 * n + 0.9, 10.4), squeeze=False, layout="constrained")
+    zoom = (slice(y, y + k), slice(x, x + k))
+    mappable = None
+    for i, (label, img) in enumerate(panels):
+        axes[0, i].imshow(img, interpolation="nearest")
+        axes[0, i].add_patch(plt.Rectangle((x - 0.5, y - 0.5), k, k, fill=False, ec="red", lw=1))
+        axes[0, i].set_title(label, fontsize=FONT)
+        axes[1, i].imshow(img[zoom], interpolation="nearest")
+        if label in errors:
+            err = errors[label]
+            axes[1, i].set_title(f"zoom {psnr_fn(gt[zoom], img[zoom]):.2f} dB", fontsize=SMALL)
+            mappable = axes[2, i].imshow(err, cmap=ERROR_CMAP, vmin=0.0, vmax=vmax, interpolation="nearest")
+            axes[2, i].add_patch(plt.Rectangle((x - 0.5, y - 0.5), k, k, fill=False, ec="cyan", lw=1))
+            axes[2, i].set_title(f"frame {psnr_fn(gt, img):.2f} dB, MAE {err.mean():.2f}", fontsize=SMALL)
+            axes[3, i].imshow(err[zoom], cmap=ERROR_CMAP, vmin=0.0, vmax=vmax, interpolation="nearest")
+        else:
+            axes[1, i].set_title(f"zoom y={y} x={x} size={k}", fontsize=SMALL)
+            axes[2, i].set_axis_off()
+            axes[3, i].set_axis_off()
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    for row, name in enumerate(("output", "zoom", "|error|", "|error| zoom")):
+        axes[row, 0].set_ylabel(name, fontsize=FONT)
+    cax = axes[2, -1].inset_axes((0.05, 0.0, 0.09, 1.0))   # the shared scale, in the ground truth's column
+    bar = fig.colorbar(mappable, cax=cax)
+    bar.set_label("|output - ground truth|\n(8-bit levels, RGB mean)", fontsize=SMALL)
+    bar.ax.tick_params(labelsize=SMALL)
+    fig.get_layout_engine().set(rect=(0, 0.02, 1, 0.98))   # room for a provenance stamp at the bottom
+    fig.suptitle(title, fontsize=12)
     return fig
 
 
-def flow_panels(flows: dict[str, np.ndarray], frames: dict[str, np.ndarray], title: str) -> plt.Figure:
-    """Fig. 5: colour-coded flows (pixels, one shared scale) next to frames (e.g. I_t+^sr with and without FR)."""
-    scale = max(float(np.linalg.norm(f, axis=-1).max()) for f in flows.values()) or 1.0
-    items = [(k, flow_to_color(v, max_magnitude=scale)) for k, v in flows.items()] + list(frames.items())
-    fig, axes = plt.subplots(1, len(items), figsize=(2.6 * len(items), 2.8), squeeze=False)
-    for ax, (name, img) in zip(axes[0], items):
+
+def flow_key(radius_px: float, size: int = 121) -> np.ndarray:
+    """(size, size, 3) uint8 colour key of :func:`flow_to_color` at scale ``radius_px``: the colour of a flow
+    (u, v) is the pixel at that offset from the centre (right = +u, down = +v; the rim is ``radius_px``)."""
+    r = np.linspace(-radius_px, radius_px, size)
+    u, v = np.meshgrid(r, r)
+    key = flow_to_color(np.stack([u, v], -1), max_magnitude=radius_px)
+    key[np.hypot(u, v) > radius_px] = 255
+    return key
+
+
+def flow_panels(flows: dict[str, np.ndarray], frames: dict[str, np.ndarray], title: str,
+                percentile: float = 99.0) -> plt.Figure:
+    """Fig. 5. Top row: colour-coded flows (pixels) on one colour scale, the ``percentile`` of their magnitudes
+    (so one outlier cannot wash out the others), and the colour key; the largest magnitude of each flow under
+    it. Bottom row: ``frames`` (e.g. crops of I_t+^sr without and with FR and the ground truth), titled by
+    their keys."""
+    mags = {k: np.hypot(v[..., 0], v[..., 1]) for k, v in flows.items()}
+    scale = max([1e-3, *(float(np.percentile(m, percentile)) for m in mags.values())])
+    cols = max(len(flows) + 1, len(frames))
+    fig, axes = plt.subplots(2, cols, figsize=(3.1 * cols, 6.6), squeeze=False, layout="constrained")
+    for ax, (name, flow) in zip(axes[0], flows.items()):
+        ax.imshow(flow_to_color(flow, max_magnitude=scale), interpolation="nearest")
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel(f"max {mags[name].max():.2f} px, mean {mags[name].mean():.2f} px", fontsize=9)
+    key = axes[0, len(flows)]
+    key.imshow(flow_key(scale), extent=(-scale, scale, scale, -scale))
+    key.set_title(f"colour key (rim = {scale:.2f} px)", fontsize=10)
+    key.set_xlabel("u (px), right", fontsize=9)
+    key.set_ylabel("v (px), down", fontsize=9)
+    key.tick_params(labelsize=8)
+    for ax, (name, img) in zip(axes[1], frames.items()):
         ax.imshow(img, interpolation="nearest")
-        ax.set_title(name, fontsize=8)
+        ax.set_title(name, fontsize=10)
+    for ax in [*axes[0, :len(flows)], *axes[1]]:
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    for ax in [*axes[0, len(flows) + 1:], *axes[1, len(frames):]]:
+        ax.set_axis_off()
+    fig.get_layout_engine().set(rect=(0, 0.02, 1, 0.98))   # room for a provenance stamp
+    fig.suptitle(title, fontsize=11)
     return fig
 
 

@@ -18,7 +18,7 @@ from starlib.evaluation.cascades import LRFramesAsInput, SpaceThenTime, TimeThen
 from starlib.evaluation.methods import Method, ground_truth
 from starlib.infer.runner import STARMethod
 from starlib.study.entries import Entry, method_entry, reported_entry, run_info, run_key, trained_entry
-from starlib.study.figures import method_grid
+from starlib.study.figures import error_grid
 from starlib.study.floors import FLOOR, floor_entry
 from starlib.study.recipes import (NET_S_ALONE, Training, hr_input_benchmarks, loss_overrides, net_s_alone,
                                    net_s_steps, test_benchmarks, train_run)
@@ -179,4 +179,4 @@ class Comparisons:
             raise KeyError(f"methods {missing} of table {table} were not built yet; run table{table}() first "
                            f"(built: {sorted(built)})")
         preds = {label: built[label](stack)[output] for label in labels}
-        return method_grid(ground_truth(stack, output), preds, f"{title} ({window.name})")
+        return error_grid(ground_truth(stack, output), preds, f"{title} ({window.name})")
