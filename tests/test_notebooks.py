@@ -58,6 +58,9 @@ def test_notebook_runs_under_smoke(run, shared_dirs: Path):
     executed = run_notebooks("smoke", out_dir=shared_dirs / "executed", extra_parameters=params,
                              log=lambda *_: None, runs=[run])
     assert executed[0].is_file()
+    saved = nbformat.read(executed[0], as_version=4)   # reads as finished: no widget a headless run cannot draw
+    mimes = {m for c in saved.cells if c.cell_type == "code" for o in c.outputs for m in o.get("data", {})}
+    assert "application/vnd.jupyter.widget-view+json" not in mimes, f"{path.name}: a widget in the saved copy"
     written = [p for p in [*(results / "smoke").glob("*"), *(figures / "smoke").glob("*.png")]
                if p.is_file() and before.get(p) != p.stat().st_mtime_ns]
     assert written, f"{path.name} wrote no table or figure"

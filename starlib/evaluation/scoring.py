@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from starlib.util.progress import progress_bar
 
 from starlib import metrics as M
 from starlib.data.samples import load_window
@@ -63,7 +63,7 @@ def evaluate(method: Method, windows: Sequence[Window], dataset: str, outputs: S
     """One row per (item, output): ``dataset, item, output, seconds``, and one column per metric (with ``niqe``
     also ``niqe_status``, see :func:`score`)."""
     rows = []
-    for window in tqdm(windows, desc=desc or dataset, disable=not progress, leave=False):
+    for window in progress_bar(windows, desc=desc or dataset, disable=not progress, leave=False):
         stack = load_window(window, scale, lr_method)
         t0 = time.perf_counter()
         preds = method(stack)

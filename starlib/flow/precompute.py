@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from starlib.util.progress import progress_bar
 
 from starlib.data.images import pad_frame
 from starlib.data.samples import load_window
@@ -89,8 +89,8 @@ def precompute(jobs: Sequence[FlowJob], cache: FlowCache, workers: int = 0,
     jobs = unique_jobs(jobs)
     workers = workers or default_workers()
     root, computed, found = str(Path(cache.root)), 0, 0
-    bar = tqdm(total=len(jobs), desc=f"flows ({cache.backend}, {workers} worker{'s' * (workers > 1)})",
-               unit="window", disable=not progress)
+    bar = progress_bar(total=len(jobs), desc=f"flows ({cache.backend}, {workers} worker{'s' * (workers > 1)})",
+                       unit="window", disable=not progress)
     if workers == 1:
         for job in jobs:
             c, f = run_job(job, root, cache.backend)

@@ -258,7 +258,7 @@ def enhance(input: str | Path, output: str | Path, checkpoint: str | Path | None
     else a folder of PNG frames with ``video.json``). Checkpoints default to the shipped demo ones; for
     ``times=2`` ``checkpoint2`` (STAR-T_HR) defaults to ``checkpoint`` in mode ``t`` and to the demo one otherwise.
     Output fps = input fps x 2**times for ``st``/``t``, unchanged for ``s``."""
-    from tqdm.auto import tqdm
+    from starlib.util.progress import progress_bar
 
     start = time.perf_counter()
     if times not in (1, 2) or (times == 2 and mode == "s"):
@@ -288,8 +288,8 @@ def enhance(input: str | Path, output: str | Path, checkpoint: str | Path | None
         try:
             stream = enhance_frames(_counted(clip.frames, tally_in), model, mode, times, model2, settings, dev,
                                     str(clip.source), clip.names)
-            bar = tqdm(_counted(stream, tally_out), total=expected, unit="frame",
-                       desc=f"enhance {mode} (output frames)", disable=not progress)
+            bar = progress_bar(_counted(stream, tally_out), total=expected, unit="frame",
+                              desc=f"enhance {mode} (output frames)", disable=not progress)
             for frame in bar:
                 sink.write(frame)
             sink.finish()

@@ -18,6 +18,7 @@ from typing import Any
 from starlib.paper.objectives import OBJECTIVES
 from starlib.study.profile import available_profiles
 from starlib.util.paths import REPO_ROOT
+from starlib.util.progress import text_progress
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 #: Parameters a headless run passes to every notebook that declares them (no widgets: see compare_ui).
@@ -116,9 +117,10 @@ def run_notebooks(profile: str, selection: Sequence[str] | None = None, out_dir:
         start = time.perf_counter()
         try:
             # smoke cells take seconds: a cell still running after 15 min is hung, so fail instead of waiting
-            pm.execute_notebook(str(run.notebook), str(target), parameters=params, cwd=str(run.notebook.parent),
-                                progress_bar=False, kernel_name="python3",
-                                execution_timeout=900 if profile == "smoke" else None)
+            with text_progress():         # the kernel inherits it: the saved copy shows finished text bars
+                pm.execute_notebook(str(run.notebook), str(target), parameters=params,
+                                    cwd=str(run.notebook.parent), progress_bar=False, kernel_name="python3",
+                                    execution_timeout=900 if profile == "smoke" else None)
         except pm.PapermillExecutionError as exc:
             raise NotebookFailed(f"{run.name} failed in cell {exc.cell_index} ({exc.ename}: {exc.evalue}); "
                                  f"the executed copy with the traceback is {target}") from exc

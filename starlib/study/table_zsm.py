@@ -190,8 +190,8 @@ def score_methods(methods: Sequence[ZSMMethod], datasets: Sequence[ZSMData], set
         for data in datasets:
             clips = data.clips
             if progress:
-                from tqdm.auto import tqdm
-                clips = tqdm(clips, desc=f"{m.label} {data.name}", leave=False)
+                from starlib.util.progress import progress_bar
+                clips = progress_bar(clips, desc=f"{m.label} {data.name}", leave=False)
             for clip in clips:
                 for r in score_clip(m.method, clip, scale, settings.lr_method, settings.crop, settings.tail_window,
                                     settings.max_windows):

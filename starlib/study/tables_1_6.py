@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
+from starlib.util.progress import progress_bar
 
 from starlib import metrics as M
 from starlib.data import load_window, vimeo90k
@@ -232,7 +232,7 @@ def table5(ws: Workspace) -> tuple[list[Entry], str]:
     m_st2 = STARMethod(st2.model, cache, device=ws.device)
     stacks, tag = septuplet_windows(prof)
     rows: dict[str, list[dict]] = {T5.TWICE_2X: [], T5.ST_THEN_THR: []}
-    for stack in tqdm(stacks, desc="Table 5", disable=not ws.progress):
+    for stack in progress_bar(stacks, desc="Table 5", disable=not ws.progress):
         lr0, lr4 = stack.lr[0], stack.lr[-1]
         # (1): 2x, then 2x between each pair of 2x frames
         a = _pair(m_st2, lr0, lr4)

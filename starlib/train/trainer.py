@@ -39,7 +39,7 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-from tqdm.auto import tqdm
+from starlib.util.progress import progress_bar
 
 from starlib.util.hardware import warn_if_slow_bf16
 from starlib.models import STARConfig, STARnet, load_checkpoint, save_checkpoint
@@ -575,7 +575,7 @@ def _train_locked(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_ta
     if validating and step == 0:
         validate()
     end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
-    bar = tqdm(total=cfg.steps, initial=step, desc=run_dir.name, disable=not progress or rank != 0)
+    bar = progress_bar(total=cfg.steps, initial=step, desc=run_dir.name, disable=not progress or rank != 0)
     start_wall = time.perf_counter()
     model.train()
     mine = list(range(rank, cfg.batch_size, world))          # this rank's items of every batch
