@@ -9,7 +9,7 @@ from helpers import random_pair, tiny_config
 from starlib.data import load_window, ucf101_dvf
 from starlib.evaluation.stats import paired_difference
 from starlib.flow import FlowCache
-from starlib.infer.runner import STARMethod
+from starlib.infer.runner import STARMethod, StageOneOutputs
 from starlib.infer.tiling import tiled_forward
 from starlib.models import STARnet
 from starlib.paper.reference import paper_results
@@ -55,6 +55,21 @@ def test_net_s_only_method_has_s_sr_outputs_only(tmp_path):
         STARMethod(model, FlowCache(tmp_path), inputs="sr")
     out = STARMethod(model, FlowCache(tmp_path))(load_window(ucf101_dvf()[0]))
     assert list(out) == ["sr_t", "sr_t1"] and out["sr_t1"].shape == (256, 256, 3)
+
+
+def test_stage_one_outputs_are_the_networks_aux_outputs_under_the_final_names(tmp_path):
+    seed_everything(0)
+    model = STARnet(tiny_config()).eval()   # without global_residual: the RGB heads are not zero at init
+    method = STARMethod(model, FlowCache(tmp_path))
+    stack = load_window(ucf101_dvf()[0])
+    final, first = method(stack), StageOneOutputs(method)(stack)
+    assert list(first) == list(final) == ["sr_t", "sr_mid", "sr_t1", "lr_mid"]
+    aux = method.runner.run(stack.lr[0], stack.lr[-1], ("sr_mid_aux",))["sr_mid_aux"]
+    assert np.array_equal(first["sr_mid"], aux)
+    assert not np.array_equal(first["sr_mid"], final["sr_mid"])       # stage 2 changes the middle frame
+    assert StageOneOutputs.key_suffix == "-stage1"                     # its own scores in the cache
+    with pytest.raises(ValueError, match="LR-input"):
+        StageOneOutputs(STARMethod(model, FlowCache(tmp_path), inputs="hr"))
 
 
 def test_paired_difference_uses_per_item_differences():

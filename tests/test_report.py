@@ -73,3 +73,26 @@ def test_notebook_times_are_recorded_merged_and_rendered(tmp_path):
     text = report.times_summary(tmp_path)
     assert "| 01_data.ipynb | 1.1 min |" in text and "| **all** | **1.2 min** |" in text and "`smoke`" in text
     assert "No notebook times" in report.times_summary(tmp_path / "none")
+
+
+def test_targets_levels_and_adaptations_render_from_their_csvs(tmp_path):
+    pd.DataFrame([{"target": "t", "text": "STAR-S above RBPN", "goal": False, "output": "sr_t", "better": "a",
+                   "worse": "b", "kind": "above", "bound": 0.05, "dataset": "ucf101", "n": 285, "difference": 0.3,
+                   "ci95_low": 0.2, "ci95_high": 0.4, "status": "met", "reason": "", "git_commit": "c1"}]
+                 ).to_csv(tmp_path / "targets.csv", index=False)
+    pd.DataFrame([{"dataset": "ucf101", "output": "lr_mid", "level": ">= 45", "level_low": 45.0, "level_high": float("inf"),
+                   "n": 58, "share": 0.2, "reference_mean": 49.43, "method_mean": 42.08, "gain": -7.35,
+                   "gain_ci95_low": -8.46, "gain_ci95_high": -6.25, "git_commit": "c2"}]
+                 ).to_csv(tmp_path / "star_t_lr_by_floor_level.csv", index=False)
+    pd.DataFrame([{"stage": "(c) network without FR", "variant": "mid_base = average", "output": "sr_mid",
+                   "metric": "psnr", "value": 24.0, "baseline": 23.7, "gain_vs_baseline": 0.3,
+                   "baseline_method": "bicubic + frame averaging", "run": "STAR-x", "data": "validation: 4",
+                   "git_commit": "c3"}]).to_csv(tmp_path / "adaptations.csv", index=False)
+    targets = report.targets_summary(tmp_path)
+    assert targets.startswith("1 met, 0 not met, 0 not run") and "| STAR-S above RBPN | ucf101 | +0.300 [+0.200, +0.400] | > +0.05 | met |" in targets
+    levels = report.levels_summary(tmp_path)
+    assert "| STAR-T_LR | ucf101 | lr_mid | >= 45 dB | 58 (20%) | 49.43 | 42.08 | -7.35 [-8.46, -6.25] |" in levels
+    adapt = report.adaptations_summary(tmp_path)
+    assert "| (c) network without FR | mid_base = average | sr_mid | 24.00 | 23.70 (bicubic + frame averaging) | +0.3 dB | `STAR-x` |" in adapt
+    for render in (report.targets_summary, report.levels_summary, report.adaptations_summary):
+        assert render(tmp_path / "empty").startswith("_")

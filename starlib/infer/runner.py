@@ -230,5 +230,23 @@ class STARMethod:
         return {"hr_mid": out["lr_mid"]} if self.inputs == "hr" else out
 
 
+class StageOneOutputs:
+    """The same network's stage-1 outputs (``<name>_aux``: before stage 2 refines them; S-SR = Net_S's own
+    RGB head) under the final outputs' names, so that they score like a method of their own: what stage 2
+    adds is the paired difference. Wraps an LR-input :class:`STARMethod`."""
+
+    key_suffix = "-stage1"
+
+    def __init__(self, method: STARMethod) -> None:
+        if method.inputs != "lr":
+            raise ValueError("StageOneOutputs wraps an LR-input STARMethod (the stage-1 outputs of HR inputs are "
+                             "not scored)")
+        self.method, self.keys = method, tuple(f"{k}_aux" for k in method.keys)
+
+    def __call__(self, stack: FrameStack) -> dict[str, np.ndarray]:
+        out = self.method.runner.run(stack.lr[0], stack.lr[-1], self.keys)
+        return {k.removesuffix("_aux"): v for k, v in out.items()}
+
+
 __all__ = ["EnhanceError", "FLOW_MIN_SIZE", "NonFiniteOutputError", "PairRunner", "STARMethod", "Settings",
-           "check_finite", "input_geometry"]
+           "StageOneOutputs", "check_finite", "input_geometry"]

@@ -21,6 +21,9 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 CLAIMS_START, CLAIMS_END = "<!-- claims:start -->", "<!-- claims:end -->"
 BENCH_START, BENCH_END = "<!-- bench:start -->", "<!-- bench:end -->"
 TIMES_START, TIMES_END = "<!-- times:start -->", "<!-- times:end -->"
+TARGETS_START, TARGETS_END = "<!-- targets:start -->", "<!-- targets:end -->"
+LEVELS_START, LEVELS_END = "<!-- levels:start -->", "<!-- levels:end -->"
+ADAPT_START, ADAPT_END = "<!-- adaptations:start -->", "<!-- adaptations:end -->"
 BENCH_FILES = ("benchmarks.csv", "benchmarks_cuda.csv")   # results/, written by benchmarks/bench.py
 
 #: Column names of training summaries written before the study layer was rebuilt (still committed for `cpu`).
@@ -72,6 +75,61 @@ def claims_summary(results: Path) -> str:
             + " (per claim, the first of these verdicts that it has on at least one test set).\n\n"
             f"From `results/{results.name}/claims.csv`, commit(s) {', '.join(sorted(set(claims['git_commit'])))}.\n\n")
     return head + claims_markdown(claims)
+
+
+def targets_summary(results: Path) -> str:
+    """The issue-12 targets from ``targets.csv`` (written by notebook 12), with the tally."""
+    from starlib.study.targets import tally, targets_markdown
+
+    path = results / "targets.csv"
+    if not path.is_file():
+        return "_No targets evaluated yet for this profile (notebook 12 writes them)._"
+    t = pd.read_csv(path, keep_default_na=True)
+    t["reason"] = t["reason"].fillna("")
+    t["dataset"] = t["dataset"].fillna("")
+    counts = tally(t)
+    head = (", ".join(f"{v} {k}" for k, v in counts.items()) + " (targets x test sets, goals apart). From "
+            f"`results/{results.name}/targets.csv`, commit(s) {', '.join(sorted(set(t['git_commit'])))}.\n\n")
+    return head + targets_markdown(t)
+
+
+def levels_summary(results: Path) -> str:
+    """Per objective and in-between output, the gain over bicubic + averaging by the floor's own PSNR on the
+    item (``<name>_by_floor_level.csv``, written by notebook 02)."""
+    lines = ["| model | data | output | floor PSNR on the item | items | floor | model | gain [95% CI] |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    commits = set()
+    for label in OBJECTIVES:
+        path = results / f"{result_name(label)}_by_floor_level.csv"
+        if not path.is_file():
+            continue
+        t = pd.read_csv(path)
+        commits |= set(t["git_commit"])
+        for r in t.itertuples():
+            ci = f" [{r.gain_ci95_low:+.2f}, {r.gain_ci95_high:+.2f}]" if pd.notna(r.gain_ci95_low) else ""
+            lines.append(f"| {label} | {r.dataset} | {r.output} | {r.level} dB | {r.n} ({r.share:.0%}) | "
+                         f"{r.reference_mean:.2f} | {r.method_mean:.2f} | {r.gain:+.2f}{ci} |")
+    if len(lines) == 2:
+        return "_No per-level gains yet for this profile (notebook 02 writes them)._"
+    return "\n".join(lines) + (f"\n\nFrom `results/{results.name}/*_by_floor_level.csv`, commit(s) "
+                               f"{', '.join(sorted(commits))}.")
+
+
+def adaptations_summary(results: Path) -> str:
+    """Each small-budget adaptation switched off alone (``adaptations.csv``, ``benchmarks/adaptations.py``)."""
+    path = results / "adaptations.csv"
+    if not path.is_file():
+        return "_Not measured yet for this profile: run `python benchmarks/adaptations.py --profile cpu`._"
+    t = pd.read_csv(path)
+    lines = ["| stage | variant | output | value | baseline | gain over the baseline | run |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in t.itertuples():
+        unit = " dB" if r.metric == "psnr" else f" ({r.metric})"
+        fmt = (lambda v: f"{v:.2f}") if r.metric == "psnr" else (lambda v: f"{v:.3g}")
+        lines.append(f"| {r.stage} | {r.variant} | {r.output} | {fmt(r.value)} | {fmt(r.baseline)} ({r.baseline_method}) | "
+                     f"{r.gain_vs_baseline:+.3g}{unit} | `{r.run}` |")
+    return "\n".join(lines) + (f"\n\nFrom `results/{results.name}/adaptations.csv` ({t['data'].iloc[0]}), commit(s) "
+                               f"{', '.join(sorted(set(t['git_commit'])))}.")
 
 
 def _minutes(seconds: float) -> str:
@@ -137,6 +195,10 @@ def update_readme(profile: str, readme: Path = REPO_ROOT / "README.md") -> None:
     if CLAIMS_START in text:
         text = _replace_block(text, CLAIMS_START, CLAIMS_END, f"Profile `{profile}`:\n\n" + claims_summary(results),
                               readme)
+    for start, end, body in ((TARGETS_START, TARGETS_END, targets_summary), (LEVELS_START, LEVELS_END, levels_summary),
+                             (ADAPT_START, ADAPT_END, adaptations_summary)):
+        if start in text:
+            text = _replace_block(text, start, end, f"Profile `{profile}`:\n\n" + body(results), readme)
     if TIMES_START in text:
         text = _replace_block(text, TIMES_START, TIMES_END, times_summary(REPO_ROOT / "results"), readme)
     if BENCH_START in text:

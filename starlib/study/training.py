@@ -8,6 +8,7 @@ it reports this model on one of our test sets.
 
 from __future__ import annotations
 
+from starlib.infer.runner import StageOneOutputs
 from starlib.paper.objectives import objective as objective_record
 from starlib.study.entries import Entry, trained_entry
 from starlib.study.floors import floor_entry
@@ -22,6 +23,14 @@ PAPER_ROWS: dict[str, dict[str, tuple[int, str]]] = {
 }
 
 
+#: Objectives whose stage-1 outputs notebook 02 scores too (the LR-input networks the ST-SR claims rest on).
+STAGE1_SCORED = ("STAR", "STAR-ST")
+
+
+def stage1_label(objective: str) -> str:
+    return f"{objective} (stage 1)"
+
+
 def result_name(objective: str) -> str:
     """File stem of an objective's results: ``STAR-T_HR`` -> ``star_t_hr`` (``star_t_hr.csv``, ...)."""
     return objective_record(objective).name.lower().replace("-", "_")
@@ -29,10 +38,16 @@ def result_name(objective: str) -> str:
 
 def objective_entries(ws: Workspace, objective: str, niqe: bool = True) -> list[Entry]:
     """``[ours, baseline]``: the trained objective and bicubic + averaging on the same items and outputs (the
-    objective's scored outputs; HR-input objectives on ``[eval] hr_input_benchmarks``)."""
+    objective's scored outputs; HR-input objectives on ``[eval] hr_input_benchmarks``), and for
+    :data:`STAGE1_SCORED` a third entry: the same network's stage-1 outputs (:class:`StageOneOutputs`)."""
     record = objective_record(objective)
     bench = hr_input_benchmarks(ws.profile) if record.inputs == "hr" else test_benchmarks(ws.profile)
     ours = trained_entry(ws, objective, Training(objective), bench, record.scored, niqe=niqe,
                          paper_rows=PAPER_ROWS.get(objective, {}))
     base = floor_entry(ws, bench, record.scored, niqe=niqe, note="")
-    return [ours, base]
+    entries = [ours, base]
+    if objective in STAGE1_SCORED and ours.run.model.cfg.stage2:
+        entries.append(trained_entry(ws, stage1_label(objective), Training(objective), bench, record.scored,
+                                     wrap=StageOneOutputs,
+                                     note="the same network's stage-1 outputs (before stage 2 refines them)"))
+    return entries
