@@ -83,6 +83,8 @@ def test_demo_checkpoints_are_byte_copies_of_the_shipped_runs(finished, tmp_path
     for label, path in demo.items():
         assert path.read_bytes() == (ws.runs / names[label] / "model.pt").read_bytes()
     assert "st.pt" in (tmp_path / "checkpoints" / "smoke" / shipping.MODEL_CARD).read_text()
+    demo_card = (tmp_path / "demo" / shipping.MODEL_CARD).read_text()
+    assert "| `st.pt` | STAR-ST |" in demo_card and names["STAR-T_HR"] in demo_card
 
 
 def test_a_fresh_workspace_installs_a_shipped_run(finished, tmp_path):

@@ -146,7 +146,25 @@ def ship(ws: Workspace, dest: Path = SHIPPED_RUNS_DIR, demo: dict[str, Path] | N
                     shutil.copyfile(root / run.name / "model.pt", tmp)
                 demo_files[run.label] = target
     atomic_write_text(root / MODEL_CARD, model_card(ws.profile.name, shipped, demo_files, root))
+    for folder in {path.parent for path in demo_files.values()}:
+        atomic_write_text(folder / MODEL_CARD, demo_card(shipped, demo_files, root))
     return shipped
+
+
+def demo_card(shipped: list[ShippedRun], demo_files: dict[str, Path], root: Path) -> str:
+    """The demo folder's card: which run each demo file copies; the runs' card has the rest."""
+    lines = ["# Demo checkpoints of `python -m starlib enhance`", "",
+             f"Written by `python -m starlib ship --profile {root.name}`; do not edit by hand. Each file is a byte "
+             f"copy of a shipped run's `model.pt`; `{_rel(root / MODEL_CARD)}` describes the runs (training, "
+             "parameters, validation scores, format). Small CPU-trained networks, not the paper's models.", "",
+             "| file | objective | copy of | SHA256 | bytes |", "| --- | --- | --- | --- | --- |"]
+    for label, path in demo_files.items():
+        run = next(r for r in shipped if r.label == label)
+        lines.append(f"| `{path.name}` | {label} | `{_rel(root / run.name / 'model.pt')}` | `{run.sha256}` | "
+                     f"{run.size:,} |")
+    lines += ["", "`--mode st` and `--mode s` use the STAR-ST file, `--mode t` and the second pass of `--times 2` the "
+              "STAR-T_HR one. Check a copy with `sha256sum`.", ""]
+    return "\n".join(lines)
 
 
 def _rel(path: Path) -> str:
