@@ -8,7 +8,7 @@ from starlib.data import RandomCropWindows, load_window
 from starlib.data.images import pad_frame
 from starlib.data.samples import flow_pair
 from starlib.flow import FlowCache
-from starlib.flow.precompute import FlowJob, precompute, unique_jobs
+from starlib.data.precompute import FlowJob, precompute, unique_jobs
 from starlib.infer.runner import input_geometry
 from starlib.study.inventory import study_runs
 from starlib.study.prepare import study_flow_jobs

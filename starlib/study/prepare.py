@@ -4,7 +4,7 @@ the run's scale and inputs, and the test pairs those networks are scored on, pad
 
 from __future__ import annotations
 
-from starlib.flow.precompute import FlowJob, precompute
+from starlib.data.precompute import FlowJob, precompute
 from starlib.infer.runner import input_geometry
 from starlib.paper.objectives import objective as objective_record
 from starlib.study.inventory import study_runs
@@ -14,7 +14,7 @@ from starlib.study.workspace import Workspace
 
 def study_flow_jobs(ws: Workspace) -> list[FlowJob]:
     """The :class:`FlowJob` of every window the study's runs train on and are scored on (repeats included;
-    :func:`starlib.flow.precompute.precompute` drops them)."""
+    :func:`starlib.data.precompute.precompute` drops them)."""
     profile = ws.profile
     windows = training_split(profile)[0]
     jobs: list[FlowJob] = []

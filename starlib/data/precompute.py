@@ -22,7 +22,7 @@ from starlib.data.images import pad_frame
 from starlib.data.samples import load_window
 from starlib.data.sources import Window
 
-from .cache import FlowCache
+from starlib.flow import FlowCache
 
 
 @dataclass(frozen=True)
