@@ -27,7 +27,9 @@ provenance columns (profile, git commit, machine, torch threads, wall time ...).
     outputs and the flow-refinement loss, backward, Adamax) through ``starlib.train.train`` at each width's
     profile batch size and crop, on synthetic batches; the notes give what the profile's whole schedule
     (STAR, then the four finetunes) would take at that speed. On a CPU only the first width is trained
-    (``--train-widths`` to choose).
+    (``--train-widths`` to choose); at ``cpu`` widths also with each of :data:`CPU_TRAIN_ALTERNATIVES`
+    (channels-last, one thread, batch 8, 32-px crops, real batches from the training clips), as ratios to the
+    profile's own step; on CUDA the paper profile's faster, less faithful settings.
 (f) ``enhance_peak_rss_mib``: ``starlib.infer.enhance.enhance`` (the command line's path: read, tile, write PNGs) on
     real 1280x720 frames in a fresh process with the demo checkpoint; its ``ru_maxrss`` against the 4 GiB bound
     set for CPU runs (ratio = peak / 4096 MiB).
@@ -301,18 +303,35 @@ class SyntheticBatches:
         return {k: v[None].expand(n, *v.shape).clone() for k, v in self.item.items()}
 
 
-def train_step_seconds(width: str, repeats: int, device: str, full_frame: tuple[int, int],
-                       **overrides: Any) -> dict[str, Any]:
+def train_step_seconds(width: str, repeats: int, device: str, full_frame: tuple[int, int], data: str = "synthetic",
+                       threads: int | None = None, **overrides: Any) -> dict[str, Any]:
     """Median seconds of one STAR optimiser step at ``width``'s profile batch and crop (``starlib.train``);
-    ``overrides`` change the profile's TrainConfig (e.g. ``micro_batch``, ``bf16``)."""
+    ``overrides`` change the profile's TrainConfig (e.g. ``micro_batch``, ``bf16``, ``channels_last``,
+    ``patch``, ``batch_size``). ``data="real"``: batches from the profile's training clips
+    (``RandomCropWindows``, flows from the cache) instead of synthetic ones, so the step includes making the
+    batch; ``threads``: torch threads for this measurement only."""
     import tempfile
 
-    from starlib.study.recipes import train_config
+    from starlib.data import RandomCropWindows
+    from starlib.study.recipes import train_config, training_split
     from starlib.train import train
 
     prof = load_profile(width)
     cfg = train_config(prof, "STAR", **overrides)
     size = full_frame if cfg.patch == 0 else (cfg.patch, cfg.patch)
+    if data == "real":
+        from starlib.study.workspace import Workspace
+
+        batches = RandomCropWindows(training_split(prof)[0], patch=cfg.patch, scale=prof.model.scale,
+                                    samples_per_epoch=10**9, flow_cache=Workspace.create(prof, progress=False).flows,
+                                    seed=cfg.seed)
+    elif data == "synthetic":
+        batches = SyntheticBatches(size)
+    else:
+        raise ValueError(f"data must be 'synthetic' or 'real', got {data!r}")
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
     warmup = 2
     cfg = dataclasses.replace(cfg, steps=warmup + repeats, checkpoint_every=10**9, log_every=10**9)
     stamps: list[float] = []
@@ -323,20 +342,26 @@ def train_step_seconds(width: str, repeats: int, device: str, full_frame: tuple[
     if device == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
-    with tempfile.TemporaryDirectory() as tmp:
-        train(prof.model, cfg, SyntheticBatches(size), "synthetic", runs_dir=tmp, device=device, progress=False,
-              on_step=on_step)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            train(prof.model, cfg, batches, data, runs_dir=tmp, device=device, progress=False, on_step=on_step)
+    finally:
+        torch.set_num_threads(before)
     peak = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else float("nan")
     steps = [b - a for a, b in zip(stamps[warmup - 1:], stamps[warmup:])]
     full = train_config(prof, "STAR").steps + sum(train_config(prof, o).steps
                                                   for o in ("STAR-ST", "STAR-S", "STAR-T_LR", "STAR-T_HR"))
     return {"seconds": statistics.median(steps), "batch_size": cfg.batch_size, "size": size,
-            "schedule_steps": full, "micro_batch": cfg.micro_batch, "bf16": cfg.bf16, "peak_gpu_mib": peak}
+            "schedule_steps": full, "micro_batch": cfg.micro_batch, "bf16": cfg.bf16, "peak_gpu_mib": peak,
+            "channels_last": cfg.channels_last, "data": data, "threads": threads or before}
 
 
 # faster, less faithful settings of the paper profile, timed on CUDA beside its own (BatchNorm in FR then sees
 # 5 items instead of the authors' 1; bf16 autocast changes the arithmetic)
 TRAIN_ALTERNATIVES: dict[str, tuple[dict[str, Any], ...]] = {"paper": ({"micro_batch": 5}, {"bf16": True})}
+# the cpu profile's step on 2 cores (issue 12): layout, threads, batch and crop sizes, and the real data path
+CPU_TRAIN_ALTERNATIVES: tuple[dict[str, Any], ...] = ({"channels_last": True}, {"threads": 1}, {"batch_size": 8},
+                                                     {"patch": 32}, {"data": "real"})
 
 
 # --- (f): peak memory of the enhance command on 1280x720 frames --------------------------------------------
@@ -476,16 +501,20 @@ def run(profile: str = "cpu", out: str | Path | None = None, quick: bool = False
 
     # (e) training steps
     tr = {(w, ""): train_step_seconds(w, repeats, device, size) for w in train_widths}
-    if device == "cuda" and not quick:
+    if not quick:
         for w in train_widths:
-            for alt in TRAIN_ALTERNATIVES.get(w, ()):
+            alternatives = TRAIN_ALTERNATIVES.get(w, ()) if device == "cuda" else CPU_TRAIN_ALTERNATIVES if w == "cpu" else ()
+            for alt in alternatives:
                 tr[(w, json.dumps(alt))] = train_step_seconds(w, repeats, device, size, **alt)
     first = tr[(train_widths[0], "")]
     for (w, alt), r in tr.items():
         hours = r["seconds"] * r["schedule_steps"] / 3600
         mb = f" (micro-batches of {r['micro_batch']})" if r["micro_batch"] else ""
         bf = ", bf16 autocast" if r["bf16"] else ""
-        cfg = (f"{w} widths, STAR objective{bf}, batch {r['batch_size']}{mb} of {r['size'][1]}x{r['size'][0]} "
+        extra = "".join([", channels-last" if r["channels_last"] else "",
+                         f", {r['threads']} torch thread{'s' * (r['threads'] > 1)}" if alt and "threads" in alt else "",
+                         ", real batches (training clips, cached flows)" if r["data"] == "real" else ""])
+        cfg = (f"{w} widths, STAR objective{bf}{extra}, batch {r['batch_size']}{mb} of {r['size'][1]}x{r['size'][0]} "
                f"LR crops{on}")
         # the profile's own settings compare with the first width; alternatives with their profile's settings
         ref, ref_name = ((first, f"{train_widths[0]} widths") if not alt else
@@ -499,7 +528,8 @@ def run(profile: str = "cpu", out: str | Path | None = None, quick: bool = False
                      "config": cfg,
                      "value": r["seconds"], "unit": "s", "ratio": r["seconds"] / ref["seconds"], "ratio_of": ref_name,
                      "notes": f"{'bf16 autocast' if r['bf16'] else 'fp32'} forward+losses+backward+Adamax on "
-                              f"synthetic batches; median of {repeats}; the "
+                              f"{r['data']} batches; median of {repeats}; per LR pixel of the batch "
+                              f"{r['seconds'] / (r['batch_size'] * r['size'][0] * r['size'][1]) * 1e6:.2f} us; the "
                               f"{w} profile's schedule ({r['schedule_steps']:,} steps: STAR and four finetunes) "
                               f"would take {_duration(hours)} at this speed"})
 

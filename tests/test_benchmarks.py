@@ -37,3 +37,15 @@ def test_quick_benchmark_writes_the_csv(tmp_path):
     # the pipeline's fp32 paths reproduce the reference; bf16 may differ a little
     diffs = frame[frame.measurement == "clip_max_abs_diff"].set_index("config").value
     assert all(v <= 1 for k, v in diffs.items() if "bf16" not in k)
+
+
+def test_training_step_alternatives_real_data_and_threads():
+    import torch
+
+    bench = load_bench()
+    before = torch.get_num_threads()
+    real = bench.train_step_seconds("smoke", 1, "cpu", (16, 16), data="real", threads=1, channels_last=True)
+    assert real["seconds"] > 0 and real["data"] == "real" and real["threads"] == 1 and real["channels_last"]
+    assert torch.get_num_threads() == before                       # restored after the measurement
+    assert {"channels_last", "threads", "batch_size", "patch", "data"} == {k for a in bench.CPU_TRAIN_ALTERNATIVES
+                                                                           for k in a}
