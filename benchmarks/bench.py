@@ -529,9 +529,11 @@ def run(profile: str = "cpu", out: str | Path | None = None, quick: bool = False
                      "value": r["seconds"], "unit": "s", "ratio": r["seconds"] / ref["seconds"], "ratio_of": ref_name,
                      "notes": f"{'bf16 autocast' if r['bf16'] else 'fp32'} forward+losses+backward+Adamax on "
                               f"{r['data']} batches; median of {repeats}; per LR pixel of the batch "
-                              f"{r['seconds'] / (r['batch_size'] * r['size'][0] * r['size'][1]) * 1e6:.2f} us; the "
-                              f"{w} profile's schedule ({r['schedule_steps']:,} steps: STAR and four finetunes) "
-                              f"would take {_duration(hours)} at this speed"})
+                              f"{r['seconds'] / (r['batch_size'] * r['size'][0] * r['size'][1]) * 1e6:.2f} us; "
+                              + (f"the {w} profile's schedule ({r['schedule_steps']:,} steps: STAR and four finetunes) "
+                                 f"would take {_duration(hours)} at this speed" if not alt or not
+                                 {"batch_size", "patch"} & set(json.loads(alt)) else
+                                 "a step of more pixels than the profile's: compare the time per LR pixel")})
 
     # (f) the enhance command's peak memory on 1280x720 inputs
     e = enhance_peak(2 if quick else 3, (64, 96) if quick else None, device, threads)

@@ -293,8 +293,8 @@ def _add_ship(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("ship", help="copy the finished runs notebook 13 compares into checkpoints/<profile>/ (git)",
                        description="Ship the finished runs of Tables 7-10 (those notebook 13 compares) in git: copy "
-                                   "them from runs/<profile>/ to checkpoints/<profile>/<run>/, remove shipped runs the "
-                                   "study no longer names, write the model card and, for the cpu profile, refresh "
+                                   "them from runs/<profile>/ to checkpoints/<profile>/<run>/, remove the other runs "
+                                   "shipped there, write the model card and, for the cpu profile, refresh "
                                    "enhance's demo checkpoints. A fresh clone then reuses them instead of training.")
     p.add_argument("--profile", default="cpu", choices=available_profiles())
     p.add_argument("--runs-dir", default=None, help="parent of the per-profile runs folder (default: runs/)")

@@ -75,6 +75,13 @@ def test_gain_by_reference_level_bins_items_by_the_references_own_score():
     assert out.loc[">= 45", "level_low"] == 45.0 and np.isinf(out.loc[">= 45", "level_high"])
 
 
+def test_gain_by_reference_level_leaves_out_identical_frames():
+    b = pd.DataFrame({"dataset": "d", "output": "lr_mid", "item": ["a", "b"], "psnr": [30.0, np.inf]})
+    a = pd.DataFrame({"dataset": "d", "output": "lr_mid", "item": ["a", "b"], "psnr": [31.0, 50.0]})
+    out = gain_by_reference_level(a, b)
+    assert out["n"].tolist() == [1] and out["share"].sum() == pytest.approx(1.0)
+
+
 def test_gain_by_reference_level_rejects_unordered_edges():
     frame = pd.DataFrame({"dataset": ["d"], "output": ["lr_mid"], "item": ["a"], "psnr": [30.0]})
     with pytest.raises(ValueError, match="strictly ascending"):

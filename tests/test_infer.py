@@ -70,6 +70,8 @@ def test_stage_one_outputs_are_the_networks_aux_outputs_under_the_final_names(tm
     assert StageOneOutputs.key_suffix == "-stage1"                     # its own scores in the cache
     with pytest.raises(ValueError, match="LR-input"):
         StageOneOutputs(STARMethod(model, FlowCache(tmp_path), inputs="hr"))
+    with pytest.raises(ValueError, match="needs a network with stage 2"):
+        StageOneOutputs(STARMethod(STARnet(tiny_config(stage2=False)), FlowCache(tmp_path)))
 
 
 def test_paired_difference_uses_per_item_differences():

@@ -89,7 +89,7 @@ def test_targets_levels_and_adaptations_render_from_their_csvs(tmp_path):
                    "baseline_method": "bicubic + frame averaging", "run": "STAR-x", "data": "validation: 4",
                    "git_commit": "c3"}]).to_csv(tmp_path / "adaptations.csv", index=False)
     targets = report.targets_summary(tmp_path)
-    assert targets.startswith("1 met, 0 not met, 0 not run") and "| STAR-S above RBPN | ucf101 | +0.300 [+0.200, +0.400] | > +0.05 | met |" in targets
+    assert targets.startswith("1 met, 0 not met, 0 undefined, 0 not run") and "| STAR-S above RBPN | ucf101 | +0.300 [+0.200, +0.400] | > +0.05 | met |" in targets
     levels = report.levels_summary(tmp_path)
     assert "| STAR-T_LR | ucf101 | lr_mid | >= 45 dB | 58 (20%) | 49.43 | 42.08 | -7.35 [-8.46, -6.25] |" in levels
     adapt = report.adaptations_summary(tmp_path)

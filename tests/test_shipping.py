@@ -101,3 +101,25 @@ def test_ship_cli_names_the_missing_run_in_one_line(tmp_path, capsys):
     assert main(["ship", "--profile", "smoke", "--runs-dir", str(tmp_path / "empty")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: cannot ship the smoke runs:") and "train --all" in err
+
+
+def test_an_interrupted_swap_is_recovered_by_the_next_ship(finished, tmp_path):
+    ws, wanted = finished
+    dest = tmp_path / "checkpoints"
+    shipping.ship(ws, dest=dest)
+    name = wanted[0][1]
+    target = dest / "smoke" / name
+    old = target.with_name(f".{name}.old")
+    target.rename(old)                                            # killed between the two renames
+    (target.parent / f".{name}.half").mkdir()                     # and a half-built copy beside it
+    shipping.ship(ws, dest=dest)
+    assert (target / "model.pt").read_bytes() == (ws.runs / name / "model.pt").read_bytes()
+    assert not old.exists() and not (target.parent / f".{name}.half").exists()
+
+
+def test_the_card_counts_parameters_as_the_tables_do(finished, tmp_path):
+    from starlib.models.star import count_parameters
+
+    ws, wanted = finished
+    shipped = shipping.ship(ws, dest=tmp_path / "checkpoints")
+    assert all(r.parameters == count_parameters(STARnet(tiny_config())) for r in shipped)

@@ -34,13 +34,13 @@ def test_targets_are_judged_by_the_paired_interval_against_their_bound(results):
                Target("nw2", "much worse is worse", ("table8_items", "much worse"), ("table8_items", "ref"), "sr_t",
                       NO_WORSE),
                Target("missing", "a row not run", ("star_st", "STAR-ST"), ("table8_items", "ref"), "sr_t", goal=True))
-    got = evaluate_targets(results, claims=pd.DataFrame(columns=["table"]), targets=targets)
+    got = evaluate_targets(results, claims=pd.DataFrame(columns=["table", "paper_margin", "verdict"]), targets=targets)
     by = {(r.target, r.dataset): r for r in got.itertuples()}
     assert by[("above", "ucf101")].status == "met" and by[("above", "ucf101")].difference == pytest.approx(0.2, abs=0.02)
     assert by[("1db", "ucf101")].status == "not met" and by[("1db", "middlebury")].status == "met"   # +2 dB there
     assert by[("nw", "ucf101")].status == "met" and by[("nw2", "ucf101")].status == "not met"
     assert by[("missing", "")].status == "not run" and "STAR-ST in star_st.csv" in by[("missing", "")].reason
-    assert tally(got) == {"met": 4, "not met": 2, "not run": 0}          # goals are not counted
+    assert tally(got) == {"met": 4, "not met": 2, "undefined": 0, "not run": 0}   # goals are not counted
     md = targets_markdown(got)
     assert "| a small gain is not 1 dB | ucf101 |" in md and "(goal)" in md
 
@@ -63,3 +63,26 @@ def test_the_ablation_target_reads_the_claims_where_the_paper_differs(results):
     assert list(got.index) == ["ablation-T1-a", "ablation-T4-b"]
     assert got.loc["ablation-T1-a", "status"] == "not met" and got.loc["ablation-T4-b", "status"] == "met"
     assert "(paper +0.36 dB)" in got.loc["ablation-T1-a", "text"]
+
+
+def test_every_target_has_its_own_id_and_undefined_intervals_are_not_failures(results):
+    from starlib.study.targets import TARGETS
+
+    ids = [t.id for t in TARGETS]
+    assert len(ids) == len(set(ids)), ids
+    one = pd.concat([_items("x", [30.0]), _items("y", [29.0])])
+    one.to_csv(results / "table9_items.csv", index=False)
+    got = evaluate_targets(results, claims=pd.DataFrame(columns=["table", "paper_margin", "verdict"]),
+                           targets=(Target("single", "one item", ("table9_items", "x"), ("table9_items", "y"), "sr_t"),))
+    assert got.set_index("target").loc["single", "status"] == "undefined"
+
+
+def test_ablation_claims_without_rows_are_not_run_and_no_claims_is_said(results):
+    claims = pd.DataFrame([{"claim": "T1-a", "table": 1, "text": "A helps", "better": "x", "worse": "y",
+                            "output": "sr_mid", "dataset": "", "verdict": "not tested", "reason": "not run: x",
+                            "paper_margin": float("nan")}])
+    got = evaluate_targets(results, claims=claims, targets=()).set_index("target")
+    assert got.loc["ablation-T1-a", "status"] == "not run" and got.loc["ablation-T1-a", "reason"] == "not run: x"
+    none = evaluate_targets(results / "nothing", claims=None, targets=())
+    assert list(none.status) == ["not run"] and "claims.csv" in none.reason.iloc[0]
+    assert "not run" in targets_markdown(none)

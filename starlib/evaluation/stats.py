@@ -99,12 +99,13 @@ def gain_by_reference_level(a: pd.DataFrame, b: pd.DataFrame, metric: str = "psn
     Returns one row per (dataset, output, bin): ``level`` (e.g. ``"[35, 40)"``) with its bounds ``level_low``
     and ``level_high`` (infinite for the outer bins), ``n``, ``reference_mean``,
     ``method_mean``, ``gain`` (``a - b``) with ``gain_ci95_low``/``gain_ci95_high``, and ``share``, the
-    bin's part of the items."""
+    bin's part of the items. Items with an infinite score (identical frames) are left out."""
     edges = [float(e) for e in edges]
     if sorted(edges) != edges or len(set(edges)) != len(edges):
         raise ValueError(f"gain_by_reference_level: edges must be strictly ascending, got {edges}")
     keys = ["dataset", "output", "item"]
     paired = a[keys + [metric]].dropna().merge(b[keys + [metric]].dropna(), on=keys, suffixes=("_a", "_b"))
+    paired = paired[np.isfinite(paired[f"{metric}_a"]) & np.isfinite(paired[f"{metric}_b"])]   # identical frames
     bounds = [-math.inf] + edges + [math.inf]
     labels = [f"< {edges[0]:g}"] + [f"[{lo:g}, {hi:g})" for lo, hi in zip(edges, edges[1:])] + [f">= {edges[-1]:g}"]
     rows = []

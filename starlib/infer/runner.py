@@ -241,6 +241,9 @@ class StageOneOutputs:
         if method.inputs != "lr":
             raise ValueError("StageOneOutputs wraps an LR-input STARMethod (the stage-1 outputs of HR inputs are "
                              "not scored)")
+        if method.model.cfg.net_s_only or not method.model.cfg.stage2:
+            raise ValueError("StageOneOutputs needs a network with stage 2 (a Net_S-only network or one without "
+                             "stage 2 has no separate stage-1 outputs)")
         self.method, self.keys = method, tuple(f"{k}_aux" for k in method.keys)
 
     def __call__(self, stack: FrameStack) -> dict[str, np.ndarray]:

@@ -174,11 +174,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--gpus", type=int, default=0, help="train every run first on this many GPUs with torchrun "
                                                             "(DistributedDataParallel); 0 = in the notebooks")
     parser.add_argument("--flow-workers", type=int, default=0,
-                        help="processes computing the study's flows before anything else (python -m starlib "
-                             "prepare; default 0: every core; -1: skip, flows are then computed where needed)")
+                        help="processes computing the study's flows before anything else when every notebook "
+                             "runs (python -m starlib prepare; default 0: every core; -1: skip; with --notebooks "
+                             "the flows are computed where needed)")
     args = parser.parse_args(argv)
     try:
-        if args.flow_workers >= 0:
+        if args.flow_workers >= 0 and not args.notebooks:     # the whole study; a selection computes its own
             prepare(args.profile, args.flow_workers)
         if args.gpus > 1:
             train_all(args.profile, args.gpus)

@@ -2,8 +2,8 @@
 
 ``python -m starlib ship --profile cpu`` copies the runs notebook 13 compares (those of Tables 7-10,
 :func:`starlib.study.tables_7_10.comparison_trainings`) from ``runs/<profile>/`` to
-``checkpoints/<profile>/<run>/`` (the files of :data:`starlib.study.recipes.SHIPPED_FILES`), removes shipped runs
-the study no longer names, refreshes the demo checkpoints of ``enhance`` (byte copies of the STAR-ST and
+``checkpoints/<profile>/<run>/`` (the files of :data:`starlib.study.recipes.SHIPPED_FILES`), removes the shipped
+runs that are not among them (older runs of those tables, or runs shipped by hand), refreshes the demo checkpoints of ``enhance`` (byte copies of the STAR-ST and
 STAR-T_HR runs, so git stores each blob once) and writes the model card from the files themselves. A notebook
 that needs a shipped run installs it (:func:`starlib.study.recipes.install_shipped`) instead of training it.
 """
@@ -21,7 +21,8 @@ from pathlib import Path
 import pandas as pd
 
 from starlib.models import STARConfig
-from starlib.models.checkpoint import read_checkpoint
+from starlib.models.checkpoint import meta_model, read_checkpoint
+from starlib.models.star import count_parameters
 from starlib.study.recipes import NET_S_ALONE, SHIPPED_FILES, Training, net_s_alone, run_name
 from starlib.study.tables_7_10 import comparison_trainings
 from starlib.study.workspace import Workspace
@@ -38,7 +39,7 @@ class ShippedRun:
     label: str              # what the run is in the study (e.g. "STAR-ST", "RBPN alone")
     name: str               # the run folder name
     objective: str
-    parameters: int
+    parameters: int         # as the tables count them (BatchNorm running statistics excluded)
     steps: int
     train_seconds: float | None
     init_from: str          # the runs it was finetuned or initialised from ("" when trained from scratch)
@@ -68,10 +69,26 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _recover(target: Path) -> None:
+    """Undo what an interrupted :func:`_copy_run` left: a half-built copy is dropped, and an older copy moved
+    aside but not yet replaced is put back."""
+    old = target.with_name(f".{target.name}.old")
+    for tmp in target.parent.glob(f".{target.name}.*"):
+        if tmp != old:
+            shutil.rmtree(tmp, ignore_errors=True)
+    if old.exists():
+        if target.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(old, target)
+
+
 def _copy_run(source: Path, target: Path) -> None:
-    """Copy a run's shipped files into ``target``, replacing an older copy atomically: the new folder is built
-    beside it and swapped in, so an interruption leaves either the old copy or the new one."""
+    """Copy a run's shipped files into ``target``, replacing an older copy: the new folder is built beside it,
+    the old one is moved aside and the new one renamed into place. A kill between those two renames leaves the
+    old copy at ``.<name>.old``, which the next ship puts back (:func:`_recover`) before it copies again."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    _recover(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     old = target.with_name(f".{target.name}.old")
     try:
@@ -105,7 +122,7 @@ def _describe(label: str, run_dir: Path) -> ShippedRun:
     defaults = STARConfig().to_dict()
     settings = "  ".join(f"{k}={v}" for k, v in payload["config"].items() if defaults.get(k) != v)
     return ShippedRun(label=label, name=run_dir.name, objective=str(extra.get("objective", train.get("objective", ""))),
-                      parameters=sum(t.numel() for t in payload["state_dict"].values()),
+                      parameters=count_parameters(meta_model(STARConfig(**payload["config"]))),
                       steps=int(extra.get("steps", train.get("steps", 0))),
                       train_seconds=float(seconds) if seconds is not None else None,
                       init_from=" + ".join(str(train[k]) for k in ("init_from", "init_net_s", "init_flow_net")

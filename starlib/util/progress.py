@@ -30,6 +30,7 @@ def progress_bar(*args: Any, **kwargs: Any):
 
         kwargs.setdefault("mininterval", TEXT_MININTERVAL_S)
         kwargs.setdefault("ascii", True)
+        kwargs["leave"] = True            # a cleared text bar would leave a blank line in the saved stream
         return tqdm(*args, **kwargs)
     from tqdm.auto import tqdm
 
