@@ -49,3 +49,25 @@ def test_training_step_alternatives_real_data_and_threads():
     assert torch.get_num_threads() == before                       # restored after the measurement
     assert {"channels_last", "threads", "batch_size", "patch", "data"} == {k for a in bench.CPU_TRAIN_ALTERNATIVES
                                                                            for k in a}
+
+
+def test_static_inputs_scores_finished_runs_only(tmp_path):
+    import importlib.util as iu
+
+    from helpers import tiny_config
+    from starlib.models import STARnet, save_checkpoint
+    from starlib.study.recipes import Training, run_name
+    from starlib.study.workspace import Workspace
+
+    spec = iu.spec_from_file_location("static_inputs", REPO_ROOT / "benchmarks" / "static_inputs.py")
+    module = iu.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    ws = Workspace.create("smoke", runs_dir=tmp_path, progress=False)
+    rows = module.run("smoke", str(tmp_path), 2)
+    assert [r["method"] for r in rows] == ["Bicubic"]                 # nothing finished: nothing trained either
+    name = run_name(ws, Training("STAR-T_LR"))
+    save_checkpoint(STARnet(tiny_config(global_residual=True)), ws.runs / name / "model.pt")
+    rows = module.run("smoke", str(tmp_path), 2)
+    lr = next(r for r in rows if r["method"] == "STAR-T_LR" and r["output"] == "lr_mid")
+    assert lr["run"] == name and lr["psnr_mean"] > 30                  # zero-initialised heads: near the input
+    assert not (ws.runs / run_name(ws, Training("STAR")) / "model.pt").exists()
