@@ -37,8 +37,8 @@ from starlib.util.provenance import write_results_csv                  # noqa: E
 OBJECTIVES = ("STAR", "STAR-ST", "STAR-T_LR")
 
 
-def run(profile: str, runs_dir: str | None, items: int) -> list[dict]:
-    ws = Workspace.create(profile, runs_dir=runs_dir, progress=False)
+def run(profile: str, runs_dir: str | None, items: int, cache_dir: str | None = None) -> list[dict]:
+    ws = Workspace.create(profile, runs_dir=runs_dir, cache_dir=cache_dir, progress=False)
     windows = ucf101_dvf()[:items]
     stacks = [load_window(w, ws.profile.scale) for w in windows]
     bicubic = np.asarray([psnr(s.hr[0], bicubic_upscale(s.lr[0], ws.profile.scale)) for s in stacks])

@@ -63,11 +63,11 @@ def test_static_inputs_scores_finished_runs_only(tmp_path):
     module = iu.module_from_spec(spec)
     spec.loader.exec_module(module)
     ws = Workspace.create("smoke", runs_dir=tmp_path, progress=False)
-    rows = module.run("smoke", str(tmp_path), 2)
+    rows = module.run("smoke", str(tmp_path), 2, cache_dir=str(tmp_path / "cache"))
     assert [r["method"] for r in rows] == ["Bicubic"]                 # nothing finished: nothing trained either
     name = run_name(ws, Training("STAR-T_LR"))
     save_checkpoint(STARnet(tiny_config(global_residual=True)), ws.runs / name / "model.pt")
-    rows = module.run("smoke", str(tmp_path), 2)
+    rows = module.run("smoke", str(tmp_path), 2, cache_dir=str(tmp_path / "cache"))
     lr = next(r for r in rows if r["method"] == "STAR-T_LR" and r["output"] == "lr_mid")
     assert lr["run"] == name and lr["psnr_mean"] > 30                  # zero-initialised heads: near the input
     assert not (ws.runs / run_name(ws, Training("STAR")) / "model.pt").exists()
