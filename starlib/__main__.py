@@ -273,14 +273,14 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_prepare(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from starlib.study.prepare import prepare_flows
     from starlib.study.workspace import Workspace
     from starlib.util.config import ConfigError
 
     if args.workers < 0:
         raise ConfigError(f"--workers {args.workers}: give a number of processes >= 1, or 0 for every core")
-    from pathlib import Path
-
     cache_dir = Path(args.cache_dir).resolve() if args.cache_dir else None   # relative to where it is typed
     ws = Workspace.create(args.profile, cache_dir=cache_dir, device="cpu")
     computed, found = prepare_flows(ws, args.workers)
