@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 PROFILE ?= cpu
 NOTEBOOKS ?=
 GPUS ?=
+DEVICE ?= cpu
 
 .PHONY: test reproduce bench lab venv clean-venv
 
@@ -24,7 +25,7 @@ reproduce: $(STAMP)
 	$(PY) -m starlib.study.pipeline --profile $(PROFILE) $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS),) $(if $(GPUS),--gpus $(GPUS),)
 
 bench: $(STAMP)
-	$(PY) benchmarks/bench.py --profile $(PROFILE)
+	$(PY) benchmarks/bench.py --profile $(PROFILE) --device $(DEVICE)
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --config=tools/jupyter_server_config.py --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/

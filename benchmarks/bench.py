@@ -1,7 +1,8 @@
 """Speed and memory of STARnet and of the enhance pipeline, measured in one run -> ``results/benchmarks.csv``.
 
     python benchmarks/bench.py --profile cpu            # cpu and paper widths (minutes to an hour on a CPU)
-    python benchmarks/bench.py --device cuda            # the same on a GPU -> results/benchmarks_cuda.csv
+    python benchmarks/bench.py --device cuda            # cpu, gpu, paper widths on a GPU -> results/benchmarks_cuda.csv
+    make bench DEVICE=cuda                              # the same
     python benchmarks/bench.py --quick --out /tmp/b.csv # smoke widths, tiny sizes: checks that the script works
 
 One row per measurement, columns ``measurement, config, value, unit, ratio, ratio_of, notes`` and the
@@ -29,7 +30,10 @@ provenance columns (profile, git commit, machine, torch threads, wall time ...).
     (STAR, then the four finetunes) would take at that speed. On a CPU only the first width is trained
     (``--train-widths`` to choose); at ``cpu`` widths also with each of :data:`CPU_TRAIN_ALTERNATIVES`
     (channels-last, one thread, batch 8, 32-px crops, real batches from the training clips), as ratios to the
-    profile's own step; on CUDA the paper profile's faster, less faithful settings.
+    profile's own step; on CUDA the :data:`SPEED_SWITCHES` (torch.compile, strict fp32, Adamax loop) at ``gpu``
+    and ``paper`` widths and the paper profile's faster, less faithful settings (micro-batches of 5, bf16).
+    ``train_gflop_per_s``: the FLOPs of the step's forward+backward (counted on the meta device) / its time,
+    against the matmul ceiling of its precision (TF32 on CUDA unless strict fp32; fp32 on the CPU).
 (f) ``enhance_peak_rss_mib``: ``starlib.infer.enhance.enhance`` (the command line's path: read, tile, write PNGs) on
     real 1280x720 frames in a fresh process with the demo checkpoint; its ``ru_maxrss`` against the 4 GiB bound
     set for CPU runs (ratio = peak / 4096 MiB).
@@ -164,6 +168,21 @@ def count_flops(model: STARnet, size: tuple[int, int]) -> int:
     counter = FlopCounterMode(display=False)
     with torch.inference_mode(), counter:
         meta(x, x, f, f)
+    return int(counter.get_total_flops())
+
+
+def count_train_flops(model: STARnet, size: tuple[int, int], batch: int) -> int:
+    """FLOPs of one training forward+backward of ``batch`` items at LR ``size`` (h, w), counted on the meta
+    device (every output enters the loss, as under the STAR objective); about 3x the forward."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    meta = STARnet(model.cfg).to("meta").train()
+    x = torch.empty(batch, 3, *size, device="meta")
+    f = torch.empty(batch, 2, *size, device="meta")
+    counter = FlopCounterMode(display=False)
+    with counter:
+        out = meta(x, x, f, f)
+        sum(v.float().abs().mean() for v in out.values()).backward()
     return int(counter.get_total_flops())
 
 
@@ -351,14 +370,20 @@ def train_step_seconds(width: str, repeats: int, device: str, full_frame: tuple[
     steps = [b - a for a, b in zip(stamps[warmup - 1:], stamps[warmup:])]
     full = train_config(prof, "STAR").steps + sum(train_config(prof, o).steps
                                                   for o in ("STAR-ST", "STAR-S", "STAR-T_LR", "STAR-T_HR"))
-    return {"seconds": statistics.median(steps), "batch_size": cfg.batch_size, "size": size,
+    flops = count_train_flops(STARnet(prof.model), size, cfg.batch_size)
+    return {"seconds": statistics.median(steps), "batch_size": cfg.batch_size, "size": size, "flops": flops,
+            "compile": cfg.compile, "strict_fp32": cfg.strict_fp32, "adamax": cfg.adamax,
             "schedule_steps": full, "micro_batch": cfg.micro_batch, "bf16": cfg.bf16, "peak_gpu_mib": peak,
             "channels_last": cfg.channels_last, "data": data, "threads": threads or before}
 
 
 # faster, less faithful settings of the paper profile, timed on CUDA beside its own (BatchNorm in FR then sees
 # 5 items instead of the authors' 1; bf16 autocast changes the arithmetic)
-TRAIN_ALTERNATIVES: dict[str, tuple[dict[str, Any], ...]] = {"paper": ({"micro_batch": 5}, {"bf16": True})}
+# issue 13 item 4: torch.compile (inductor), strict fp32 (TF32 off), Adamax one parameter at a time (torch's CUDA
+# default is the multi-tensor foreach path)
+SPEED_SWITCHES: tuple[dict[str, Any], ...] = ({"strict_fp32": True}, {"adamax": "loop"}, {"compile": "inductor"})
+TRAIN_ALTERNATIVES: dict[str, tuple[dict[str, Any], ...]] = {
+    "paper": ({"micro_batch": 5}, {"bf16": True}, *SPEED_SWITCHES), "gpu": SPEED_SWITCHES}
 # the cpu profile's step on 2 cores (issue 12): layout, threads, batch and crop sizes, and the real data path
 CPU_TRAIN_ALTERNATIVES: tuple[dict[str, Any], ...] = ({"channels_last": True}, {"threads": 1}, {"batch_size": 8},
                                                      {"patch": 32}, {"data": "real"})
@@ -407,15 +432,17 @@ def enhance_peak(n_frames: int, crop: tuple[int, int] | None, device: str, threa
 def run(profile: str = "cpu", out: str | Path | None = None, quick: bool = False,
         widths: tuple[str, ...] | None = None, repeats: int | None = None, threads: int | None = None,
         clip_frames: int | None = None, matmul_n: int | None = None, device: str = "cpu",
-        train_widths: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
-    """Measure (a)-(f) on ``device`` and write ``out`` atomically; returns the rows (without provenance)."""
+        train_widths: tuple[str, ...] | None = None, alternatives_on: bool = True) -> list[dict[str, Any]]:
+    """Measure (a)-(f) on ``device`` and write ``out`` atomically (again after each training measurement, the
+    last ones); returns the rows (without provenance). ``alternatives_on=False``: each profile's own training
+    step only."""
     if device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda: torch sees no CUDA device; run with --device cpu")
     out = Path(out) if out else REPO_ROOT / "results" / ("benchmarks.csv" if device == "cpu" else "benchmarks_cuda.csv")
     start = time.perf_counter()
     threads = threads or torch.get_num_threads()
     torch.set_num_threads(threads)
-    widths = widths or (("smoke",) if quick else ("cpu", "paper"))
+    widths = widths or (("smoke",) if quick else ("cpu", "gpu", "paper") if device == "cuda" else ("cpu", "paper"))
     if train_widths is None:
         train_widths = widths if device == "cuda" else widths[:1]
     size = QUICK_LR_SIZE if quick else LR_SIZE
@@ -499,42 +526,6 @@ def run(profile: str = "cpu", out: str | Path | None = None, quick: bool = False
                          "notes": f"{r['flops'] / 1e9:.1f} GFLOP per forward (FlopCounterMode; a multiply-add = 2)"
                                   + note})
 
-    # (e) training steps
-    tr = {(w, ""): train_step_seconds(w, repeats, device, size) for w in train_widths}
-    if not quick:
-        for w in train_widths:
-            alternatives = TRAIN_ALTERNATIVES.get(w, ()) if device == "cuda" else CPU_TRAIN_ALTERNATIVES if w == "cpu" else ()
-            for alt in alternatives:
-                tr[(w, json.dumps(alt))] = train_step_seconds(w, repeats, device, size, **alt)
-    first = tr[(train_widths[0], "")]
-    for (w, alt), r in tr.items():
-        hours = r["seconds"] * r["schedule_steps"] / 3600
-        mb = f" (micro-batches of {r['micro_batch']})" if r["micro_batch"] else ""
-        bf = ", bf16 autocast" if r["bf16"] else ""
-        extra = "".join([", channels-last" if r["channels_last"] else "",
-                         f", {r['threads']} torch thread{'s' * (r['threads'] > 1)}" if alt and "threads" in alt else "",
-                         ", real batches (training clips, cached flows)" if r["data"] == "real" else ""])
-        cfg = (f"{w} widths, STAR objective{bf}{extra}, batch {r['batch_size']}{mb} of {r['size'][1]}x{r['size'][0]} "
-               f"LR crops{on}")
-        # the profile's own settings compare with the first width; alternatives with their profile's settings
-        ref, ref_name = ((first, f"{train_widths[0]} widths") if not alt else
-                         (tr[(w, "")], f"{w} widths, the profile's settings"))
-        if device == "cuda":
-            rows.append({"measurement": "train_peak_gpu_mib", "config": cfg, "value": r["peak_gpu_mib"], "unit": "MiB",
-                         "ratio": r["peak_gpu_mib"] / ref["peak_gpu_mib"], "ratio_of": ref_name,
-                         "notes": "torch.cuda.max_memory_allocated over the training steps (weights, Adamax state, "
-                                  "activations)"})
-        rows.append({"measurement": "train_step_seconds",
-                     "config": cfg,
-                     "value": r["seconds"], "unit": "s", "ratio": r["seconds"] / ref["seconds"], "ratio_of": ref_name,
-                     "notes": f"{'bf16 autocast' if r['bf16'] else 'fp32'} forward+losses+backward+Adamax on "
-                              f"{r['data']} batches; median of {repeats}; per LR pixel of the batch "
-                              f"{r['seconds'] / (r['batch_size'] * r['size'][0] * r['size'][1]) * 1e6:.2f} us; "
-                              + (f"the {w} profile's schedule ({r['schedule_steps']:,} steps: STAR and four finetunes) "
-                                 f"would take {_duration(hours)} at this speed" if not alt or not
-                                 {"batch_size", "patch"} & set(json.loads(alt)) else
-                                 "a step of more pixels than the profile's: compare the time per LR pixel")})
-
     # (f) the enhance command's peak memory on 1280x720 inputs
     e = enhance_peak(2 if quick else 3, (64, 96) if quick else None, device, threads)
     (h, w), (wo, ho) = e["size_in"], e["size_out"]
@@ -546,11 +537,69 @@ def run(profile: str = "cpu", out: str | Path | None = None, quick: bool = False
                  "notes": "ru_maxrss of a fresh process running starlib.infer.enhance.enhance (read, tile, write PNGs); "
                           f"took {e['seconds']:.0f} s"})
 
-    wall = time.perf_counter() - start
-    prov = provenance(profile, 0, "synthetic inputs (a, d, e); data/train/toflow_clip frames (b, c, f)", len(rows), wall,
-                      device=device)
-    prov |= {"machine": _machine(device), "torch_threads": threads}
-    write_results_csv([{k: r[k] for k in COLUMNS} for r in rows], out, prov)
+    # (e) training steps, last: the CSV is rewritten after each one, so a run cut short (a time limit on a lent
+    # GPU) keeps every measurement it finished
+    def flush() -> None:
+        prov = provenance(profile, 0, "synthetic inputs (a, d, e); data/train/toflow_clip frames (b, c, f)",
+                          len(rows), time.perf_counter() - start, device=device)
+        prov |= {"machine": _machine(device), "torch_threads": threads}
+        write_results_csv([{k: r[k] for k in COLUMNS} for r in rows], out, prov)
+
+    flush()
+    own: dict[str, dict[str, Any]] = {}
+    for w in train_widths:
+        alternatives = (() if quick or not alternatives_on else TRAIN_ALTERNATIVES.get(w, ()) if device == "cuda"
+                        else CPU_TRAIN_ALTERNATIVES if w == "cpu" else ())
+        for alt in ({}, *alternatives):
+            r = train_step_seconds(w, repeats, device, size, **alt)
+            own.setdefault(w, r)
+            rows.extend(_train_rows(w, json.dumps(alt) if alt else "", r, own[w], own[train_widths[0]],
+                                    train_widths[0], mm, n, repeats, device, on))
+            flush()
+    return rows
+
+
+def _train_rows(w: str, alt: str, r: dict[str, Any], own: dict[str, Any], first: dict[str, Any], first_width: str,
+                mm: dict[str, float], n: int, repeats: int, device: str, on: str) -> list[dict[str, Any]]:
+    """The rows of one training-step measurement ``r`` at width ``w`` (``alt``: the JSON of its changes, "" for
+    the profile's own settings, which compare with the first width's; alternatives with their profile's own)."""
+    rows: list[dict[str, Any]] = []
+    hours = r["seconds"] * r["schedule_steps"] / 3600
+    mb = f" (micro-batches of {r['micro_batch']})" if r["micro_batch"] else ""
+    bf = ", bf16 autocast" if r["bf16"] else ""
+    extra = "".join([", channels-last" if r["channels_last"] else "",
+                     f", torch.compile ({r['compile']})" if r["compile"] else "",
+                     ", strict fp32 (TF32 off)" if r["strict_fp32"] else "",
+                     f", Adamax {r['adamax']}" if r["adamax"] != "auto" else "",
+                     f", {r['threads']} torch thread{'s' * (r['threads'] > 1)}" if alt and "threads" in alt else "",
+                     ", real batches (training clips, cached flows)" if r["data"] == "real" else ""])
+    cfg = (f"{w} widths, STAR objective{bf}{extra}, batch {r['batch_size']}{mb} of {r['size'][1]}x{r['size'][0]} "
+           f"LR crops{on}")
+    ref, ref_name = (first, f"{first_width} widths") if not alt else (own, f"{w} widths, the profile's settings")
+    if device == "cuda":
+        rows.append({"measurement": "train_peak_gpu_mib", "config": cfg, "value": r["peak_gpu_mib"], "unit": "MiB",
+                     "ratio": r["peak_gpu_mib"] / ref["peak_gpu_mib"], "ratio_of": ref_name,
+                     "notes": "torch.cuda.max_memory_allocated over the training steps (weights, Adamax state, "
+                              "activations)"})
+    rows.append({"measurement": "train_step_seconds",
+                 "config": cfg,
+                 "value": r["seconds"], "unit": "s", "ratio": r["seconds"] / ref["seconds"], "ratio_of": ref_name,
+                 "notes": f"{'bf16 autocast' if r['bf16'] else 'fp32'} forward+losses+backward+Adamax on "
+                          f"{r['data']} batches; median of {repeats}; per LR pixel of the batch "
+                          f"{r['seconds'] / (r['batch_size'] * r['size'][0] * r['size'][1]) * 1e6:.2f} us; "
+                          + (f"the {w} profile's schedule ({r['schedule_steps']:,} steps: STAR and four finetunes; "
+                             f"the staged recipe's pretraining stages come on top) would take {_duration(hours)} at "
+                             f"this speed" if not alt or not {"batch_size", "patch"} & set(json.loads(alt)) else
+                             "a step of more pixels than the profile's: compare the time per LR pixel")})
+    # the training step's arithmetic rate against the matmul ceiling of its precision (issue 13: >= 0.35 of
+    # TF32 at paper widths); the ratio compares with the ceiling, not with the other rows
+    prec = "bf16" if r["bf16"] else "fp32" if device == "cpu" or r["strict_fp32"] else "tf32"
+    prec = prec if prec in mm else "fp32"
+    achieved = r["flops"] / r["seconds"] / 1e9
+    rows.append({"measurement": "train_gflop_per_s", "config": cfg, "value": achieved, "unit": "GFLOP/s",
+                 "ratio": achieved / mm[prec], "ratio_of": f"torch.mm {prec} {n}x{n}",
+                 "notes": f"{r['flops'] / 1e9:.1f} GFLOP per step (forward+backward, FlopCounterMode on the "
+                          f"meta device; the Adamax update and data are not counted) / median step seconds"})
     return rows
 
 
@@ -563,7 +612,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--train-widths", nargs="*", default=None,
                    help="profiles whose training step is timed (default: the first width on a CPU, all on CUDA)")
     p.add_argument("--quick", action="store_true", help="smoke widths and tiny sizes (checks the script)")
-    p.add_argument("--widths", nargs="+", default=None, help="profiles whose widths are measured (default cpu paper)")
+    p.add_argument("--no-alternatives", action="store_true",
+                   help="time each profile's own training step only (not the alternatives and speed switches)")
+    p.add_argument("--widths", nargs="+", default=None, help="profiles whose widths are measured (default cpu paper; on CUDA cpu gpu paper)")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats per measurement (median)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's default)")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -575,7 +626,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     rows = run(args.profile, args.out, args.quick, tuple(args.widths) if args.widths else None, args.repeats,
                args.threads, device=args.device,
-               train_widths=tuple(args.train_widths) if args.train_widths is not None else None)
+               train_widths=tuple(args.train_widths) if args.train_widths is not None else None,
+               alternatives_on=not args.no_alternatives)
     for r in rows:
         ratio = "" if r["ratio"] != r["ratio"] else f"  ratio {r['ratio']:.3g} of {r['ratio_of']}"
         print(f"{r['measurement']:22s} {r['config'][:70]:70s} {r['value']:10.4g} {r['unit']}{ratio}")

@@ -2,7 +2,8 @@
 # The one prepared GPU check (issue 13, item 6): about 8 minutes on one GPU. Run it whenever a GPU is lent
 # (device tool: `run` with `bash benchmarks/gpu_check.sh`) and commit results/gpu_check/ with the GPU named.
 #   1. the CUDA tests (tests/test_cuda.py: forward, a training step and enhance agree with the CPU)
-#   2. the CUDA bench at cpu and paper widths (forward, training step, fraction of the TF32 matmul ceiling)
+#   2. the CUDA bench at cpu, gpu and paper widths (forward, training step with the speed switches: strict fp32,
+#      Adamax loop, torch.compile; each as a fraction of the TF32 matmul ceiling)
 #   3. a slice of the gpu profile through the study's path: stage (a) for 300 steps, scored (gpu_slice.py)
 # Each part has its own time limit and a failed part does not stop the others; the exit status says whether
 # all passed. Outputs go to $OUT (default results/gpu_check/) and, on the device tool, to its $OUT as well.
@@ -15,7 +16,8 @@ mkdir -p "$DEST"
 status=0
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$DEST/gpu.csv" 2>&1 || status=1
 timeout 150 "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda.py > "$DEST/cuda_tests.txt" 2>&1 || status=1
-timeout 240 "$PY" benchmarks/bench.py --device cuda --profile gpu --widths cpu gpu paper \
+# the training steps come last and the CSV is rewritten after each, so a cut-off bench keeps what it measured
+timeout 270 "$PY" benchmarks/bench.py --device cuda --profile gpu --widths cpu gpu paper \
     --out "$DEST/benchmarks_cuda.csv" > "$DEST/bench.txt" 2>&1 || status=1
 timeout 150 "$PY" benchmarks/gpu_slice.py --steps 300 --items 40 --device cuda \
     --out "$DEST/gpu_slice.csv" > "$DEST/gpu_slice.txt" 2>&1 || status=1

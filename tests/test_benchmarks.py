@@ -24,7 +24,7 @@ def test_quick_benchmark_writes_the_csv(tmp_path):
         assert col in frame.columns, col
     assert set(frame.measurement) == {"forward_output_fps", "forward_peak_rss_mib", "flow_pair_seconds",
                                       "clip_output_fps", "clip_max_abs_diff", "matmul_gflop_per_s",
-                                      "network_gflop_per_s", "train_step_seconds",
+                                      "network_gflop_per_s", "train_step_seconds", "train_gflop_per_s",
                                       "enhance_peak_rss_mib"}
     assert set(frame[frame.measurement == "flow_pair_seconds"].config.str.split(",").str[0]) == set(bench.BACKENDS)
     ratios = frame.ratio.dropna()
@@ -34,6 +34,8 @@ def test_quick_benchmark_writes_the_csv(tmp_path):
     assert frame.device.str.startswith("cpu").all()
     step = frame[frame.measurement == "train_step_seconds"]
     assert len(step) == 1 and "smoke widths" in step.config.iloc[0] and "schedule" in step.notes.iloc[0]
+    rate = frame[frame.measurement == "train_gflop_per_s"]
+    assert len(rate) == 1 and rate.ratio_of.iloc[0].startswith("torch.mm fp32")
     # the pipeline's fp32 paths reproduce the reference; bf16 may differ a little
     diffs = frame[frame.measurement == "clip_max_abs_diff"].set_index("config").value
     assert all(v <= 1 for k, v in diffs.items() if "bf16" not in k)
@@ -49,6 +51,23 @@ def test_training_step_alternatives_real_data_and_threads():
     assert torch.get_num_threads() == before                       # restored after the measurement
     assert {"channels_last", "threads", "batch_size", "patch", "data"} == {k for a in bench.CPU_TRAIN_ALTERNATIVES
                                                                            for k in a}
+    # issue 13 item 4: every speed switch is timed on CUDA, at gpu and paper widths, and is a TrainConfig field
+    from starlib.train import TrainConfig
+    for width in ("gpu", "paper"):
+        assert all(alt in bench.TRAIN_ALTERNATIVES[width] for alt in bench.SPEED_SWITCHES)
+    for alt in bench.SPEED_SWITCHES:
+        TrainConfig(**alt)
+
+
+def test_training_flops_count_forward_and_backward():
+    from starlib.models import STARnet
+    from starlib.study.profile import load_profile
+
+    bench = load_bench()
+    model = STARnet(load_profile("smoke").model)
+    one, two = bench.count_train_flops(model, (16, 16), 1), bench.count_train_flops(model, (16, 16), 2)
+    forward = bench.count_flops(model, (16, 16))
+    assert two == 2 * one and 2.5 * forward < one < 3.5 * forward     # backward ~ 2x forward
 
 
 def test_static_inputs_scores_finished_runs_only(tmp_path):

@@ -5,6 +5,8 @@ Skipped where torch sees no CUDA device (CI, the 2-core machines); run on a GPU 
 the tolerances then only cover the different summation orders of cuDNN and the CPU kernels.
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -61,9 +63,11 @@ class _Batches:
 
 
 def test_training_steps_on_cuda_follow_the_cpu(tmp_path):
-    """Five Adamax steps from the same start give the same losses on both devices."""
+    """Five Adamax steps from the same start give the same losses on both devices (strict fp32: training
+    otherwise switches TF32 on)."""
     cfg_model = load_profile("smoke").model
-    cfg = TrainConfig(objective="STAR", steps=5, batch_size=2, patch=0, lr=1e-3, log_every=1, checkpoint_every=5)
+    cfg = TrainConfig(objective="STAR", steps=5, batch_size=2, patch=0, lr=1e-3, log_every=1, checkpoint_every=5,
+                      strict_fp32=True)
     cpu = train(cfg_model, cfg, _Batches(), "synthetic", runs_dir=tmp_path / "cpu", progress=False)
     gpu = train(cfg_model, cfg, _Batches(), "synthetic", runs_dir=tmp_path / "gpu", device="cuda", progress=False)
     for a, b in zip(cpu.log, gpu.log):
@@ -81,3 +85,16 @@ def test_enhance_on_cuda_matches_the_cpu():
     assert len(cpu) == len(gpu) == 5
     worst = max(int(np.abs(a.astype(int) - b.astype(int)).max()) for a, b in zip(cpu, gpu))
     assert worst <= 1, worst
+
+
+def test_compiled_training_on_cuda_follows_eager(tmp_path):
+    """torch.compile with inductor (issue 13, item 4) trains the same network as eager mode on the GPU."""
+    cfg_model = load_profile("smoke").model
+    cfg = TrainConfig(objective="STAR", steps=4, batch_size=2, patch=0, lr=1e-3, log_every=1, checkpoint_every=4,
+                      strict_fp32=True)
+    eager = train(cfg_model, cfg, _Batches(), "synthetic", runs_dir=tmp_path / "eager", device="cuda",
+                  progress=False)
+    compiled = train(cfg_model, dataclasses.replace(cfg, compile="inductor"), _Batches(), "synthetic",
+                     runs_dir=tmp_path / "compiled", device="cuda", progress=False)
+    for a, b in zip(eager.log, compiled.log):
+        assert float(b["total"]) == pytest.approx(float(a["total"]), rel=2e-3), (a, b)

@@ -240,3 +240,25 @@ def test_a_shipped_run_is_installed_instead_of_trained_with_none_of_its_stages(t
     partial = Workspace.create("smoke", runs_dir=tmp_path / "c", cache_dir=tmp_path / "cache", progress=False)
     (tmp_path / "c" / "smoke" / first.run_dir.name).mkdir(parents=True)
     assert not R.install_shipped(partial, first.run_dir.name)
+
+
+def test_every_adaptation_variant_resolves_its_chain_at_cpu_and_keeps_the_profiles_run_names(tmp_path):
+    """benchmarks/adaptations.py switches each adaptation off alone: every such network (global residual off in a
+    profile whose middle base is the warp included) resolves its stages (a)-(c), and the profile's own stage (a)
+    keeps its name."""
+    import importlib.util
+    from starlib.util.paths import REPO_ROOT
+    spec = importlib.util.spec_from_file_location("adaptations", REPO_ROOT / "benchmarks" / "adaptations.py")
+    adaptations = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(adaptations)
+    ws = Workspace.create("cpu", runs_dir=tmp_path / "runs", cache_dir=tmp_path / "cache", progress=False)
+    own = R.run_name(ws, R.net_s_stage(ws.profile, ws.profile.model))
+    for label, change in adaptations.CORE_VARIANTS.items():
+        what = R.Training("STAR", {**change, "flow_refine": False}, stage="core")
+        chain = R.stages(ws, what)
+        net_s = R._configs(ws, chain[0])[0]
+        assert net_s.net_s_only and net_s.global_residual == change.get("global_residual", True), label
+        if change.get("global_residual", True):
+            assert R.run_name(ws, chain[0]) == own, label         # shared with the study's stage (a)
+    for change in adaptations.FR_VARIANTS.values():
+        R.run_name(ws, R.fr_stage(ws.profile, R.model_config(ws.profile, change)))

@@ -303,3 +303,60 @@ def test_dataloader_workers_prepare_the_same_batches_and_train_the_same_run(tmp_
     assert [r["total"] for r in plain.log] == [r["total"] for r in workers.log]
     for k, v in plain.model.state_dict().items():
         assert torch.equal(v, workers.model.state_dict()[k]), k
+
+
+def test_adamax_implementations_train_the_same_run(tmp_path, davis_crops):
+    """Issue 13, item 4: the multi-tensor (foreach) Adamax makes the same update as the loop, so the run keeps
+    its name; an unknown implementation is refused by name."""
+    cfg = tiny_config(**SMALL)
+    loop = train(cfg, TrainConfig(steps=3, batch_size=2, patch=16, log_every=1, adamax="loop"), davis_crops,
+                 "adamax", runs_dir=tmp_path / "loop", progress=False)
+    multi = train(cfg, TrainConfig(steps=3, batch_size=2, patch=16, log_every=1, adamax="foreach"), davis_crops,
+                  "adamax", runs_dir=tmp_path / "foreach", progress=False)
+    assert loop.run_dir.name == multi.run_dir.name == run_id(cfg, TrainConfig(steps=3, batch_size=2, patch=16,
+                                                                                log_every=1), "adamax")
+    for a, b in zip(loop.log, multi.log):
+        assert float(b["total"]) == pytest.approx(float(a["total"]), rel=1e-5)
+    for k, v in loop.model.state_dict().items():
+        assert torch.allclose(v, multi.model.state_dict()[k], atol=1e-6, rtol=1e-5), k
+    with pytest.raises(ValueError, match="adamax"):
+        TrainConfig(adamax="fused-ish")
+
+
+def test_compiled_training_matches_eager_and_saves_plain_weights(tmp_path, davis_crops):
+    """torch.compile (a tracing backend here; inductor on a GPU) trains the same network as eager mode, keeps
+    the run name, and the checkpoint holds the plain model's keys (no ``_orig_mod.``)."""
+    cfg = tiny_config(**SMALL)
+    eager = train(cfg, TrainConfig(steps=2, batch_size=1, patch=16, log_every=1), davis_crops, "compile",
+                  runs_dir=tmp_path / "eager", progress=False)
+    compiled = train(cfg, TrainConfig(steps=2, batch_size=1, patch=16, log_every=1, compile="aot_eager"),
+                     davis_crops, "compile", runs_dir=tmp_path / "compiled", progress=False)
+    assert eager.run_dir.name == compiled.run_dir.name
+    for a, b in zip(eager.log, compiled.log):
+        assert float(b["total"]) == pytest.approx(float(a["total"]), rel=1e-4)
+    saved = torch.load(compiled.run_dir / "model.pt", weights_only=False)
+    keys = saved["state_dict"].keys() if "state_dict" in saved else saved.keys()
+    assert not any("_orig_mod" in k for k in keys)
+    with pytest.raises(ValueError, match="torch.compile backend"):
+        TrainConfig(compile="turbo")
+
+
+def test_strict_fp32_is_a_run_of_its_own_and_restores_torch_settings(tmp_path, davis_crops):
+    """The TF32 switch: strict fp32 names a different run (the arithmetic differs on a GPU); training sets
+    torch's TF32 flags for its duration only."""
+    from starlib.util.hardware import tf32_arithmetic
+    before = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    seen: list[tuple[bool, bool]] = []
+    cfg = tiny_config(**SMALL)
+    strict = TrainConfig(steps=1, batch_size=1, patch=16, log_every=1, strict_fp32=True)
+    train(cfg, strict, davis_crops, "tf32", runs_dir=tmp_path, progress=False,
+          on_step=lambda step, parts: seen.append((torch.backends.cuda.matmul.allow_tf32,
+                                                   torch.backends.cudnn.allow_tf32)))
+    assert seen == [(False, False)]
+    assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == before
+    assert run_id(cfg, strict, "tf32") != run_id(cfg, TrainConfig(steps=1, batch_size=1, patch=16, log_every=1),
+                                                 "tf32")
+    assert "strict_fp32" not in TrainConfig().to_dict()
+    with tf32_arithmetic(allowed=True):
+        assert torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32
+    assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == before

@@ -218,6 +218,8 @@ def net_s_stage(profile: Profile, cfg: STARConfig) -> Training:
     changed = _changed(profile, cfg, NET_S_FIELDS)
     if cfg.net_s == "dbpn":
         changed["use_flow"] = False
+    if not cfg.global_residual and profile.model.mid_base != "average":
+        changed["mid_base"] = "average"           # a warped middle base needs the residual (Net_S has no middle)
     return _net_s_training(profile, {**changed, "net_s_only": True, "use_motion": False, "flow_refine": False})
 
 

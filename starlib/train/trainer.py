@@ -41,7 +41,7 @@ import torch
 import torch.distributed as dist
 from starlib.util.progress import progress_bar
 
-from starlib.util.hardware import warn_if_slow_bf16
+from starlib.util.hardware import tf32_arithmetic, warn_if_slow_bf16
 from starlib.models import STARConfig, STARnet, load_checkpoint, save_checkpoint
 from starlib.models.checkpoint import (CheckpointError, atomic_torch_save, check_finite, check_fits,
                                        check_state_dict_layout, load_state_dict_strict, torch_load_untrusted)
@@ -67,6 +67,12 @@ STATE_FORMAT = "starlib-train-state/1"
 LOCK_NAME = ".lock"
 PREV_STATE_NAME = "state.prev.pt"
 BROKEN_STATE_NAME = "state.broken.pt"
+
+
+#: TrainConfig.adamax values and the ``foreach`` argument of torch.optim.Adamax each stands for.
+ADAMAX_IMPLEMENTATIONS: dict[str, bool | None] = {"auto": None, "foreach": True, "loop": False}
+#: torch.compile backends TrainConfig.compile accepts (inductor generates kernels; the others only trace).
+COMPILE_BACKENDS = ("inductor", "aot_eager", "eager")
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,14 @@ class TrainConfig:
     loader_workers: int = 0              # DataLoader worker processes preparing the next batches (pinned memory,
                                          # non-blocking copies on CUDA); 0 = in the training process. Not in the
                                          # run name: the batches are the same either way
+    strict_fp32: bool = False            # CUDA: strict IEEE fp32 matmuls and convolutions; off = TensorFloat-32
+                                         # tensor cores for both (torch's default is TF32 convolutions only).
+                                         # In the run name: the arithmetic differs. No effect on the CPU
+    compile: str = ""                    # torch.compile backend for the training forward/backward ("" = eager;
+                                         # "inductor" on a GPU). Not in the run name: the same computation
+    adamax: str = "auto"                 # Adamax implementation: "foreach" (multi-tensor kernels), "loop" (one
+                                         # parameter at a time) or "auto" (torch's choice: foreach on CUDA,
+                                         # loop on the CPU). Not in the run name: the same update
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES and self.objective not in PRETRAINING:
@@ -112,6 +126,12 @@ class TrainConfig:
         if record.inputs != self.inputs:
             raise ConfigError(f"{self.objective} trains on {record.inputs.upper()} inputs "
                               f"(inputs={record.inputs!r}), not {self.inputs!r}")
+        if self.adamax not in ADAMAX_IMPLEMENTATIONS:
+            raise ConfigError(f"TrainConfig.adamax must be one of {sorted(ADAMAX_IMPLEMENTATIONS)}, got "
+                              f"{self.adamax!r}")
+        if self.compile and self.compile not in COMPILE_BACKENDS:
+            raise ConfigError(f"TrainConfig.compile={self.compile!r} is not a torch.compile backend; use '' (eager) "
+                              f"or one of {list(COMPILE_BACKENDS)}")
         if self.loader_workers < 0:
             raise ConfigError(f"TrainConfig.loader_workers must be >= 0, got {self.loader_workers}")
         if self.micro_batch < 0:
@@ -176,7 +196,7 @@ Validator = Callable[[STARnet], list[dict]]
 TIMING_COLUMNS = ("seconds_per_step", "data_seconds")
 
 #: TrainConfig fields that change how a run is computed, never what: left out of run names.
-NOT_IN_RUN_NAME = ("loader_workers",)
+NOT_IN_RUN_NAME = ("loader_workers", "compile", "adamax")
 
 
 class _StepBatches(torch.utils.data.Dataset):
@@ -512,8 +532,9 @@ def train(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_tag: str,
         _locked_by_rank0(run_dir, rank, world, lock)
         if final_path.is_file():  # finished by the process that held the lock
             return _reuse(run_dir, model_cfg, cfg, device)
-        return _train_locked(model_cfg, cfg, dataset, data_tag, Path(runs_dir), run_dir, device, progress,
-                             stop_after, vgg, on_step, rank, world, validator, validate_every)
+        with tf32_arithmetic(allowed=not cfg.strict_fp32):
+            return _train_locked(model_cfg, cfg, dataset, data_tag, Path(runs_dir), run_dir, device, progress,
+                                 stop_after, vgg, on_step, rank, world, validator, validate_every)
 
 
 def _reuse(run_dir: Path, model_cfg: STARConfig, cfg: TrainConfig, device: str | torch.device) -> RunResult:
@@ -549,13 +570,17 @@ def _train_locked(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_ta
         warn_if_slow_bf16(device, "TrainConfig.bf16")
     if cfg.channels_last:
         model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adamax(model.parameters(), lr=cfg.lr, betas=cfg.betas, eps=cfg.eps)
+    optimizer = torch.optim.Adamax(model.parameters(), lr=cfg.lr, betas=cfg.betas, eps=cfg.eps,
+                                   foreach=ADAMAX_IMPLEMENTATIONS[cfg.adamax])
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, _milestones(cfg), cfg.lr_gamma)
     step, seconds_before = _resume(run_dir, cfg, model, optimizer, scheduler, rank)
     train_model: torch.nn.Module = model
+    ddp: torch.nn.parallel.DistributedDataParallel | None = None
     if world > 1:
         # unused parameters exist: RBPN's res_feat3, and whole branches under the S or T objectives
-        train_model = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
+        train_model = ddp = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
+    if cfg.compile:   # checkpoints keep the plain model's state dict (no "_orig_mod." keys)
+        train_model = torch.compile(train_model, backend=cfg.compile)
 
     weights = LossWeights(cfg.perceptual_weight, cfg.flow_weight if model_cfg.flow_refine else 0.0)
     if weights.perceptual > 0 and vgg is None:
@@ -599,7 +624,7 @@ def _train_locked(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_ta
             data_seconds += time.perf_counter() - t_data
             frac = len(indices) / len(mine)                   # the loss is the mean over this rank's items
             last = c0 + chunk >= len(mine)
-            sync = contextlib.nullcontext() if last or world == 1 else train_model.no_sync()
+            sync = contextlib.nullcontext() if last or ddp is None else ddp.no_sync()
             with sync:
                 chunk_parts = _forward_backward(train_model, loss_fn, batch, cfg, model_cfg, device, frac)
             if not math.isfinite(chunk_parts["total"]):

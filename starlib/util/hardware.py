@@ -64,3 +64,24 @@ def describe_device(device: str | torch.device) -> str:
         index = device.index if device.index is not None else torch.cuda.current_device()
         return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
     return f"{device} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+
+
+class tf32_arithmetic:
+    """Context manager: CUDA matmuls and cuDNN convolutions in fp32 tensors run on TensorFloat-32 tensor cores
+    (``allowed=True``: 10-bit mantissa products, fp32 accumulation) or in strict IEEE fp32 (``allowed=False``),
+    restoring torch's previous settings on exit. torch's own defaults are TF32 convolutions and strict
+    matmuls; STARnet is almost all convolutions. No effect on the CPU."""
+
+    def __init__(self, allowed: bool) -> None:
+        self.allowed = allowed
+        self._before: tuple[bool, bool] | None = None
+
+    def __enter__(self) -> tf32_arithmetic:
+        self._before = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+        torch.backends.cuda.matmul.allow_tf32 = self.allowed
+        torch.backends.cudnn.allow_tf32 = self.allowed
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._before is not None
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = self._before
