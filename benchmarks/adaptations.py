@@ -7,8 +7,10 @@ Each network adaptation (``global_residual``, ``resblock_init_scale``, ``mid_bas
 network without FR trained from the pretrained Net_S of stage (a) for ``[stages] core_steps`` steps: PSNR of
 every output on the validation windows (never a test set) at the last step, next to bicubic + frame averaging
 on the same frames. The FR adaptations (``fr_correction``, ``fr_identity_init``) are judged on stage (b), the U-Net
-trained alone: its flow loss against the FR targets at the end, next to that of the unrefined flows. Rows carry
-provenance; the runs live in the profile's runs folder, so the profile's own stages are shared with the study.
+trained alone: its flow loss against the FR targets at the end, next to that of the unrefined flows. Larger
+crops (item 3: they carry more motion) are judged on stage (c) too, trained for the same number of LR pixels as
+the profile's crops (:func:`crop_variant`). Rows carry provenance; the runs live in the profile's runs folder,
+so the profile's own stages are shared with the study.
 """
 
 from __future__ import annotations
@@ -34,6 +36,18 @@ CORE_VARIANTS: dict[str, dict[str, Any]] = {
     "resblock_init_scale = 1": {"resblock_init_scale": 1.0},
     "global_residual off": {"global_residual": False, "mid_base": "average"},
 }
+#: Crops larger by this factor (in LR px per side) carry more motion; stage (c) with them is trained for the same
+#: number of LR pixels (fewer steps), so the comparison is at an equal budget (issue 12, item 3).
+CROP_FACTOR = 4 / 3
+
+
+def crop_variant(patch: int, steps: int) -> tuple[int, int]:
+    """``(larger patch, steps)``: crops ``CROP_FACTOR`` larger per side (a multiple of 4 px), trained for the
+    same LR pixels as ``steps`` steps at ``patch``."""
+    larger = max(patch + 4, 4 * round(patch * CROP_FACTOR / 4))
+    return larger, max(1, round(steps * (patch / larger) ** 2))
+
+
 FR_VARIANTS: dict[str, dict[str, Any]] = {
     "profile (all on)": {},
     "fr_identity_init off": {"fr_identity_init": False},
@@ -62,6 +76,18 @@ def run(profile: str = "cpu", runs_dir: str | None = None, cache_dir: str | None
                          "value": psnr, "baseline": base, "gain_vs_baseline": psnr - base,
                          "baseline_method": "bicubic + frame averaging", "run": result.run_dir.name,
                          "train_wall_time_s": round(result.wall_time_s, 1)})
+    core_steps = prof.stages.core_steps or R.train_config(prof, "STAR").steps
+    patch = R.train_config(prof, "STAR").patch
+    if patch:
+        larger, steps = crop_variant(patch, core_steps)
+        what = R.Training("STAR", {"flow_refine": False}, {"steps": steps, "patch": larger}, stage="core")
+        result = R.train_run(ws, what)
+        for output, (psnr, base) in _last_val(result).items():
+            rows.append({"stage": "(c) network without FR",
+                         "variant": f"{larger}-px crops, {steps} steps (same LR pixels as {patch} px x {core_steps})",
+                         "output": output, "metric": "psnr", "value": psnr, "baseline": base,
+                         "gain_vs_baseline": psnr - base, "baseline_method": "bicubic + frame averaging",
+                         "run": result.run_dir.name, "train_wall_time_s": round(result.wall_time_s, 1)})
     for label, change in FR_VARIANTS.items():
         cfg = R.model_config(prof, change)
         if change and cfg == R.model_config(prof):

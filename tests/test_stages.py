@@ -262,3 +262,15 @@ def test_every_adaptation_variant_resolves_its_chain_at_cpu_and_keeps_the_profil
             assert R.run_name(ws, chain[0]) == own, label         # shared with the study's stage (a)
     for change in adaptations.FR_VARIANTS.values():
         R.run_name(ws, R.fr_stage(ws.profile, R.model_config(ws.profile, change)))
+
+
+def test_the_larger_crop_variant_trains_the_same_lr_pixels():
+    import importlib.util
+    from starlib.util.paths import REPO_ROOT
+    spec = importlib.util.spec_from_file_location("adaptations", REPO_ROOT / "benchmarks" / "adaptations.py")
+    adaptations = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(adaptations)
+    for patch, steps in ((24, 1000), (8, 20), (32, 3000)):
+        larger, fewer = adaptations.crop_variant(patch, steps)
+        assert larger > patch and larger % 4 == 0 and fewer < steps
+        assert abs(fewer * larger ** 2 - steps * patch ** 2) <= larger ** 2 / 2 + 1   # equal within a step
