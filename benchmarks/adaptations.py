@@ -44,7 +44,7 @@ CROP_FACTOR = 4 / 3
 def crop_variant(patch: int, steps: int) -> tuple[int, int]:
     """``(larger patch, steps)``: crops ``CROP_FACTOR`` larger per side (a multiple of 4 px), trained for the
     same LR pixels as ``steps`` steps at ``patch``."""
-    larger = max(patch + 4, 4 * round(patch * CROP_FACTOR / 4))
+    larger = 4 * max(patch // 4 + 1, round(patch * CROP_FACTOR / 4))
     return larger, max(1, round(steps * (patch / larger) ** 2))
 
 

@@ -65,7 +65,7 @@ from starlib.data.sources import data_root
 from starlib.infer.enhance import DEMO_ST, Settings, enhance_frames, load_for_mode
 from starlib.flow import BACKENDS, DEFAULT_BACKEND, compute_flow, normalize_flow
 from starlib.util.hardware import native_bf16
-from starlib.models import STARnet
+from starlib.models import STARConfig, STARnet
 from starlib.study.profile import load_profile
 from starlib.util.paths import REPO_ROOT
 from starlib.util.provenance import provenance, write_results_csv
@@ -171,12 +171,13 @@ def count_flops(model: STARnet, size: tuple[int, int]) -> int:
     return int(counter.get_total_flops())
 
 
-def count_train_flops(model: STARnet, size: tuple[int, int], batch: int) -> int:
+def count_train_flops(cfg: STARConfig, size: tuple[int, int], batch: int) -> int:
     """FLOPs of one training forward+backward of ``batch`` items at LR ``size`` (h, w), counted on the meta
     device (every output enters the loss, as under the STAR objective); about 3x the forward."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    meta = STARnet(model.cfg).to("meta").train()
+    with torch.device("meta"):
+        meta = STARnet(cfg).train()
     x = torch.empty(batch, 3, *size, device="meta")
     f = torch.empty(batch, 2, *size, device="meta")
     counter = FlopCounterMode(display=False)
@@ -370,7 +371,7 @@ def train_step_seconds(width: str, repeats: int, device: str, full_frame: tuple[
     steps = [b - a for a, b in zip(stamps[warmup - 1:], stamps[warmup:])]
     full = train_config(prof, "STAR").steps + sum(train_config(prof, o).steps
                                                   for o in ("STAR-ST", "STAR-S", "STAR-T_LR", "STAR-T_HR"))
-    flops = count_train_flops(STARnet(prof.model), size, cfg.batch_size)
+    flops = count_train_flops(prof.model, size, cfg.batch_size)
     return {"seconds": statistics.median(steps), "batch_size": cfg.batch_size, "size": size, "flops": flops,
             "compile": cfg.compile, "strict_fp32": cfg.strict_fp32, "adamax": cfg.adamax,
             "schedule_steps": full, "micro_batch": cfg.micro_batch, "bf16": cfg.bf16, "peak_gpu_mib": peak,
@@ -381,9 +382,9 @@ def train_step_seconds(width: str, repeats: int, device: str, full_frame: tuple[
 # 5 items instead of the authors' 1; bf16 autocast changes the arithmetic)
 # issue 13 item 4: torch.compile (inductor), strict fp32 (TF32 off), Adamax one parameter at a time (torch's CUDA
 # default is the multi-tensor foreach path)
-SPEED_SWITCHES: tuple[dict[str, Any], ...] = ({"strict_fp32": True}, {"adamax": "loop"}, {"compile": "inductor"})
+SPEED_SWITCHES: tuple[dict[str, Any], ...] = ({"compile": "inductor"}, {"strict_fp32": True}, {"adamax": "loop"})
 TRAIN_ALTERNATIVES: dict[str, tuple[dict[str, Any], ...]] = {
-    "paper": ({"micro_batch": 5}, {"bf16": True}, *SPEED_SWITCHES), "gpu": SPEED_SWITCHES}
+    "paper": (*SPEED_SWITCHES, {"micro_batch": 5}, {"bf16": True}), "gpu": SPEED_SWITCHES}
 # the cpu profile's step on 2 cores (issue 12): layout, threads, batch and crop sizes, and the real data path
 CPU_TRAIN_ALTERNATIVES: tuple[dict[str, Any], ...] = ({"channels_last": True}, {"threads": 1}, {"batch_size": 8},
                                                      {"patch": 32}, {"data": "real"})
@@ -510,7 +511,9 @@ def run(profile: str = "cpu", out: str | Path | None = None, quick: bool = False
                      "unit": "GFLOP/s", "ratio": v / mm["fp32"], "ratio_of": f"torch.mm fp32 {n}x{n}",
                      "notes": f"best of {max(repeats, 5)}; " + (f"{threads} torch threads" if device == "cpu" else
                               {"fp32": "TF32 off", "tf32": "TensorFloat-32 tensor cores", "bf16": "bfloat16"}[prec])})
-    # on CUDA, PyTorch runs fp32 convolutions through cuDNN in TF32 by default: compare with the TF32 matmul
+    # on CUDA, PyTorch runs fp32 convolutions through cuDNN in TF32 by default: compare with the TF32 matmul.
+    # On a CPU the reference is torch.mm's best rate, not the hardware's peak: oneDNN's convolutions can beat it
+    # (ratios above 1)
     conv_tf32 = device == "cuda" and torch.backends.cudnn.allow_tf32
     for w, r in fwd.items():
         for prec, key in (("fp32", "seconds"), ("bf16", "seconds_bf16")):
@@ -537,30 +540,51 @@ def run(profile: str = "cpu", out: str | Path | None = None, quick: bool = False
                  "notes": "ru_maxrss of a fresh process running starlib.infer.enhance.enhance (read, tile, write PNGs); "
                           f"took {e['seconds']:.0f} s"})
 
-    # (e) training steps, last: the CSV is rewritten after each one, so a run cut short (a time limit on a lent
-    # GPU) keeps every measurement it finished
-    def flush() -> None:
+    # (e) training steps, last: the CSV is rewritten after each one (``complete`` stays False until the last), so
+    # a run cut short (a time limit on a lent GPU) keeps every measurement it finished; each profile's own step
+    # first, then the alternatives, widest first on CUDA (the paper-width rows matter most there)
+    def flush(complete: bool = False) -> None:
         prov = provenance(profile, 0, "synthetic inputs (a, d, e); data/train/toflow_clip frames (b, c, f)",
                           len(rows), time.perf_counter() - start, device=device)
-        prov |= {"machine": _machine(device), "torch_threads": threads}
+        prov |= {"machine": _machine(device), "torch_threads": threads, "complete": complete}
         write_results_csv([{k: r[k] for k in COLUMNS} for r in rows], out, prov)
 
     flush()
+    # the first training of a process pays one-time costs (allocator, oneDNN/cuDNN primitive caches): measured on
+    # 2 cores, they made whichever configuration came first look up to 30% slower, so a throwaway one goes first;
+    # on a CPU, steps are timed over at least 8 repeats (interleaved reruns agreed within a few % then)
+    train_step_seconds(train_widths[0], 1, device, size)
+    repeats = repeats if device == "cuda" or quick else max(repeats, 8)
     own: dict[str, dict[str, Any]] = {}
     for w in train_widths:
+        own[w] = train_step_seconds(w, repeats, device, size)
+        rows.extend(_train_rows(w, "", own[w], own[w], own[train_widths[0]], train_widths[0], mm, n, repeats,
+                                device, on, threads))
+        flush()
+    for w in (reversed(train_widths) if device == "cuda" else train_widths):
         alternatives = (() if quick or not alternatives_on else TRAIN_ALTERNATIVES.get(w, ()) if device == "cuda"
                         else CPU_TRAIN_ALTERNATIVES if w == "cpu" else ())
-        for alt in ({}, *alternatives):
-            r = train_step_seconds(w, repeats, device, size, **alt)
-            own.setdefault(w, r)
-            rows.extend(_train_rows(w, json.dumps(alt) if alt else "", r, own[w], own[train_widths[0]],
-                                    train_widths[0], mm, n, repeats, device, on))
+        for alt in alternatives:
+            try:
+                r = train_step_seconds(w, repeats, device, size, **alt)
+            except Exception as exc:   # a failed switch (an inductor error, out of memory) must not cost the rest
+                print(f"training step at {w} widths with {alt} failed: {exc!r}", file=sys.stderr)
+                rows.append({"measurement": "train_step_failed", "config": f"{w} widths, {json.dumps(alt)}{on}",
+                             "value": float("nan"), "unit": "", "ratio": float("nan"), "ratio_of": "",
+                             "notes": f"{type(exc).__name__}: {str(exc)[:300]}"})
+                if device == "cuda":
+                    torch.cuda.empty_cache()
+            else:
+                rows.extend(_train_rows(w, json.dumps(alt), r, own[w], own[train_widths[0]], train_widths[0], mm,
+                                        n, repeats, device, on, threads))
             flush()
+    flush(complete=True)
     return rows
 
 
 def _train_rows(w: str, alt: str, r: dict[str, Any], own: dict[str, Any], first: dict[str, Any], first_width: str,
-                mm: dict[str, float], n: int, repeats: int, device: str, on: str) -> list[dict[str, Any]]:
+                mm: dict[str, float], n: int, repeats: int, device: str, on: str,
+                threads: int) -> list[dict[str, Any]]:
     """The rows of one training-step measurement ``r`` at width ``w`` (``alt``: the JSON of its changes, "" for
     the profile's own settings, which compare with the first width's; alternatives with their profile's own)."""
     rows: list[dict[str, Any]] = []
@@ -599,7 +623,9 @@ def _train_rows(w: str, alt: str, r: dict[str, Any], own: dict[str, Any], first:
     rows.append({"measurement": "train_gflop_per_s", "config": cfg, "value": achieved, "unit": "GFLOP/s",
                  "ratio": achieved / mm[prec], "ratio_of": f"torch.mm {prec} {n}x{n}",
                  "notes": f"{r['flops'] / 1e9:.1f} GFLOP per step (forward+backward, FlopCounterMode on the "
-                          f"meta device; the Adamax update and data are not counted) / median step seconds"})
+                          f"meta device; the Adamax update and data are not counted) / median step seconds"
+                          + (f"; the ceiling was measured with {threads} torch threads, this step with {r['threads']}"
+                             if device == "cpu" and r["threads"] != threads else "")})
     return rows
 
 

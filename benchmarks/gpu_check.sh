@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The one prepared GPU check (issue 13, item 6): about 8 minutes on one GPU. Run it whenever a GPU is lent
-# (device tool: `run` with `bash benchmarks/gpu_check.sh`) and commit results/gpu_check/ with the GPU named.
+# The one prepared GPU check (issue 13, item 6): at most 8 minutes on one GPU (its parts' time limits add up to
+# 480 s). Run it whenever a GPU is lent (device tool: `run` with `bash benchmarks/gpu_check.sh`) and commit results/gpu_check/ with the GPU named.
 #   1. the CUDA tests (tests/test_cuda.py: forward, a training step and enhance agree with the CPU)
 #   2. the CUDA bench at cpu, gpu and paper widths (forward, training step with the speed switches: strict fp32,
 #      Adamax loop, torch.compile; each as a fraction of the TF32 matmul ceiling)
@@ -15,11 +15,14 @@ DEST=results/gpu_check
 mkdir -p "$DEST"
 status=0
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$DEST/gpu.csv" 2>&1 || status=1
-timeout 150 "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda.py > "$DEST/cuda_tests.txt" 2>&1 || status=1
+# the inductor test (a cold compile, a minute or more) is left to users with time on a GPU; the bench times
+# torch.compile itself (a failed switch there becomes a train_step_failed row, not a lost run)
+timeout 90 "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda.py -k "not compiled" \
+    > "$DEST/cuda_tests.txt" 2>&1 || status=1
 # the training steps come last and the CSV is rewritten after each, so a cut-off bench keeps what it measured
 timeout 270 "$PY" benchmarks/bench.py --device cuda --profile gpu --widths cpu gpu paper \
     --out "$DEST/benchmarks_cuda.csv" > "$DEST/bench.txt" 2>&1 || status=1
-timeout 150 "$PY" benchmarks/gpu_slice.py --steps 300 --items 40 --device cuda \
+timeout 120 "$PY" benchmarks/gpu_slice.py --steps 300 --items 40 --device cuda \
     --out "$DEST/gpu_slice.csv" > "$DEST/gpu_slice.txt" 2>&1 || status=1
 tail -n 3 "$DEST"/*.txt
 if [ -n "${OUT:-}" ] && [ -d "${OUT}" ]; then cp -r "$DEST" "$OUT/"; fi

@@ -22,6 +22,7 @@ def test_quick_benchmark_writes_the_csv(tmp_path):
     frame = pd.read_csv(out)
     for col in (*bench.COLUMNS, "profile", "git_commit", "machine", "torch_threads", "wall_time_s"):
         assert col in frame.columns, col
+    assert frame.complete.all()                                        # the last write marks the file whole
     assert set(frame.measurement) == {"forward_output_fps", "forward_peak_rss_mib", "flow_pair_seconds",
                                       "clip_output_fps", "clip_max_abs_diff", "matmul_gflop_per_s",
                                       "network_gflop_per_s", "train_step_seconds", "train_gflop_per_s",
@@ -64,8 +65,9 @@ def test_training_flops_count_forward_and_backward():
     from starlib.study.profile import load_profile
 
     bench = load_bench()
-    model = STARnet(load_profile("smoke").model)
-    one, two = bench.count_train_flops(model, (16, 16), 1), bench.count_train_flops(model, (16, 16), 2)
+    cfg = load_profile("smoke").model
+    model = STARnet(cfg)
+    one, two = bench.count_train_flops(cfg, (16, 16), 1), bench.count_train_flops(cfg, (16, 16), 2)
     forward = bench.count_flops(model, (16, 16))
     assert two == 2 * one and 2.5 * forward < one < 3.5 * forward     # backward ~ 2x forward
 

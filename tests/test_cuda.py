@@ -70,6 +70,7 @@ def test_training_steps_on_cuda_follow_the_cpu(tmp_path):
                       strict_fp32=True)
     cpu = train(cfg_model, cfg, _Batches(), "synthetic", runs_dir=tmp_path / "cpu", progress=False)
     gpu = train(cfg_model, cfg, _Batches(), "synthetic", runs_dir=tmp_path / "gpu", device="cuda", progress=False)
+    assert len(cpu.log) == len(gpu.log) == 5
     for a, b in zip(cpu.log, gpu.log):
         assert float(b["total"]) == pytest.approx(float(a["total"]), rel=2e-3), (a, b)
     assert next(gpu.model.parameters()).device.type == "cuda"
@@ -96,5 +97,6 @@ def test_compiled_training_on_cuda_follows_eager(tmp_path):
                   progress=False)
     compiled = train(cfg_model, dataclasses.replace(cfg, compile="inductor"), _Batches(), "synthetic",
                      runs_dir=tmp_path / "compiled", device="cuda", progress=False)
+    assert len(eager.log) == len(compiled.log) == 4
     for a, b in zip(eager.log, compiled.log):
         assert float(b["total"]) == pytest.approx(float(a["total"]), rel=2e-3), (a, b)

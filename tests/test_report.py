@@ -49,6 +49,9 @@ def test_benchmarks_summary_shows_ratios_not_times(tmp_path):
     assert "2,346 MiB" in text and "1 uint8 levels" in text and "Some CPU" in text and "abc123" in text
     assert "12.345" not in text and "0.4321" not in text          # absolute speeds stay in the CSV
     assert "No benchmark results" in report.benchmarks_summary(tmp_path / "none")
+    assert "Incomplete" not in text
+    frame.assign(complete=False).to_csv(tmp_path / "benchmarks.csv", index=False)   # a bench cut off mid-run
+    assert "Incomplete: the run was cut off" in report.benchmarks_summary(tmp_path)
 
 
 def test_git_commit_names_the_checkout_unless_told_otherwise(monkeypatch, tmp_path):

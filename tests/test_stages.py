@@ -270,7 +270,7 @@ def test_the_larger_crop_variant_trains_the_same_lr_pixels():
     spec = importlib.util.spec_from_file_location("adaptations", REPO_ROOT / "benchmarks" / "adaptations.py")
     adaptations = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(adaptations)
-    for patch, steps in ((24, 1000), (8, 20), (32, 3000)):
+    for patch, steps in ((24, 1000), (8, 20), (32, 3000), (6, 100), (30, 500)):
         larger, fewer = adaptations.crop_variant(patch, steps)
         assert larger > patch and larger % 4 == 0 and fewer < steps
         assert abs(fewer * larger ** 2 - steps * patch ** 2) <= larger ** 2 / 2 + 1   # equal within a step

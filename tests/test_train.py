@@ -313,6 +313,7 @@ def test_adamax_implementations_train_the_same_run(tmp_path, davis_crops):
                  "adamax", runs_dir=tmp_path / "loop", progress=False)
     multi = train(cfg, TrainConfig(steps=3, batch_size=2, patch=16, log_every=1, adamax="foreach"), davis_crops,
                   "adamax", runs_dir=tmp_path / "foreach", progress=False)
+    assert len(loop.log) == len(multi.log) == 3
     assert loop.run_dir.name == multi.run_dir.name == run_id(cfg, TrainConfig(steps=3, batch_size=2, patch=16,
                                                                                 log_every=1), "adamax")
     for a, b in zip(loop.log, multi.log):
@@ -331,7 +332,7 @@ def test_compiled_training_matches_eager_and_saves_plain_weights(tmp_path, davis
                   runs_dir=tmp_path / "eager", progress=False)
     compiled = train(cfg, TrainConfig(steps=2, batch_size=1, patch=16, log_every=1, compile="aot_eager"),
                      davis_crops, "compile", runs_dir=tmp_path / "compiled", progress=False)
-    assert eager.run_dir.name == compiled.run_dir.name
+    assert eager.run_dir.name == compiled.run_dir.name and len(eager.log) == len(compiled.log) == 2
     for a, b in zip(eager.log, compiled.log):
         assert float(b["total"]) == pytest.approx(float(a["total"]), rel=1e-4)
     saved = torch.load(compiled.run_dir / "model.pt", weights_only=False)
@@ -353,6 +354,12 @@ def test_strict_fp32_is_a_run_of_its_own_and_restores_torch_settings(tmp_path, d
           on_step=lambda step, parts: seen.append((torch.backends.cuda.matmul.allow_tf32,
                                                    torch.backends.cudnn.allow_tf32)))
     assert seen == [(False, False)]
+    assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == before
+    seen.clear()
+    train(cfg, TrainConfig(steps=1, batch_size=1, patch=16, log_every=1), davis_crops, "tf32", runs_dir=tmp_path,
+          progress=False, on_step=lambda step, parts: seen.append((torch.backends.cuda.matmul.allow_tf32,
+                                                                   torch.backends.cudnn.allow_tf32)))
+    assert seen == [(True, True)]                                  # the default: TF32 for both
     assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == before
     assert run_id(cfg, strict, "tf32") != run_id(cfg, TrainConfig(steps=1, batch_size=1, patch=16, log_every=1),
                                                  "tf32")

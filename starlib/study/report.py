@@ -163,8 +163,10 @@ def benchmarks_summary(results_root: Path) -> str:
             continue
         b = pd.read_csv(path)
         first = b.iloc[0]
+        cut = ("" if "complete" not in b.columns or bool(b["complete"].all()) else
+               " **Incomplete: the run was cut off after these rows.**")
         lines = [f"`results/{name}`: {first['machine']}, {int(first['torch_threads'])} torch threads, profile "
-                 f"`{first['profile']}`, commit {first['git_commit']}.", "",
+                 f"`{first['profile']}`, commit {first['git_commit']}.{cut}", "",
                  "| measurement | configuration | ratio | relative to | memory |", "| --- | --- | --- | --- | --- |"]
         for _, r in b.iterrows():
             mem = f"{r['value']:,.0f} MiB" if str(r["unit"]) == "MiB" else ""
