@@ -216,3 +216,31 @@ def test_patch_zero_gives_full_frames(tmp_path):
     assert item["lr"].shape == (3, 3, 95, 105) and item["hr"].shape == (3, 3, 380, 420)
     batch = ds.batch(3, range(2))
     assert batch["lr"].shape == (2, 3, 3, 95, 105) and batch["flow_fwd"].shape == (2, 2, 95, 105)
+
+
+def test_static_items_repeat_the_first_frame_with_zero_flows_and_leave_the_moving_ones_alone(tmp_path):
+    """TrainConfig.static_items (issue 12): a static item's frames are all its first, its flows zero; the coin
+    is drawn last, so every other item is the one static_prob=0 gives (old runs keep their batches)."""
+    from starlib.flow import FlowCache
+    from starlib.train import TrainConfig
+    windows = davis_triplets()[:2]
+    cache = FlowCache(tmp_path)
+    plain = RandomCropWindows(windows, patch=16, flow_cache=cache, seed=3)
+    mixed = RandomCropWindows(windows, patch=16, flow_cache=cache, seed=3, static_prob=0.5)
+    n_static = 0
+    for j in range(12):
+        a, b = plain.sample(5, j), mixed.sample(5, j)
+        if all(torch.equal(a[k], b[k]) for k in a):
+            continue
+        n_static += 1
+        for key in ("lr", "hr"):
+            assert all(torch.equal(b[key][i], a[key][0]) for i in range(b[key].shape[0]))   # the first frame
+        assert all(not b[k].any() for k in b if k.startswith("flow"))
+    assert 2 <= n_static <= 10                                         # about half of 12
+    every = RandomCropWindows(windows, patch=16, flow_cache=cache, seed=3, static_prob=1.0).sample(0, 0)
+    assert torch.equal(every["lr"][1], every["lr"][0]) and not every["flow_fwd"].any()
+    with pytest.raises(ValueError, match="static_prob"):
+        RandomCropWindows(windows, patch=16, flow_cache=cache, static_prob=1.5)
+    with pytest.raises(ValueError, match="static_items"):
+        TrainConfig(static_items=-0.1)
+    assert "static_items" not in TrainConfig().to_dict()               # off: run names unchanged

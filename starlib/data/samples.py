@@ -122,6 +122,10 @@ class RandomCropWindows(Dataset):
     Flows of cropped/flipped frames are taken as the crop/flip of the full-frame flow (the authors recompute
     flow on every augmented crop; for a global flip the two agree up to the flow method's asymmetries).
     ``flow_on="hr"`` computes the flows on HR frames (STAR-T_HR, whose inputs are HR crops).
+    ``static_prob``: the fraction of items made static (a small-budget switch, 0 in ``paper``): every frame is
+    the window's first, every flow zero, so the true in-between frame is the input and the network learns to add
+    nothing where nothing moves (near-static test items, UCF101's many). The coin is drawn after all the other
+    random numbers, so the moving items are the same as with ``static_prob=0``.
 
     Item i of epoch e is a pure function of ``(seed, e, i)``: set :attr:`epoch` before each epoch.
     Keys: ``lr`` (L, 3, p, p), ``hr`` (L, 3, sp, sp), ``flow_fwd``/``flow_bwd`` (2, ., .), and with
@@ -131,9 +135,12 @@ class RandomCropWindows(Dataset):
     def __init__(self, windows: Sequence[Window], patch: int = 32, scale: int = 4, samples_per_epoch: int = 1000,
                  augment: bool = True, lr_method: str = "pil", normalization: str = "imagenet",
                  flow_cache: FlowCache | None = None, with_fr_targets: bool = True, flow_on: str = "lr",
-                 seed: int = 0) -> None:
+                 seed: int = 0, static_prob: float = 0.0) -> None:
         if flow_on not in ("lr", "hr"):
             raise ValueError(f"flow_on must be 'lr' or 'hr', got {flow_on!r}")
+        if not 0.0 <= static_prob <= 1.0:
+            raise ValueError(f"static_prob is a probability in [0, 1], got {static_prob}")
+        self.static_prob = static_prob
         if not windows:
             raise ValueError("RandomCropWindows needs at least one window")
         lengths = {len(w.frames) for w in windows}
@@ -200,4 +207,7 @@ class RandomCropWindows(Dataset):
                           ("flow_fwd_gt", item.gt_fwd), ("flow_bwd_gt", item.gt_bwd)):
             if flow is not None:
                 out[key] = flow_to_tensor(_augment_flow(crop(flow, flow_box), hflip, vflip))
+        if self.static_prob > 0 and rng.random() < self.static_prob:   # last draw: see the class docstring
+            out = {k: (v[:1].expand_as(v).clone() if k in ("hr", "lr") else torch.zeros_like(v))
+                   for k, v in out.items()}                            # frames (L, 3, ., .): all the first
         return out

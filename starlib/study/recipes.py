@@ -358,7 +358,7 @@ def train_run(ws: Workspace, what: Training) -> RunResult:
                 train_run(ws, need)
     windows, held_out, tag = training_split(profile)
     data = RandomCropWindows(windows, patch=tcfg.patch, scale=mcfg.scale, samples_per_epoch=10**9,
-                             flow_cache=ws.flows, flow_on=tcfg.inputs, seed=tcfg.seed)
+                             flow_cache=ws.flows, flow_on=tcfg.inputs, seed=tcfg.seed, static_prob=tcfg.static_items)
     scored = objective_record(what.objective).scored
     every = profile.validation.every if held_out and scored and mcfg.scale == profile.scale else 0
     validator = Validation(ws, held_out, what.objective) if every else None

@@ -107,6 +107,9 @@ class TrainConfig:
     loader_workers: int = 0              # DataLoader worker processes preparing the next batches (pinned memory,
                                          # non-blocking copies on CUDA); 0 = in the training process. Not in the
                                          # run name: the batches are the same either way
+    static_items: float = 0.0            # fraction of training items made static (first frame repeated, zero
+                                         # flows): the correction learns to vanish where nothing moves. A
+                                         # small-budget switch; 0 = off (the paper's data)
     strict_fp32: bool = False            # CUDA: strict IEEE fp32 matmuls and convolutions; off = TensorFloat-32
                                          # tensor cores for both (torch's default is TF32 convolutions only).
                                          # In the run name: the arithmetic differs. No effect on the CPU
@@ -139,6 +142,8 @@ class TrainConfig:
         for name in ("steps", "batch_size", "checkpoint_every", "log_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.static_items <= 1.0:
+            raise ConfigError(f"TrainConfig.static_items is a fraction in [0, 1], got {self.static_items}")
         if self.patch < 0:
             raise ConfigError(f"TrainConfig.patch must be >= 0 (0 = full frames), got {self.patch}")
         if not all(0 < m < 1 for m in self.lr_milestones):
