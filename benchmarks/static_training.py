@@ -1,15 +1,15 @@
 """Does training on static items remove the learned correction's noise floor? (issue 12: the UCF101 LR middle
 frame) -> ``results/<profile>/static_training.csv``.
 
-    python benchmarks/static_training.py --profile cpu [--runs-dir D] [--cache-dir D] [--static 0.25]
+    python benchmarks/static_training.py --profile cpu [--runs-dir D] [--cache-dir D] [--static 0.1 0.25]
 
-STAR-T_LR is finetuned from the profile's STAR run twice: as the study trains it, and with a fraction
-``--static`` of its training items made static (``TrainConfig.static_items``: the first frame repeated, zero
+STAR-T_LR is finetuned from the profile's STAR run as the study trains it, and once per fraction ``--static``
+of its training items made static (``TrainConfig.static_items``: the first frame repeated, zero
 flows). Both are scored on the LR middle frame of every test set next to frame averaging, overall and binned by
 the floor's own PSNR on the item (``stats.gain_by_reference_level``: near-static items are where a correction
 with a noise floor loses), and on the static-input test of ``benchmarks/static_inputs.py`` (the first frame of
-40 UCF101 windows fed twice, where averaging is exact). The study's own run is reused; only the variant trains
-(about 2 minutes at ``cpu``).
+40 UCF101 windows fed twice, where averaging is exact). The study's own run is reused; only the variants train
+(about 2 minutes each at ``cpu``).
 """
 
 from __future__ import annotations
@@ -45,15 +45,16 @@ def static_input_psnr(method, stacks) -> float:
                           for s in stacks]))
 
 
-def run(profile: str = "cpu", static: float = 0.25, runs_dir: str | None = None,
+def run(profile: str = "cpu", static: tuple[float, ...] = (0.1, 0.25), runs_dir: str | None = None,
         cache_dir: str | None = None, static_items: int = 40) -> list[dict]:
     ws = Workspace.create(profile, runs_dir=runs_dir, cache_dir=cache_dir, progress=True)
     bench = test_benchmarks(ws.profile)
     floor = floor_entry(ws, bench, (OUTPUT,), niqe=False, note="")
     stacks = [load_window(w, ws.profile.scale) for w in ucf101_dvf()[:static_items]]
     rows = []
-    for label, overrides in ((f"{OBJECTIVE} (the study's run)", {}),
-                             (f"{OBJECTIVE}, {static:.0%} static items", {"static_items": static})):
+    variants = [(f"{OBJECTIVE} (the study's run)", {})]
+    variants += [(f"{OBJECTIVE}, {p:.0%} static items", {"static_items": p}) for p in static]
+    for label, overrides in variants:
         entry = trained_entry(ws, label, Training(OBJECTIVE, overrides=overrides), bench, (OUTPUT,))
         common = {"method": label, "static_items": overrides.get("static_items", 0.0), "run": entry.info["run"],
                   "output": OUTPUT, "reference": "frame averaging",
@@ -79,15 +80,16 @@ def run(profile: str = "cpu", static: float = 0.25, runs_dir: str | None = None,
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--profile", default="cpu")
-    p.add_argument("--static", type=float, default=0.25, help="fraction of static training items (0-1)")
+    p.add_argument("--static", type=float, nargs="+", default=[0.1, 0.25],
+                   help="fractions of static training items, each in (0, 1]")
     p.add_argument("--runs-dir", default=None, help="parent of the per-profile runs folder (default: runs/)")
     p.add_argument("--cache-dir", default=None)
     p.add_argument("--out", default=None, help="CSV path (default: results/<profile>/static_training.csv)")
     args = p.parse_args(argv)
-    if not 0 < args.static <= 1:
-        p.error(f"--static must be in (0, 1], got {args.static}")
+    if not all(0 < f <= 1 for f in args.static):
+        p.error(f"--static fractions must be in (0, 1], got {args.static}")
     start = time.perf_counter()
-    rows = run(args.profile, args.static, args.runs_dir, args.cache_dir)
+    rows = run(args.profile, tuple(args.static), args.runs_dir, args.cache_dir)
     ws = Workspace.create(args.profile, progress=False)
     prov = ws.provenance("test sets of the profile (LR middle frame); static inputs: 40 UCF101 frames",
                          len(rows), time.perf_counter() - start)
