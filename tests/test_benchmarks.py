@@ -92,3 +92,28 @@ def test_static_inputs_scores_finished_runs_only(tmp_path):
     lr = next(r for r in rows if r["method"] == "STAR-T_LR" and r["output"] == "lr_mid")
     assert lr["run"] == name and lr["psnr_mean"] > 30                  # zero-initialised heads: near the input
     assert not (ws.runs / run_name(ws, Training("STAR")) / "model.pt").exists()
+
+
+def test_static_training_scores_the_study_run_and_each_static_fraction(tmp_path):
+    import importlib.util as iu
+    import json
+
+    from starlib.models import STARnet, save_checkpoint
+    from starlib.study.recipes import Training, run_name
+    from starlib.study.workspace import Workspace
+
+    spec = iu.spec_from_file_location("static_training", REPO_ROOT / "benchmarks" / "static_training.py")
+    module = iu.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    ws = Workspace.create("smoke", runs_dir=tmp_path, cache_dir=tmp_path / "cache", progress=False)
+    save_checkpoint(STARnet(ws.profile.model), ws.runs / run_name(ws, Training("STAR")) / "model.pt")  # the parent
+    rows = module.run("smoke", (1.0,), str(tmp_path), str(tmp_path / "cache"), static_items=2)
+    runs = {r["method"]: r["run"] for r in rows}
+    assert len(runs) == 2 and len(set(runs.values())) == 2             # the study's run and the variant's
+    variant = next(r for r in rows if r["static_items"] == 1.0)["run"]
+    assert json.loads((ws.runs / variant / "config.json").read_text())["train"]["static_items"] == 1.0
+    for method in runs:
+        mine = [r for r in rows if r["method"] == method]
+        assert {r["dataset"] for r in mine if r["items"] == "all"} == set(module.test_benchmarks(ws.profile))
+        static = [r for r in mine if r["items"].startswith("static input")]
+        assert len(static) == 1 and static[0]["n"] == 2 and static[0]["psnr"] > 0
