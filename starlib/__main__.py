@@ -294,10 +294,12 @@ def _add_ship(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ship", help="copy the finished runs notebook 13 compares into checkpoints/<profile>/ (git)",
                        description="Ship the finished runs of Tables 7-10 (those notebook 13 compares) in git: copy "
                                    "them from runs/<profile>/ to checkpoints/<profile>/<run>/, remove the other runs "
-                                   "shipped there, write the model card and, for the cpu profile, refresh "
+                                   "shipped there, ship their per-item scores, write the model card and, for the cpu profile, refresh "
                                    "enhance's demo checkpoints. A fresh clone then reuses them instead of training.")
     p.add_argument("--profile", default="cpu", choices=available_profiles())
     p.add_argument("--runs-dir", default=None, help="parent of the per-profile runs folder (default: runs/)")
+    p.add_argument("--cache-dir", default=None,
+                   help="the cache whose scores/ the runs' per-item scores are shipped from (default: cache/)")
 
 
 def _run_ship(args: argparse.Namespace) -> int:
@@ -309,7 +311,8 @@ def _run_ship(args: argparse.Namespace) -> int:
     from starlib.util.paths import SHIPPED_RUNS_DIR
 
     runs_dir = Path(args.runs_dir).resolve() if args.runs_dir else None
-    ws = Workspace.create(load_profile(args.profile), runs_dir=runs_dir, device="cpu")
+    cache_dir = Path(args.cache_dir).resolve() if args.cache_dir else None
+    ws = Workspace.create(load_profile(args.profile), runs_dir=runs_dir, cache_dir=cache_dir, device="cpu")
     shipped = ship(ws)
     for run in shipped:
         print(f"shipped {run.label}: {run.name} ({run.size:,} bytes)")

@@ -123,3 +123,36 @@ def test_the_card_counts_parameters_as_the_tables_do(finished, tmp_path):
     ws, wanted = finished
     shipped = shipping.ship(ws, dest=tmp_path / "checkpoints")
     assert all(r.parameters == count_parameters(STARnet(tiny_config())) for r in shipped)
+
+
+def test_ship_carries_the_scores_notebook_13_reads_and_a_fresh_cache_is_seeded_from_them(finished, tmp_path):
+    """The per-item scores of the shipped runs (and of the methods without a run) ship beside them; a fresh
+    clone's score cache copies a missing key from there instead of scoring the method again."""
+    import pandas as pd
+    from starlib.data import middlebury_other
+    from starlib.evaluation.score_cache import ScoreCache
+    ws, wanted = finished
+    scores = ws.cache / "scores"
+    scores.mkdir(parents=True)
+    name = wanted[0][1]
+    row = "dataset,item,output,psnr,niqe_scored\nmiddlebury,{item},sr_t,{psnr},0.0\n"
+    item = middlebury_other()[0].name
+    keep = [f"{name}-lr-tile0.csv", f"DBPN-_flowinterp.-{name}-dis_medium.csv", "bicubic_average-s4.csv"]
+    for i, file in enumerate(keep + ["STAR-abcdef0123-lr-tile0.csv"]):      # the last: a run not shipped
+        (scores / file).write_text(row.format(item=item, psnr=30 + i))
+    dest = tmp_path / "checkpoints"
+    shipping.ship(ws, dest=dest)
+    shipped = dest / "smoke" / "scores"
+    assert sorted(p.name for p in shipped.iterdir()) == sorted(keep)
+    assert "3 files" in (dest / "smoke" / shipping.MODEL_CARD).read_text()
+
+    def never(*args, **kwargs):
+        raise AssertionError("a shipped key must not be scored again")
+
+    fresh = ScoreCache(tmp_path / "fresh-cache", shipped=shipped)
+    got = fresh.scores(never, f"{name}-lr-tile0", middlebury_other()[:1], "middlebury", ["sr_t"])
+    assert got["psnr"].tolist() == [30.0] and (tmp_path / "fresh-cache" / keep[0]).is_file()
+    assert pd.read_csv(fresh.path(f"{name}-lr-tile0"))["psnr"].tolist() == [30.0]
+    with pytest.raises(AssertionError, match="must not be scored"):           # an unshipped key is computed
+        ScoreCache(tmp_path / "other", shipped=shipped).scores(never, "STAR-abcdef0123-lr-tile0",
+                                                                 middlebury_other()[:1], "middlebury", ["sr_t"])

@@ -26,8 +26,17 @@ class ScoreCache:
     NIQE for the rows scored with it (``niqe_scored``). Scores of an item never change for a fixed method, so a
     key must name the method exactly (a training run's folder and input mode, a baseline's name)."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, shipped: str | Path | None = None) -> None:
+        """``shipped``: a folder of score files shipped in git (``checkpoints/<profile>/scores/``); a key missing
+        from ``root`` is first copied from there, so a fresh clone does not recompute what the study scored."""
         self.root = Path(root)
+        self.shipped = Path(shipped) if shipped is not None else None
+
+    def _seed(self, key: str) -> None:
+        path = self.path(key)
+        source = self.shipped / path.name if self.shipped is not None else None
+        if source is not None and source.is_file() and not path.is_file():
+            atomic_write_text(path, source.read_text())
 
     def path(self, key: str) -> Path:
         return self.root / f"{score_key(key)}.csv"
@@ -38,6 +47,7 @@ class ScoreCache:
         cached (with NIQE when asked: rows scored without it do not answer a NIQE request). The result has NIQE
         exactly when it was asked for."""
         path = self.path(key)
+        self._seed(key)
         known = pd.read_csv(path, dtype={"item": str}) if path.is_file() else pd.DataFrame(columns=KEYS)
         have = set(map(tuple, known[KEYS].values)) if len(known) else set()
         if niqe:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from starlib.study.recipes import NET_S_ALONE, SHIPPED_FILES, Training, net_s_al
 from starlib.study.tables_7_10 import comparison_trainings
 from starlib.study.workspace import Workspace
 from starlib.util.atomic import atomic_path, atomic_write_text
-from starlib.util.paths import REPO_ROOT, SHIPPED_RUNS_DIR
+from starlib.util.paths import REPO_ROOT, SHIPPED_RUNS_DIR, SHIPPED_SCORES
 
 #: The profile whose STAR-ST and STAR-T_HR runs are ``enhance``'s demo checkpoints.
 DEMO_PROFILE = "cpu"
@@ -59,6 +60,30 @@ def shipped_trainings(ws: Workspace) -> list[tuple[str, str, Training]]:
         label = alone.get(name, what.objective if not what.overrides else f"{what.objective} (Table 7 loss)")
         out.setdefault(name, (label, name, what))
     return list(out.values())
+
+
+#: A run name inside a score-cache key (``STAR-S-85b7e11c86-lr-tile0``, ``DBPN-_flowinterp.-STAR-S-...``).
+RUN_IN_KEY = re.compile(r"(?:STAR(?:-(?:ST|S|T_LR|T_HR))?|FR)-[0-9a-f]{10}")
+
+
+def shipped_score_files(scores: Path, names: set[str]) -> list[Path]:
+    """The score-cache files notebook 13 reads, among those in ``scores``: every key whose runs are all in
+    ``names`` (a run's own scores, a cascade built on it) and every key without a run (the floors, flow
+    interpolation)."""
+    return [path for path in sorted(scores.glob("*.csv")) if set(RUN_IN_KEY.findall(path.stem)) <= names]
+
+
+def _ship_scores(scores: Path, names: set[str], target: Path) -> list[Path]:
+    """Copy :func:`shipped_score_files` into ``target`` (each file atomically) and remove the others there."""
+    files = shipped_score_files(scores, names)
+    target.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        atomic_write_text(target / path.name, path.read_text())
+    keep = {path.name for path in files}
+    for stale in target.glob("*.csv"):
+        if stale.name not in keep:
+            stale.unlink()
+    return [target / path.name for path in files]
 
 
 def sha256(path: Path) -> str:
@@ -148,8 +173,9 @@ def ship(ws: Workspace, dest: Path = SHIPPED_RUNS_DIR, demo: dict[str, Path] | N
         _copy_run(ws.runs / name, root / name)
     names = {name for _, name, _ in wanted}
     for stale in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        if stale.name not in names:
+        if stale.name not in names and stale.name != SHIPPED_SCORES:
             shutil.rmtree(stale)
+    score_files = _ship_scores(ws.cache / "scores", names, root / SHIPPED_SCORES)
     shipped = [_describe(label, root / name) for label, name, _ in wanted]
     demo_files: dict[str, Path] = {}
     if ws.profile.name == DEMO_PROFILE:
@@ -162,7 +188,7 @@ def ship(ws: Workspace, dest: Path = SHIPPED_RUNS_DIR, demo: dict[str, Path] | N
                 with atomic_path(target) as tmp:
                     shutil.copyfile(root / run.name / "model.pt", tmp)
                 demo_files[run.label] = target
-    atomic_write_text(root / MODEL_CARD, model_card(ws.profile.name, shipped, demo_files, root))
+    atomic_write_text(root / MODEL_CARD, model_card(ws.profile.name, shipped, demo_files, root, score_files))
     for folder in {path.parent for path in demo_files.values()}:
         atomic_write_text(folder / MODEL_CARD, demo_card(shipped, demo_files, root))
     return shipped
@@ -191,7 +217,8 @@ def _rel(path: Path) -> str:
         return str(path)
 
 
-def model_card(profile: str, shipped: list[ShippedRun], demo_files: dict[str, Path], root: Path) -> str:
+def model_card(profile: str, shipped: list[ShippedRun], demo_files: dict[str, Path], root: Path,
+               score_files: list[Path] = ()) -> str:
     """The model card of the shipped runs, from the files (checkpoint, config.json, val.csv) alone."""
     total = sum(r.size for r in shipped)
     lines = [
@@ -245,4 +272,11 @@ def model_card(profile: str, shipped: list[ShippedRun], demo_files: dict[str, Pa
               f"Test-set scores of every run are in `results/{profile}/` (Tables 7-10: `table7.csv` ... "
               f"`table10.csv`; the objectives: `star_summary.csv`, `star_st_summary.csv`, ...), each row with "
               "its run name and provenance; the README says what they show.", ""]
+    if score_files:
+        size = sum(path.stat().st_size for path in score_files)
+        lines += [f"`{SHIPPED_SCORES}/` holds the study's per-item scores of these runs and of the methods without "
+                  f"a run ({len(score_files)} files, {size:,} bytes; the score cache's own format, "
+                  "`starlib.evaluation.score_cache`). A fresh clone copies a file into `cache/scores/` the first "
+                  "time its key is asked for, so notebook 13 opens without scoring every method on every test "
+                  "item again; set `STARLIB_SHIPPED_SCORES=0` (and empty `cache/scores/`) to recompute them.", ""]
     return "\n".join(lines)

@@ -10,6 +10,7 @@ Every default is resolved against the repository (:mod:`starlib.util.paths`), ne
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -21,7 +22,7 @@ from starlib.flow import FlowCache
 from starlib.study.profile import Profile, load_profile
 from starlib.train import TrainConfig
 from starlib.util.hardware import resolve_device
-from starlib.util.paths import CACHE_DIR, REPO_ROOT, RUNS_DIR
+from starlib.util.paths import CACHE_DIR, REPO_ROOT, RUNS_DIR, SHIPPED_RUNS_DIR, SHIPPED_SCORES
 from starlib.util.provenance import provenance
 
 
@@ -70,7 +71,10 @@ class Workspace:
 
     @cached_property
     def scores(self) -> ScoreCache:
-        return ScoreCache(self.cache / "scores")
+        """The score cache, seeded from the scores shipped in git unless ``STARLIB_SHIPPED_SCORES=0``."""
+        off = os.environ.get("STARLIB_SHIPPED_SCORES", "1") == "0"
+        return ScoreCache(self.cache / "scores",
+                          shipped=None if off else SHIPPED_RUNS_DIR / self.profile.name / SHIPPED_SCORES)
 
     @property
     def train_seed(self) -> int:

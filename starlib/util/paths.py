@@ -25,3 +25,6 @@ CACHE_DIR = REPO_ROOT / "cache"
 #: Finished runs shipped in git (``checkpoints/<profile>/<run name>/``: model.pt, config.json, log.csv, val.csv):
 #: installed into the runs folder when a notebook needs one that is not there, instead of training it.
 SHIPPED_RUNS_DIR = REPO_ROOT / "checkpoints"
+#: Beside them, ``checkpoints/<profile>/scores/``: the per-item scores of those runs (and of the methods without
+#: a run) from the study's score cache, seeded into ``cache/scores/`` when a key is missing there.
+SHIPPED_SCORES = "scores"
