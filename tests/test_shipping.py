@@ -30,9 +30,14 @@ def _fake_run(run_dir, objective: str, init_from: str = "") -> None:
 def finished(tmp_path):
     ws = Workspace.create("smoke", runs_dir=tmp_path / "runs", cache_dir=tmp_path / "cache", device="cpu")
     wanted = shipping.shipped_trainings(ws)
+    (ws.cache / "scores").mkdir(parents=True)
     for _, name, what in wanted:
         _fake_run(ws.runs / name, what.objective, init_from="STAR-x" if what.objective != "STAR" else "")
+        (ws.cache / "scores" / f"{name}-lr-tile0.csv").write_text(SCORE_ROW.format(item="x", psnr=25.0))
     return ws, wanted
+
+
+SCORE_ROW = "dataset,item,output,psnr,niqe_scored\nmiddlebury,{item},sr_t,{psnr},0.0\n"
 
 
 def test_the_shipped_runs_are_those_notebook_13_compares_each_once(finished):
@@ -126,33 +131,63 @@ def test_the_card_counts_parameters_as_the_tables_do(finished, tmp_path):
 
 
 def test_ship_carries_the_scores_notebook_13_reads_and_a_fresh_cache_is_seeded_from_them(finished, tmp_path):
-    """The per-item scores of the shipped runs (and of the methods without a run) ship beside them; a fresh
-    clone's score cache copies a missing key from there instead of scoring the method again."""
+    """The per-item scores of the shipped runs (and of the methods without a run) ship beside them with a
+    manifest of the weights they score; a fresh workspace's cache copies a missing key from there instead of
+    scoring again, but only while its run has the shipped weights."""
     import pandas as pd
     from starlib.data import middlebury_other
-    from starlib.evaluation.score_cache import ScoreCache
+    from starlib.study.shipped_scores import MANIFEST, read_manifest
     ws, wanted = finished
     scores = ws.cache / "scores"
-    scores.mkdir(parents=True)
     name = wanted[0][1]
-    row = "dataset,item,output,psnr,niqe_scored\nmiddlebury,{item},sr_t,{psnr},0.0\n"
     item = middlebury_other()[0].name
     keep = [f"{name}-lr-tile0.csv", f"DBPN-_flowinterp.-{name}-dis_medium.csv", "bicubic_average-s4.csv"]
     for i, file in enumerate(keep + ["STAR-abcdef0123-lr-tile0.csv"]):      # the last: a run not shipped
-        (scores / file).write_text(row.format(item=item, psnr=30 + i))
+        (scores / file).write_text(SCORE_ROW.format(item=item, psnr=30 + i))
     dest = tmp_path / "checkpoints"
     shipping.ship(ws, dest=dest)
     shipped = dest / "smoke" / "scores"
-    assert sorted(p.name for p in shipped.iterdir()) == sorted(keep)
-    assert "3 files" in (dest / "smoke" / shipping.MODEL_CARD).read_text()
+    expected = set(keep) | {f"{n}-lr-tile0.csv" for _, n, _ in wanted}
+    assert {p.name for p in shipped.glob("*.csv")} == expected
+    manifest = read_manifest(shipped)
+    assert set(manifest) == expected and manifest["bicubic_average-s4.csv"] == {}
+    assert manifest[keep[1]] == {name: shipping.sha256(ws.runs / name / "model.pt")}
+    assert f"{len(expected)} files" in (dest / "smoke" / shipping.MODEL_CARD).read_text()
 
     def never(*args, **kwargs):
         raise AssertionError("a shipped key must not be scored again")
 
-    fresh = ScoreCache(tmp_path / "fresh-cache", shipped=shipped)
-    got = fresh.scores(never, f"{name}-lr-tile0", middlebury_other()[:1], "middlebury", ["sr_t"])
-    assert got["psnr"].tolist() == [30.0] and (tmp_path / "fresh-cache" / keep[0]).is_file()
-    assert pd.read_csv(fresh.path(f"{name}-lr-tile0"))["psnr"].tolist() == [30.0]
-    with pytest.raises(AssertionError, match="must not be scored"):           # an unshipped key is computed
-        ScoreCache(tmp_path / "other", shipped=shipped).scores(never, "STAR-abcdef0123-lr-tile0",
-                                                                 middlebury_other()[:1], "middlebury", ["sr_t"])
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr("starlib.study.workspace.SHIPPED_RUNS_DIR", dest)
+    try:
+        fresh = Workspace.create("smoke", runs_dir=tmp_path / "fresh", cache_dir=tmp_path / "fresh-cache")
+        assert install_shipped(fresh, name, shipped_dir=dest)
+        got = fresh.scores.scores(never, f"{name}-lr-tile0", middlebury_other()[:1], "middlebury", ["sr_t"])
+        assert got["psnr"].tolist() == [30.0]
+        assert pd.read_csv(fresh.scores.path(f"{name}-lr-tile0"))["psnr"].tolist() == [30.0]
+        # the same run name with other weights (retrained elsewhere) is scored anew, not seeded
+        other = Workspace.create("smoke", runs_dir=tmp_path / "other", cache_dir=tmp_path / "other-cache")
+        _fake_run(other.runs / name, "STAR")
+        save_checkpoint(STARnet(tiny_config(base_filter=12)), other.runs / name / "model.pt")
+        with pytest.raises(AssertionError, match="must not be scored"):
+            other.scores.scores(never, f"{name}-lr-tile0", middlebury_other()[:1], "middlebury", ["sr_t"])
+        with pytest.raises(AssertionError, match="must not be scored"):           # an unshipped key is computed
+            fresh.scores.scores(never, "STAR-abcdef0123-lr-tile0", middlebury_other()[:1], "middlebury", ["sr_t"])
+        monkeypatch.setenv("STARLIB_SHIPPED_SCORES", "0")
+        off = Workspace.create("smoke", runs_dir=tmp_path / "fresh", cache_dir=tmp_path / "off-cache")
+        with pytest.raises(AssertionError, match="must not be scored"):
+            off.scores.scores(never, f"{name}-lr-tile0", middlebury_other()[:1], "middlebury", ["sr_t"])
+    finally:
+        monkeypatch.undo()
+    assert (shipped / MANIFEST).is_file()
+
+
+def test_ship_from_a_cache_without_the_runs_scores_is_refused_and_changes_nothing(finished, tmp_path):
+    ws, wanted = finished
+    dest = tmp_path / "checkpoints"
+    shipping.ship(ws, dest=dest)
+    before = sorted(p.name for p in (dest / "smoke" / "scores").iterdir())
+    (ws.cache / "scores" / f"{wanted[-1][1]}-lr-tile0.csv").unlink()
+    with pytest.raises(FileNotFoundError, match=rf"no scores of {wanted[-1][1]}.*--cache-dir"):
+        shipping.ship(ws, dest=dest)
+    assert sorted(p.name for p in (dest / "smoke" / "scores").iterdir()) == before

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -26,16 +26,22 @@ class ScoreCache:
     NIQE for the rows scored with it (``niqe_scored``). Scores of an item never change for a fixed method, so a
     key must name the method exactly (a training run's folder and input mode, a baseline's name)."""
 
-    def __init__(self, root: str | Path, shipped: str | Path | None = None) -> None:
+    def __init__(self, root: str | Path, shipped: str | Path | None = None,
+                 may_seed: Callable[[str], bool] | None = None) -> None:
         """``shipped``: a folder of score files shipped in git (``checkpoints/<profile>/scores/``); a key missing
-        from ``root`` is first copied from there, so a fresh clone does not recompute what the study scored."""
+        from ``root`` is first copied from there when ``may_seed(file name)`` says the shipped file scores the
+        same method (:class:`starlib.study.shipped_scores.SeedCheck`: the same weights), so a fresh clone does
+        not recompute what the study scored."""
         self.root = Path(root)
         self.shipped = Path(shipped) if shipped is not None else None
+        self.may_seed = may_seed
 
     def _seed(self, key: str) -> None:
         path = self.path(key)
-        source = self.shipped / path.name if self.shipped is not None else None
-        if source is not None and source.is_file() and not path.is_file():
+        if self.shipped is None or path.is_file():
+            return
+        source = self.shipped / path.name
+        if source.is_file() and (self.may_seed is None or self.may_seed(path.name)):
             atomic_write_text(path, source.read_text())
 
     def path(self, key: str) -> Path:

@@ -10,10 +10,8 @@ that needs a shipped run installs it (:func:`starlib.study.recipes.install_shipp
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from starlib.models import STARConfig
 from starlib.models.checkpoint import meta_model, read_checkpoint
 from starlib.models.star import count_parameters
 from starlib.study.recipes import NET_S_ALONE, SHIPPED_FILES, Training, net_s_alone, run_name
+from starlib.study.shipped_scores import MANIFEST, runs_in_key, sha256
 from starlib.study.tables_7_10 import comparison_trainings
 from starlib.study.workspace import Workspace
 from starlib.util.atomic import atomic_path, atomic_write_text
@@ -62,36 +61,40 @@ def shipped_trainings(ws: Workspace) -> list[tuple[str, str, Training]]:
     return list(out.values())
 
 
-#: A run name inside a score-cache key (``STAR-S-85b7e11c86-lr-tile0``, ``DBPN-_flowinterp.-STAR-S-...``).
-RUN_IN_KEY = re.compile(r"(?:STAR(?:-(?:ST|S|T_LR|T_HR))?|FR)-[0-9a-f]{10}")
-
-
 def shipped_score_files(scores: Path, names: set[str]) -> list[Path]:
-    """The score-cache files notebook 13 reads, among those in ``scores``: every key whose runs are all in
-    ``names`` (a run's own scores, a cascade built on it) and every key without a run (the floors, flow
-    interpolation)."""
-    return [path for path in sorted(scores.glob("*.csv")) if set(RUN_IN_KEY.findall(path.stem)) <= names]
+    """The score-cache files to ship, among those in ``scores``: every key whose runs are all in ``names`` (a
+    run's own scores, a cascade built on it) and every key without a run (the floors, flow interpolation: all
+    of those in the cache, a few, whether notebook 13 reads them or not)."""
+    return [path for path in sorted(scores.glob("*.csv")) if runs_in_key(path.stem) <= names]
 
 
-def _ship_scores(scores: Path, names: set[str], target: Path) -> list[Path]:
-    """Copy :func:`shipped_score_files` into ``target`` (each file atomically) and remove the others there."""
+def _scores_to_ship(scores: Path, names: set[str]) -> list[Path]:
+    """:func:`shipped_score_files`, refused when the cache holds no key of some shipped run (the wrong
+    ``--cache-dir``), so a ship from an empty cache cannot wipe the shipped scores."""
     files = shipped_score_files(scores, names)
+    covered = set().union(*(runs_in_key(path.stem) for path in files)) if files else set()
+    if names - covered:
+        raise FileNotFoundError(f"no scores of {', '.join(sorted(names - covered))} in {scores}: ship from the "
+                                f"cache that scored them (`python -m starlib ship --cache-dir DIR`), or run "
+                                f"notebook 13 first so that {scores} holds them")
+    return files
+
+
+def _ship_scores(files: list[Path], names: set[str], root: Path) -> list[Path]:
+    """Replace ``root/scores/`` by ``files`` with their manifest (the SHA256 of each named run's shipped
+    ``model.pt``)."""
+    target = root / SHIPPED_SCORES
     target.mkdir(parents=True, exist_ok=True)
+    digests = {name: sha256(root / name / "model.pt") for name in names}
     for path in files:
         atomic_write_text(target / path.name, path.read_text())
     keep = {path.name for path in files}
     for stale in target.glob("*.csv"):
         if stale.name not in keep:
             stale.unlink()
+    manifest = {path.name: {run: digests[run] for run in sorted(runs_in_key(path.stem))} for path in files}
+    atomic_write_text(target / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return [target / path.name for path in files]
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _recover(target: Path) -> None:
@@ -160,22 +163,24 @@ def _describe(label: str, run_dir: Path) -> ShippedRun:
 def ship(ws: Workspace, dest: Path = SHIPPED_RUNS_DIR, demo: dict[str, Path] | None = None) -> list[ShippedRun]:
     """Ship the finished runs of :func:`shipped_trainings` from the workspace's runs folder into
     ``dest/<profile>/`` and write its model card; at :data:`DEMO_PROFILE` also refresh the demo checkpoints
-    (``demo``: objective -> file, by default enhance's ``DEMO_ST`` and ``DEMO_T_HR``). Every run must be
-    finished first: nothing is copied when one is not."""
+    (``demo``: objective -> file, by default enhance's ``DEMO_ST`` and ``DEMO_T_HR``), and ship the runs'
+    per-item scores from the workspace's score cache (``scores/`` with its manifest). Every run must be finished
+    and scored first: nothing is copied when one is not."""
     wanted = shipped_trainings(ws)
     missing = [name for _, name, _ in wanted if not (ws.runs / name / "model.pt").is_file()]
     if missing:
         raise FileNotFoundError(f"cannot ship the {ws.profile.name} runs: {', '.join(missing)} not finished in "
                                 f"{ws.runs}; train them first with `python -m starlib train --all --profile "
                                 f"{ws.profile.name}` (or `make reproduce PROFILE={ws.profile.name}`)")
+    names = {name for _, name, _ in wanted}
+    files = _scores_to_ship(ws.cache / "scores", names)           # refused before anything is copied
     root = Path(dest) / ws.profile.name
     for _, name, _ in wanted:
         _copy_run(ws.runs / name, root / name)
-    names = {name for _, name, _ in wanted}
     for stale in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if stale.name not in names and stale.name != SHIPPED_SCORES:
             shutil.rmtree(stale)
-    score_files = _ship_scores(ws.cache / "scores", names, root / SHIPPED_SCORES)
+    score_files = _ship_scores(files, names, root)
     shipped = [_describe(label, root / name) for label, name, _ in wanted]
     demo_files: dict[str, Path] = {}
     if ws.profile.name == DEMO_PROFILE:
@@ -277,6 +282,8 @@ def model_card(profile: str, shipped: list[ShippedRun], demo_files: dict[str, Pa
         lines += [f"`{SHIPPED_SCORES}/` holds the study's per-item scores of these runs and of the methods without "
                   f"a run ({len(score_files)} files, {size:,} bytes; the score cache's own format, "
                   "`starlib.evaluation.score_cache`). A fresh clone copies a file into `cache/scores/` the first "
-                  "time its key is asked for, so notebook 13 opens without scoring every method on every test "
-                  "item again; set `STARLIB_SHIPPED_SCORES=0` (and empty `cache/scores/`) to recompute them.", ""]
+                  "time its key is asked for, while the runs it names have the shipped weights "
+                  f"(`{SHIPPED_SCORES}/{MANIFEST}`: their SHA256), so notebook 13 opens without scoring every "
+                  "method on every test item again; set `STARLIB_SHIPPED_SCORES=0` (and empty `cache/scores/`) "
+                  "to recompute them.", ""]
     return "\n".join(lines)

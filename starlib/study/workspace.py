@@ -20,6 +20,7 @@ import torch
 from starlib.evaluation.score_cache import ScoreCache
 from starlib.flow import FlowCache
 from starlib.study.profile import Profile, load_profile
+from starlib.study.shipped_scores import SeedCheck
 from starlib.train import TrainConfig
 from starlib.util.hardware import resolve_device
 from starlib.util.paths import CACHE_DIR, REPO_ROOT, RUNS_DIR, SHIPPED_RUNS_DIR, SHIPPED_SCORES
@@ -71,10 +72,12 @@ class Workspace:
 
     @cached_property
     def scores(self) -> ScoreCache:
-        """The score cache, seeded from the scores shipped in git unless ``STARLIB_SHIPPED_SCORES=0``."""
-        off = os.environ.get("STARLIB_SHIPPED_SCORES", "1") == "0"
-        return ScoreCache(self.cache / "scores",
-                          shipped=None if off else SHIPPED_RUNS_DIR / self.profile.name / SHIPPED_SCORES)
+        """The score cache, seeded from the scores shipped in git for runs whose weights are the shipped ones
+        (:mod:`starlib.study.shipped_scores`), unless ``STARLIB_SHIPPED_SCORES=0``."""
+        if os.environ.get("STARLIB_SHIPPED_SCORES", "1") == "0":
+            return ScoreCache(self.cache / "scores")
+        shipped = SHIPPED_RUNS_DIR / self.profile.name / SHIPPED_SCORES
+        return ScoreCache(self.cache / "scores", shipped=shipped, may_seed=SeedCheck(shipped, self.runs))
 
     @property
     def train_seed(self) -> int:
