@@ -60,6 +60,14 @@ def _last_val(run) -> dict[str, tuple[float, float]]:
     return {r["output"]: (float(r["psnr"]), float(r["baseline_psnr"])) for r in run.val if int(r["step"]) == last}
 
 
+def _core_rows(label: str, result) -> list[dict]:
+    """Rows of a stage-(c) run: each output's validation PSNR at the last step next to its floor."""
+    return [{"stage": "(c) network without FR", "variant": label, "output": output, "metric": "psnr",
+             "value": psnr, "baseline": base, "gain_vs_baseline": psnr - base,
+             "baseline_method": "bicubic + frame averaging", "run": result.run_dir.name,
+             "train_wall_time_s": round(result.wall_time_s, 1)} for output, (psnr, base) in _last_val(result).items()]
+
+
 def run(profile: str = "cpu", runs_dir: str | None = None, cache_dir: str | None = None) -> list[dict]:
     ws = Workspace.create(profile, runs_dir=runs_dir, cache_dir=cache_dir, progress=True)
     prof = ws.profile
@@ -70,24 +78,14 @@ def run(profile: str = "cpu", runs_dir: str | None = None, cache_dir: str | None
             continue                                      # the profile has this one off already
         what = R.Training("STAR", variant, {"steps": prof.stages.core_steps} if prof.stages.core_steps else {},
                           stage="core")
-        result = R.train_run(ws, what)
-        for output, (psnr, base) in _last_val(result).items():
-            rows.append({"stage": "(c) network without FR", "variant": label, "output": output, "metric": "psnr",
-                         "value": psnr, "baseline": base, "gain_vs_baseline": psnr - base,
-                         "baseline_method": "bicubic + frame averaging", "run": result.run_dir.name,
-                         "train_wall_time_s": round(result.wall_time_s, 1)})
+        rows += _core_rows(label, R.train_run(ws, what))
     core_steps = prof.stages.core_steps or R.train_config(prof, "STAR").steps
     patch = R.train_config(prof, "STAR").patch
     if patch:
         larger, steps = crop_variant(patch, core_steps)
         what = R.Training("STAR", {"flow_refine": False}, {"steps": steps, "patch": larger}, stage="core")
-        result = R.train_run(ws, what)
-        for output, (psnr, base) in _last_val(result).items():
-            rows.append({"stage": "(c) network without FR",
-                         "variant": f"{larger}-px crops, {steps} steps (same LR pixels as {patch} px x {core_steps})",
-                         "output": output, "metric": "psnr", "value": psnr, "baseline": base,
-                         "gain_vs_baseline": psnr - base, "baseline_method": "bicubic + frame averaging",
-                         "run": result.run_dir.name, "train_wall_time_s": round(result.wall_time_s, 1)})
+        rows += _core_rows(f"{larger}-px crops, {steps} steps (same LR pixels as {patch} px x {core_steps})",
+                           R.train_run(ws, what))
     for label, change in FR_VARIANTS.items():
         cfg = R.model_config(prof, change)
         if change and cfg == R.model_config(prof):

@@ -64,7 +64,7 @@ from starlib.data.images import read_rgb
 from starlib.data.sources import data_root
 from starlib.infer.enhance import DEMO_ST, Settings, enhance_frames, load_for_mode
 from starlib.flow import BACKENDS, DEFAULT_BACKEND, compute_flow, normalize_flow
-from starlib.util.hardware import native_bf16
+from starlib.util.hardware import native_bf16, tf32_arithmetic
 from starlib.models import STARConfig, STARnet
 from starlib.study.profile import load_profile
 from starlib.util.paths import REPO_ROOT
@@ -236,12 +236,8 @@ def matmul_gflops(n: int, repeats: int, device: str = "cpu", dtype: torch.dtype 
     (CUDA: TensorFloat-32 tensor cores, what cuDNN convolutions use by default)."""
     g = torch.Generator().manual_seed(0)
     x, y = (torch.randn(n, n, generator=g).to(device, dtype) for _ in range(2))
-    before = torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = tf32
-    try:   # a ceiling: the best of the repeats (the median is what the network's rows use)
+    with tf32_arithmetic(allowed=tf32):   # a ceiling: the best of the repeats (the network's rows: the median)
         seconds = min(_timings(lambda: torch.mm(x, y), repeats, device=device))
-    finally:
-        torch.backends.cuda.matmul.allow_tf32 = before
     return 2 * n**3 / seconds / 1e9
 
 

@@ -17,16 +17,15 @@ from starlib.infer.enhance import DEMO_ST, Settings, enhance_frames, load_for_mo
 from starlib.models import STARnet
 from starlib.study.profile import load_profile
 from starlib.train import TrainConfig, train
+from starlib.util.hardware import tf32_arithmetic
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
 @pytest.fixture(autouse=True)
 def _no_tf32():
-    before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    yield
-    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
+    with tf32_arithmetic(allowed=False):
+        yield
 
 
 def _inputs(h: int = 32, w: int = 48):

@@ -72,7 +72,7 @@ def _scores_to_ship(scores: Path, names: set[str]) -> list[Path]:
     """:func:`shipped_score_files`, refused when the cache holds no key of some shipped run (the wrong
     ``--cache-dir``), so a ship from an empty cache cannot wipe the shipped scores."""
     files = shipped_score_files(scores, names)
-    covered = set().union(*(runs_in_key(path.stem) for path in files)) if files else set()
+    covered = set().union(*(runs_in_key(path.stem) for path in files))
     if names - covered:
         raise FileNotFoundError(f"no scores of {', '.join(sorted(names - covered))} in {scores}: ship from the "
                                 f"cache that scored them (`python -m starlib ship --cache-dir DIR`), or run "
@@ -80,12 +80,11 @@ def _scores_to_ship(scores: Path, names: set[str]) -> list[Path]:
     return files
 
 
-def _ship_scores(files: list[Path], names: set[str], root: Path) -> list[Path]:
-    """Replace ``root/scores/`` by ``files`` with their manifest (the SHA256 of each named run's shipped
-    ``model.pt``)."""
+def _ship_scores(files: list[Path], digests: dict[str, str], root: Path) -> list[Path]:
+    """Replace ``root/scores/`` by ``files`` with their manifest (``digests``: the SHA256 of each shipped run's
+    ``model.pt``, by run name)."""
     target = root / SHIPPED_SCORES
     target.mkdir(parents=True, exist_ok=True)
-    digests = {name: sha256(root / name / "model.pt") for name in names}
     for path in files:
         atomic_write_text(target / path.name, path.read_text())
     keep = {path.name for path in files}
@@ -180,8 +179,8 @@ def ship(ws: Workspace, dest: Path = SHIPPED_RUNS_DIR, demo: dict[str, Path] | N
     for stale in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if stale.name not in names and stale.name != SHIPPED_SCORES:
             shutil.rmtree(stale)
-    score_files = _ship_scores(files, names, root)
     shipped = [_describe(label, root / name) for label, name, _ in wanted]
+    score_files = _ship_scores(files, {run.name: run.sha256 for run in shipped}, root)
     demo_files: dict[str, Path] = {}
     if ws.profile.name == DEMO_PROFILE:
         if demo is None:
