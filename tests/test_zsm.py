@@ -382,3 +382,20 @@ def test_command_scores_a_checkpoint_on_a_vid4_folder(tmp_path, capsys):
     assert "holds 5 frame(s)" in capsys.readouterr().err
     assert main(["zsm", "--checkpoint", str(ckpt), "--vid4", str(tmp_path / "none"), "--quiet"]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_vid4_is_scored_once_per_lr_method_and_only_matlab_lr_is_called_vid4(tmp_path):
+    from starlib.study.profile import ZSMSettings
+    from starlib.study.table_zsm import ZSMMethod, score_methods, zsm_datasets
+
+    _write(tmp_path / "Vid4" / "GT" / "walk", _frames(7, 64, 64))
+    settings = ZSMSettings(vid4_root=str(tmp_path / "Vid4"), vid4_lr_methods=("matlab", "pil"))
+    data = zsm_datasets(settings)
+    assert [(d.name, d.lr_method) for d in data] == [("vid4", "matlab"), ("vid4_pil", "pil")]
+    assert "matlab" in data[0].lr and "pil" in data[1].lr
+    items = score_methods([ZSMMethod("Bicubic", BicubicPairs(4))], data, settings)
+    by = items.groupby("dataset")["psnr_y_second"].mean()
+    assert by["vid4"] != by["vid4_pil"]                          # the two LR degradations really differ
+    assert [d.name for d in zsm_datasets(ZSMSettings(vid4_root=str(tmp_path / "Vid4"), lr_method="pil"))] == ["vid4_pil"]
+    with pytest.raises(ValueError, match="vid4_lr_methods"):
+        ZSMSettings(vid4_lr_methods=("matlab", "matlab"))

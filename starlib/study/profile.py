@@ -238,6 +238,7 @@ class ZSMSettings:
     max_windows: int = 0                 # per clip (0 = all)
     crop: tuple[int, int] = (0, 0)       # HR centre crop (h, w); 0 = whole frames (the protocol)
     lr_method: str = "pil"               # LR made from HR: "pil" (STARnet's training LR) or "matlab" (ZSM's)
+    vid4_lr_methods: tuple[str, ...] = ()  # Vid4 scored once per LR method ("matlab" -> 'vid4', else 'vid4_<m>'); () = (lr_method,)
     key_frames: str = "second"           # default prediction of frames 3 and 5: first | second | mean
     tail_window: bool = True             # TMNet's last window ending at the clip's last frame (False: ZSM's)
     methods: tuple[str, ...] = ()        # rows to run (labels of starlib.study.table_zsm.Z); () = all
@@ -250,6 +251,8 @@ class ZSMSettings:
 
         if self.lr_method not in LR_METHODS:
             raise ConfigError(f"lr_method must be one of {LR_METHODS}, got {self.lr_method!r}")
+        if set(self.vid4_lr_methods) - set(LR_METHODS) or len(set(self.vid4_lr_methods)) < len(self.vid4_lr_methods):
+            raise ConfigError(f"vid4_lr_methods must be distinct values among {LR_METHODS}, got {list(self.vid4_lr_methods)}")
         if self.key_frames not in KEY_FRAME_CHOICES:
             raise ConfigError(f"key_frames must be one of {KEY_FRAME_CHOICES}, got {self.key_frames!r}")
         if set(self.vimeo_lists) - set(VIMEO_LISTS):

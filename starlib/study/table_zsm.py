@@ -56,7 +56,7 @@ REPORTED_BY = "reported by TMNet"
 REPORTED_PROTOCOL = ("ZSM protocol as run by the TMNet authors (utils/evaluation_single_frame.py: Y-PSNR/SSIM of "
                      "uint8 outputs, no crop; LR by MATLAB bicubic); how they applied STARnet to 4 inputs is not "
                      "documented")
-DATASET_NAMES = {"vid4": "Vid4", "vimeo_fast": "Vimeo-Fast", "vimeo_medium": "Vimeo-Medium",
+DATASET_NAMES = {"vid4": "Vid4", "vid4_pil": "Vid4 (Pillow LR)", "vimeo_fast": "Vimeo-Fast", "vimeo_medium": "Vimeo-Medium",
                  "vimeo_slow": "Vimeo-Slow", "toflow": "TOFlow clip"}
 FRAME_SETS = ("all", "key", "inserted", "shared")
 MD_START, MD_END = "<!-- table_zsm:start -->", "<!-- table_zsm:end -->"
@@ -94,22 +94,36 @@ class ZSMData:
     clips: list[Clip]
     lr: str
     note: str = ""
+    lr_method: str = "pil"     # how LR frames are made from GT when none are given
+
+
+def vid4_name(lr_method: str) -> str:
+    """The data-set name of Vid4 with LR made by ``lr_method``: ``vid4`` for MATLAB-style bicubic (the BI x4
+    protocol that TMNet's reported rows use), ``vid4_<method>`` otherwise."""
+    return "vid4" if lr_method == "matlab" else f"vid4_{lr_method}"
 
 
 def zsm_datasets(settings: ZSMSettings, toflow_note: str = "") -> list[ZSMData]:
     """The data sets ``settings`` names (Vid4, each Vimeo list), else the embedded TOFlow clip."""
-    made = f"made from GT: modcrop + {settings.lr_method} bicubic x4"
+    def made(method: str) -> str:
+        return f"made from GT: modcrop + {method} bicubic x4"
+
     out = []
     if settings.vid4_root:
-        clips = vid4_clips(settings.vid4_root, settings.vid4_lr_root or None)
-        out.append(ZSMData("vid4", clips[:settings.max_clips or None],
-                           f"given: {settings.vid4_lr_root}" if settings.vid4_lr_root else made))
+        clips = vid4_clips(settings.vid4_root, settings.vid4_lr_root or None)[:settings.max_clips or None]
+        if settings.vid4_lr_root:
+            out.append(ZSMData("vid4", clips, f"given: {settings.vid4_lr_root}", lr_method=settings.lr_method))
+        else:
+            for method in settings.vid4_lr_methods or (settings.lr_method,):
+                out.append(ZSMData(vid4_name(method), clips, made(method), lr_method=method))
     if settings.vimeo_septuplet_root:
         for split in settings.vimeo_lists:
             out.append(ZSMData(f"vimeo_{split}", vimeo_septuplets(settings.vimeo_septuplet_root, split,
-                                                                limit=settings.max_clips), made))
+                                                                limit=settings.max_clips), made(settings.lr_method),
+                               lr_method=settings.lr_method))
     if not out:
-        out.append(ZSMData("toflow", [toflow_clip()], made, toflow_note))
+        out.append(ZSMData("toflow", [toflow_clip()], made(settings.lr_method), toflow_note,
+                           lr_method=settings.lr_method))
     return out
 
 
@@ -193,7 +207,7 @@ def score_methods(methods: Sequence[ZSMMethod], datasets: Sequence[ZSMData], set
                 from starlib.util.progress import progress_bar
                 clips = progress_bar(clips, desc=f"{m.label} {data.name}", leave=False)
             for clip in clips:
-                for r in score_clip(m.method, clip, scale, settings.lr_method, settings.crop, settings.tail_window,
+                for r in score_clip(m.method, clip, scale, data.lr_method, settings.crop, settings.tail_window,
                                     settings.max_windows):
                     rows.append({"method": m.label, "dataset": data.name, **r})
     return pd.DataFrame(rows)
