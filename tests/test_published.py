@@ -59,12 +59,12 @@ def rife_pair():
 
 def test_basicvsr_matches_the_wheels_code_bit_for_bit(basicvsr_pair):
     ours, theirs = basicvsr_pair
-    clip = torch.rand(1, 3, 3, 36, 40, generator=torch.Generator().manual_seed(0))   # not multiples of 32
+    clip = torch.rand(1, 3, 3, 34, 34, generator=torch.Generator().manual_seed(0))   # not multiples of 32
     with torch.no_grad():
         centre = theirs(clip)                     # the wheel's network returns the centre frame only
         all_frames = ours(clip)
         only_centre = ours(clip, frames=[1])
-    assert all_frames.shape == (1, 3, 3, 144, 160)
+    assert all_frames.shape == (1, 3, 3, 136, 136)
     assert torch.equal(all_frames[:, 1], centre) and torch.equal(only_centre[:, 0], centre)
     assert not torch.equal(all_frames[:, 0], all_frames[:, 2])
 
