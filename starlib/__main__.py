@@ -1,9 +1,11 @@
-"""``python -m starlib <command>``: command-line tools. Commands: ``enhance``, ``train``, ``prepare``, ``ship``, ``zsm`` (see COMMANDS).
+"""``python -m starlib <command>``: command-line tools. Commands: ``enhance``, ``train``, ``prepare``, ``ship``,
+``zsm``, ``import-official`` (see COMMANDS).
 
     python -m starlib enhance clip.mp4 -o clip_x4.mp4
     python -m starlib train --profile cpu --objective STAR-ST
     python -m starlib ship --profile cpu
     torchrun --nproc_per_node 4 -m starlib train --profile paper --objective STAR --device cuda
+    python -m starlib import-official FBPNSR_RBPN_V4_REF_Lr_STAR_ST.pth -o star_st_authors.pt
     python -m starlib zsm --checkpoint runs/paper/STAR-ST-<hash>/model.pt --vid4 Vid4 --vimeo vimeo_septuplet
 
 Errors about inputs, outputs and checkpoints print one line (``error: ...``, naming the file and the fix)
@@ -323,6 +325,36 @@ def _run_ship(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_import_official(sub: argparse._SubParsersAction) -> None:
+    from starlib.models.official import VARIANTS
+    from starlib.paper.objectives import OBJECTIVES
+
+    p = sub.add_parser("import-official", help="convert one of the authors' released STARnet .pth files",
+                       description="Read one of the authors' released STARnet weight files (alterzero/STARnet: "
+                                   f"{', '.join(VARIANTS)} and the finetunes; DataParallel 'module.' prefixes and "
+                                   "all), infer its variant from the keys, load it strictly into the paper-width "
+                                   "network and write a starlib checkpoint with its config and the source file's "
+                                   "SHA256 (evaluation only: docs/published_models.md).")
+    p.add_argument("file", help="the authors' .pth file, e.g. FBPNSR_RBPN_V4_REF_Lr_STAR_ST.pth")
+    p.add_argument("-o", "--output", required=True, help="the starlib checkpoint to write (.pt)")
+    p.add_argument("--objective", choices=sorted(OBJECTIVES), default=None,
+                   help="the objective it was trained for (default: from the file name, e.g. ..._STAR_ST.pth)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+
+
+def _run_import_official(args: argparse.Namespace) -> int:
+    from starlib.models.official import import_official
+
+    try:
+        r = import_official(args.file, args.output, args.objective, args.overwrite)
+    except FileExistsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{r.output}: {r.variant} ({r.parameters:,} parameters), objective {r.objective or 'not named'}, "
+          f"from {args.file} (SHA256 {r.source_sha256[:12]}...)")
+    return 0
+
+
 #: command -> (add its parser, run it)
 COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable[[argparse.Namespace], int]]] = {
     "enhance": (_add_enhance, _run_enhance),
@@ -330,6 +362,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable
     "prepare": (_add_prepare, _run_prepare),
     "ship": (_add_ship, _run_ship),
     "zsm": (_add_zsm, _run_zsm),
+    "import-official": (_add_import_official, _run_import_official),
 }
 
 

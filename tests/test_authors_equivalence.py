@@ -32,7 +32,7 @@ import pytest
 import torch
 from torch import nn
 
-from starlib.models import STARConfig, STARnet, convert_official_state_dict
+from starlib.models import STARConfig, STARnet, convert_official_state_dict, load_checkpoint
 from starlib.paper.objectives import OBJECTIVES  # the names; the terms are read from STARLoss(name).terms
 from starlib.train.losses import LossWeights, STARLoss
 
@@ -230,6 +230,29 @@ def test_v4_ref_equals_the_authors_in_train_mode(authors):
     own = ours.state_dict()
     changed = [k for k, v in convert_official_state_dict(theirs.state_dict()).items() if not torch.equal(v, own[k])]
     assert not changed, f"BatchNorm running statistics differ after one train-mode forward: {changed[:5]}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", ["V2", "V4_REF"])   # ~30 s each; tests/test_import_official.py has all four
+def test_import_official_reads_their_saved_networks(authors, variant, tmp_path):
+    """``python -m starlib import-official`` on their network saved the way their scripts save it
+    (``torch.save(nn.DataParallel(model).state_dict())``: every key ``module.``-prefixed): the variant is
+    recognised from the keys and every tensor lands in its place (random constants, so no mix-up hides)."""
+    from starlib.models.official import import_official
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(3)
+        theirs = _build_theirs(authors, variant)
+        _randomise_constants_(theirs, torch.Generator().manual_seed(4))
+    src = tmp_path / f"FBPNSR_RBPN_{variant}_Lf_STAR.pth"
+    torch.save(nn.DataParallel(theirs).state_dict(), src)
+    del theirs
+    r = import_official(src, tmp_path / "out.pt")
+    assert r.variant == variant and r.config == STARConfig.paper(**VARIANTS[variant][1])
+    saved = torch.load(src, weights_only=True)
+    model, extra = load_checkpoint(tmp_path / "out.pt", expected=r.config)
+    mine = model.state_dict()
+    assert all(torch.equal(v, mine[k]) for k, v in convert_official_state_dict(saved).items())
+    assert extra["authors_variant"] == variant and extra["source_file"] == src.name
 
 
 # --------------------------------------------------------------------------------------------------------
