@@ -8,8 +8,11 @@ import sys
 import types
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+
+from starlib.data.samples import FrameStack
 
 from starlib.published.weights import BASICVSR_VIMEO90K_BI, RIFE_V4_0, PublishedWeights, PublishedWeightsError
 
@@ -120,3 +123,85 @@ def test_weight_file_with_other_contents_is_refused_and_the_right_one_loads(tmp_
     gone = PublishedWeights("starlib_fake_wheel", "0.1", "absent.pth", "0" * 64, "MIT")
     with pytest.raises(PublishedWeightsError, match=r"absent\.pth is missing from the installed starlib_fake_wheel"):
         gone.load()
+
+
+# --------------------------------------------------------------------------------------------------------
+# as evaluation methods (starlib.evaluation.published)
+# --------------------------------------------------------------------------------------------------------
+def _scene(h: int, w: int, shift: float = 0.0) -> np.ndarray:
+    """A smooth colour pattern (sums of gratings), shifted right by ``shift`` px: uint8 (h, w, 3)."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    x = x - shift
+    chans = [np.sin(x / 5.0 + c) * np.cos(y / 7.0 - c) + 0.5 * np.sin((x + y) / 11.0 + 2 * c) for c in range(3)]
+    return np.clip(np.rint(127.5 + 80 * np.stack(chans, -1)), 0, 255).astype(np.uint8)
+
+
+def _rectangles(h: int, w: int, shift: int = 0) -> np.ndarray:
+    """Random flat-coloured rectangles (sharp edges: what bicubic blurs), moved right by ``shift`` px."""
+    rng, img = np.random.default_rng(0), np.zeros((h, w, 3), np.uint8)
+    for _ in range(40):
+        y, x, hh, ww = rng.integers(0, h), rng.integers(0, w), *rng.integers(6, 40, 2)
+        img[y:y + hh, x:x + ww] = rng.integers(0, 256, 3)
+    return np.roll(img, shift, axis=1)
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(255.0 ** 2 / np.mean((a.astype(np.float64) - b) ** 2)))
+
+
+def test_basicvsr_method_beats_bicubic_on_sharp_edges():
+    _wheel_dir_or_skip(BASICVSR_VIMEO90K_BI)
+    from starlib.data.degrade import make_lr
+    from starlib.evaluation.baselines import bicubic_upscale
+    from starlib.evaluation.published import BasicVSRMethod
+    hr = [_rectangles(144, 160, s) for s in (0, 4)]
+    stack = FrameStack("scene", hr, [make_lr(f, 4, "matlab")[1] for f in hr])
+    out = BasicVSRMethod()(stack)
+    assert out["sr_t"].shape == hr[0].shape and out["sr_t"].dtype == np.uint8 and set(out) == {"sr_t", "sr_t1"}
+    assert _psnr(out["sr_t"], hr[0]) > _psnr(bicubic_upscale(stack.lr[0], 4, "matlab"), hr[0]) + 3.0  # 27.1 vs 19.8
+
+
+def test_rife_interpolator_beats_averaging_on_a_moving_scene():
+    _wheel_dir_or_skip(RIFE_V4_0)
+    from starlib.evaluation.baselines import frame_average
+    from starlib.evaluation.published import RIFEInterpolator, RIFEMethod
+    a, mid, b = (_scene(48, 60, s) for s in (0.0, 3.0, 6.0))
+    rife = RIFEInterpolator()
+    got = rife(a, b)
+    assert got.shape == a.shape and got.dtype == np.uint8
+    assert _psnr(got, mid) > _psnr(frame_average(a, b), mid) + 3.0
+    out = RIFEMethod(rife)(FrameStack("s", [a, mid, b], [a, mid, b]))
+    assert np.array_equal(out["lr_mid"], got) and np.array_equal(out["hr_mid"], got)
+
+
+def test_published_cascades_give_their_outputs(monkeypatch):
+    """The wiring only (the networks are small random ones here; the published ones are tested above)."""
+    import starlib.evaluation.published as published
+    from starlib.published.basicvsr import BasicVSR
+    from starlib.published.rife import IFNet
+    monkeypatch.setattr(published, "load_basicvsr", lambda: BasicVSR(width=8, blocks=1).eval())
+    monkeypatch.setattr(published, "load_rife", lambda: IFNet().eval())
+    published_cascades = published.published_cascades
+    lr = [_scene(36, 40, s) for s in (0.0, 1.0, 2.0)]
+    zero_flow = lambda a, b: np.zeros(a.shape[:2] + (2,), np.float32)   # noqa: E731
+    cascades = published_cascades(zero_flow)
+    stack = FrameStack("s", [], lr)
+    for label in ("BasicVSR -> RIFE", "BasicVSR -> flow interp."):
+        out = cascades[label](stack)
+        assert out["sr_mid"].shape == (144, 160, 3) and out["sr_t"].shape == (144, 160, 3), label
+    out = cascades["RIFE -> BasicVSR"](stack)
+    assert out["sr_mid"].shape == (144, 160, 3) and out["lr_mid"].shape == (36, 40, 3)
+
+
+def test_basicvsr_refuses_frames_too_small_for_spynet():
+    from starlib.published.basicvsr import BasicVSR
+    with pytest.raises(ValueError, match="both sides over 32 px"):
+        BasicVSR(width=4, blocks=1)(torch.zeros(1, 2, 3, 32, 40))
+
+
+def test_no_claim_names_a_published_row():
+    from starlib.evaluation.published import published_cascades
+    from starlib.study.claims import CLAIMS
+    labels = set(published_cascades(lambda a, b: None)) | {"BasicVSR", "RIFE"}
+    assert not [c.id for c in CLAIMS if {c.better, c.worse} & labels or "BasicVSR" in c.better + c.worse
+                or "RIFE" in c.better + c.worse]

@@ -176,6 +176,9 @@ class BasicVSR(nn.Module):
         earliest chosen one, the forward branch from the first up to the latest)."""
         if clip.dim() != 5 or clip.shape[1] < 2 or clip.shape[2] != 3:
             raise ValueError(f"BasicVSR takes (B, N>=2, 3, h, w) clips, got {tuple(clip.shape)}")
+        if min(clip.shape[-2:]) <= SPYNET_MULTIPLE:
+            raise ValueError(f"BasicVSR takes frames with both sides over {SPYNET_MULTIPLE} px (SPyNet's "
+                             f"coarsest level), got {tuple(clip.shape[-2:])}")
         n = clip.shape[1]
         frames = list(range(n)) if frames is None else list(frames)
         to_next, to_prev = self._neighbour_flows(clip)
