@@ -205,3 +205,28 @@ def test_no_claim_names_a_published_row():
     labels = set(published_cascades(lambda a, b: None)) | {"BasicVSR", "RIFE"}
     assert not [c.id for c in CLAIMS if {c.better, c.worse} & labels or "BasicVSR" in c.better + c.worse
                 or "RIFE" in c.better + c.worse]
+
+
+@pytest.mark.slow
+def test_published_checks_script_writes_its_rows(tmp_path):
+    """benchmarks/published_checks.py on a tiny subset: a made-up seven-frame Vid4-style clip, one UCF101 triplet,
+    one Middlebury sequence (the full run is the lead's; see docs/published_models.md)."""
+    _wheel_dir_or_skip(BASICVSR_VIMEO90K_BI), _wheel_dir_or_skip(RIFE_V4_0)
+    import pandas as pd
+    from PIL import Image
+    from starlib.util.paths import REPO_ROOT
+    clip = tmp_path / "vid4" / "GT" / "rects"
+    clip.mkdir(parents=True)
+    for i in range(7):                                                  # vid4_clips wants 7 frames or more
+        Image.fromarray(_rectangles(136, 136, 2 * i)).save(clip / f"Frame {i:03d}.png")
+    spec = importlib.util.spec_from_file_location("published_checks", REPO_ROOT / "benchmarks" / "published_checks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "checks.csv"
+    assert module.main(["--vid4", str(tmp_path / "vid4"), "--ucf-items", "1", "--middlebury-items", "1",
+                        "--out", str(out)]) == 0
+    rows = pd.read_csv(out)
+    assert list(rows.dataset) == ["Vid4", "UCF101", "Middlebury-other"] and list(rows["items"]) == [7, 1, 1]
+    assert rows.measured[0] > 24 and rows.verdict[0] == "differs"        # not Vid4: compared, and it differs
+    assert rows.measured[1] > 20 and 0 < rows.measured[2] < 20
+    assert {"git_commit", "device", "wall_time_s"} <= set(rows.columns)
