@@ -230,3 +230,28 @@ def test_published_checks_script_writes_its_rows(tmp_path):
     assert rows.measured[0] > 24 and rows.verdict[0] == "differs"        # not Vid4: compared, and it differs
     assert rows.measured[1] > 20 and 0 < rows.measured[2] < 20
     assert {"git_commit", "device", "wall_time_s"} <= set(rows.columns)
+
+
+def test_table10_scores_a_published_rife_row_only_when_the_profile_asks(tmp_path, monkeypatch):
+    _wheel_dir_or_skip(RIFE_V4_0)
+    import dataclasses
+    from starlib.data import ucf101_dvf
+    from starlib.evaluation.published import PUBLISHED_LABEL
+    from starlib.study.entries import Entry
+    from starlib.study.profile import load_profile
+    from starlib.study.tables_7_10 import PUBLISHED, Comparisons
+    from starlib.study.workspace import Workspace
+    smoke = load_profile("smoke")
+    assert not smoke.tables.published_rows and not load_profile("cpu").tables.published_rows
+    monkeypatch.setattr(Comparisons, "_trained", lambda self, label, *a, **k: Entry(label, None, status="not run"))
+    for switch in (False, True):
+        prof = dataclasses.replace(smoke, tables=dataclasses.replace(smoke.tables, published_rows=switch))
+        ws = Workspace.create(prof, cache_dir=tmp_path / "cache", results_dir=tmp_path, runs_dir=tmp_path,
+                              progress=False, device="cpu")
+        comp = Comparisons(ws)
+        comp.bench = {"ucf101": ucf101_dvf()[:1]}
+        rows = {e.label: e for e in comp.table10()}
+        assert (PUBLISHED.RIFE in rows) == switch
+    row = rows[PUBLISHED.RIFE]
+    assert PUBLISHED_LABEL in row.note and row.status == "run" and len(row.per_item) == 1
+    assert row.per_item.psnr.iloc[0] > rows["Frame averaging"].per_item.psnr.iloc[0] - 5   # a real score

