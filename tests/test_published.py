@@ -255,3 +255,16 @@ def test_table10_scores_a_published_rife_row_only_when_the_profile_asks(tmp_path
     row = rows[PUBLISHED.RIFE]
     assert PUBLISHED_LABEL in row.note and row.status == "run" and len(row.per_item) == 1
     assert row.per_item.psnr.iloc[0] > rows["Frame averaging"].per_item.psnr.iloc[0] - 5   # a real score
+
+
+def test_table_zsm_builds_the_published_cascade_on_request_only():
+    from starlib.evaluation.cascades import SpaceThenTime
+    from starlib.evaluation.published import PUBLISHED_LABEL
+    from starlib.study.table_zsm import Z, build_methods
+    from starlib.study.workspace import Workspace
+    ws = Workspace.create("smoke", progress=False, device="cpu")
+    assert Z.BASICVSR_RIFE not in Z.ALL                   # the default rows stay those of the study
+    (row,) = build_methods(ws, [Z.BASICVSR_RIFE])
+    assert isinstance(row.method, SpaceThenTime) and PUBLISHED_LABEL in row.note and row.label == Z.BASICVSR_RIFE
+    with pytest.raises(ValueError, match="unknown ZSM rows"):
+        build_methods(ws, ["BasicVSR"])

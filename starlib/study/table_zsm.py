@@ -33,6 +33,7 @@ from starlib.data.septuplets import Clip, toflow_clip, vid4_clips, vimeo_septupl
 from starlib.evaluation.baselines import frame_average
 from starlib.evaluation.cascades import SpaceThenTime, TimeThenSpace
 from starlib.evaluation.methods import Method
+from starlib.evaluation.published import PUBLISHED_LABEL, BasicVSRMethod, RIFEInterpolator
 from starlib.evaluation.stats import mean_ci95, paired_difference
 from starlib.evaluation.zsm import KEY_FRAME_CHOICES, METRICS, BicubicPairs, WithKeyFrames, score_clip
 from starlib.flow import FlowCache
@@ -42,7 +43,7 @@ from starlib.study.floors import FLOOR
 from starlib.study import recipes
 from starlib.study.profile import ZSMSettings
 from starlib.study.recipes import Training, train_run
-from starlib.study.tables_7_10 import FI, FI_NOTE, T7, Comparisons
+from starlib.study.tables_7_10 import FI, FI_NOTE, PUBLISHED, T7, Comparisons
 from starlib.study.workspace import Workspace
 from starlib.util.atomic import atomic_write_text
 from starlib.util.paths import from_repo
@@ -70,6 +71,9 @@ class Z:
     FI_RBPN, RBPN_FI, RBPN_AVG = T7.FI_RBPN, T7.RBPN_FI, T7.RBPN_AVG
     STAR, STAR_ST = T7.STAR, T7.STAR_ST
     ALL = (BICUBIC, FI_BICUBIC, FI_DBPN, DBPN_FI, MI_FI, FI_RBPN, RBPN_FI, RBPN_AVG, STAR, STAR_ST)
+    BASICVSR_RIFE = PUBLISHED.BASICVSR_RIFE
+    #: Rows from published weights (docs/published_models.md): built with ``[tables] published_rows``.
+    PUBLISHED_ROWS = (BASICVSR_RIFE,)
 
 
 #: Our row -> (TMNet's row it corresponds to, the same method?): stand-ins get the reported value for reading,
@@ -147,11 +151,13 @@ class ZSMMethod:
 
 
 def build_methods(ws: Workspace, labels: Sequence[str] = ()) -> list[ZSMMethod]:
-    """Our rows (``labels``; empty: :attr:`Z.ALL`), from the study's trained runs (trained first when missing)."""
-    labels = tuple(labels) or Z.ALL
-    unknown = [x for x in labels if x not in Z.ALL]
+    """Our rows (``labels``; empty: :attr:`Z.ALL`, plus :attr:`Z.PUBLISHED_ROWS` with ``[tables]
+    published_rows``), from the study's trained runs (trained first when missing)."""
+    known = Z.ALL + Z.PUBLISHED_ROWS
+    labels = tuple(labels) or (known if ws.profile.tables.published_rows else Z.ALL)
+    unknown = [x for x in labels if x not in known]
     if unknown:
-        raise ValueError(f"unknown ZSM rows {unknown}; choose from {list(Z.ALL)}")
+        raise ValueError(f"unknown ZSM rows {unknown}; choose from {list(known)}")
     comp = Comparisons(ws)
     # flows computed, never stored: Vimeo's 7,815 septuplets would write gigabytes of flows of HR outputs
     cache, scale, tile = FlowCache(None, ws.profile.flow.backend), ws.profile.scale, ws.profile.eval.tile("lr")
@@ -182,9 +188,15 @@ def build_methods(ws: Workspace, labels: Sequence[str] = ()) -> list[ZSMMethod]:
         Z.MI_FI: lambda: s_then_t("DBPN-MI"), Z.FI_RBPN: lambda: t_then_s("RBPN"),
         Z.RBPN_FI: lambda: s_then_t("RBPN"), Z.RBPN_AVG: lambda: s_then_t("RBPN", frame_average, False),
         Z.STAR: lambda: star("STAR"), Z.STAR_ST: lambda: star("STAR-ST"),
+        Z.BASICVSR_RIFE: lambda: (SpaceThenTime(BasicVSRMethod(ws.device), RIFEInterpolator(device=ws.device),
+                                                interpolate=False), {"weights": PUBLISHED_LABEL}),
     }
     notes = {Z.BICUBIC: "the non-learned floor: bicubic of each input; in-between: bicubic of the LR average",
-             Z.STAR: "ours: L_r", Z.STAR_ST: "ours: L_r; the STARnet of TMNet's table is the authors' model"}
+             Z.STAR: "ours: L_r", Z.STAR_ST: "ours: L_r; the STARnet of TMNet's table is the authors' model",
+             Z.BASICVSR_RIFE: f"{PUBLISHED_LABEL}; BasicVSR on each input pair (two-frame clips, as every pair "
+                              f"method here); Vid4 is not in Vimeo90K; Vimeo-Fast/Medium/Slow are septuplet test "
+                              f"clips, disjoint from BasicVSR's septuplet training split (their overlap with "
+                              f"RIFE's triplet training clips is not documented)"}
     out = []
     for label in labels:
         method, info = builders[label]()
