@@ -34,6 +34,12 @@ provenance columns (profile, git commit, machine, torch threads, wall time ...).
     and ``paper`` widths and the paper profile's faster, less faithful settings (micro-batches of 5, bf16).
     ``train_gflop_per_s``: the FLOPs of the step's forward+backward (counted on the meta device) / its time,
     against the matmul ceiling of its precision (TF32 on CUDA unless strict fp32; fp32 on the CPU).
+(g) ``seconds_per_output_frame``: the networks trained elsewhere (BasicVSR, RIFE v4.0 from their published weights;
+    docs/published_models.md), their cascades and STAR-ST at each width, each called the way the tables call it
+    on one real LR pair (flows computed inline where a method needs them), at the same input size in one run;
+    seconds per call / the output frames the call stands for (2 for ST-SR on a pair: a key frame and an
+    in-between frame of a 2x stream; 2 for BasicVSR on the pair, N on an N-frame clip; 1 for RIFE); ratio =
+    that / STAR-ST's at the first width. Skipped with a message when the published wheels are not installed.
 (f) ``enhance_peak_rss_mib``: ``starlib.infer.enhance.enhance`` (the command line's path: read, tile, write PNGs) on
     real 1280x720 frames in a fresh process with the demo checkpoint; its ``ru_maxrss`` against the 4 GiB bound
     set for CPU runs (ratio = peak / 4096 MiB).
@@ -73,6 +79,7 @@ from starlib.util.provenance import provenance, write_results_csv
 COLUMNS = ("measurement", "config", "value", "unit", "ratio", "ratio_of", "notes")
 LR_SIZE = (64, 112)            # (h, w): 448x256 output frames
 QUICK_LR_SIZE = (24, 32)
+PUBLISHED_QUICK_LR_SIZE = (36, 40)   # BasicVSR's SPyNet needs sides over 32 px
 
 
 # --- helpers -------------------------------------------------------------------------------------------
@@ -154,6 +161,57 @@ def _flow_tensors(a: np.ndarray, b: np.ndarray, backend: str = DEFAULT_BACKEND) 
     """Normalised flows a->b, b->a as (1, 2, h, w) tensors, computed inline (no cache)."""
     return tuple(flow_to_tensor(normalize_flow(compute_flow(x, y, backend)))[None]
                  for x, y in ((a, b), (b, a)))
+
+
+# --- (g): networks trained elsewhere, their cascades and STAR, per output frame ---------------------------
+
+def published_rows(widths: tuple[str, ...], size: tuple[int, int], repeats: int, device: str, on: str,
+                   quick: bool = False) -> list[dict[str, Any]]:
+    """Seconds per output frame of BasicVSR, RIFE, their cascades and STAR-ST (each width), as ratios to STAR-ST
+    at ``widths[0]``; [] (with a message) when the published wheels are missing. ``quick``: no warm-up call, and
+    of the cascades only BasicVSR -> RIFE and no whole-clip BasicVSR (BasicVSR is ~13 GFLOP per LR frame of
+    40x36: these checks of the script would otherwise take a minute on 2 cores)."""
+    from starlib.data.samples import FrameStack
+    from starlib.evaluation.cascades import SpaceThenTime, TimeThenSpace
+    from starlib.evaluation.published import BasicVSRMethod, RIFEInterpolator, super_resolve_clip
+    from starlib.flow import FlowCache
+    from starlib.infer.runner import STARMethod
+    from starlib.published.weights import PublishedWeightsError
+
+    frames = real_frames(5, size)
+    pair = FrameStack("bench", [], frames[:2])
+    cache = FlowCache(None, DEFAULT_BACKEND)            # flows computed inline, never stored
+    basicvsr, rife = BasicVSRMethod(device), RIFEInterpolator(device=device)
+    try:
+        basicvsr.net, rife.net                          # load (SHA256 check) before any timing
+    except PublishedWeightsError as exc:
+        print(f"skipping the published networks: {exc}", file=sys.stderr)
+        return []
+    calls: dict[str, tuple[Any, int, str]] = {}
+    for w in widths:
+        star = STARMethod(STARnet(load_profile(w).model).eval(), cache, device=device)
+        calls[f"STAR-ST, {w} widths"] = (lambda m=star: m(pair), 2,
+                                         f"untrained weights (speed does not depend on them); flows "
+                                         f"({DEFAULT_BACKEND}) inline; sr_t, sr_mid, sr_t1 per call")
+    calls["BasicVSR, input pair"] = (lambda: basicvsr(pair), 2, "published weights; sr_t, sr_t1")
+    if not quick:
+        calls[f"BasicVSR, {len(frames)}-frame clip"] = (lambda: super_resolve_clip(frames, basicvsr.net),
+                                                        len(frames), "published weights; every frame of the clip")
+    calls["RIFE, LR pair"] = (lambda: rife(frames[0], frames[1]), 1, "published weights; the in-between LR frame")
+    cascades = {"BasicVSR -> RIFE": SpaceThenTime(basicvsr, rife, interpolate=False),
+                "RIFE -> BasicVSR": TimeThenSpace(rife, basicvsr, interpolate=False),
+                f"BasicVSR -> {DEFAULT_BACKEND} flow interp.": SpaceThenTime(basicvsr, cache)}
+    for label, method in list(cascades.items())[:1 if quick else None]:
+        calls[label] = (lambda m=method: m(pair), 2, "published weights; as Table 7 calls it (both key frames and "
+                                                     "the in-between frame per pair)")
+    seconds = {label: _median_seconds(fn, repeats, 0 if quick else 1, device) / n
+               for label, (fn, n, _) in calls.items()}
+    base = f"STAR-ST, {widths[0]} widths"
+    h, w = size
+    return [{"measurement": "seconds_per_output_frame", "config": f"{label}, LR {w}x{h}{on}", "value": v,
+             "unit": "s", "ratio": v / seconds[base], "ratio_of": base,
+             "notes": f"{calls[label][2]}; median of {repeats} calls / {calls[label][1]} output frames"}
+            for label, v in seconds.items()]
 
 
 # --- (a) + (d): one width, in a fresh process ------------------------------------------------------------
@@ -525,6 +583,9 @@ def run(profile: str = "cpu", out: str | Path | None = None, quick: bool = False
                          "notes": f"{r['flops'] / 1e9:.1f} GFLOP per forward (FlopCounterMode; a multiply-add = 2)"
                                   + note})
 
+    # (g) the published networks, their cascades and STAR per output frame
+    rows += published_rows(widths, PUBLISHED_QUICK_LR_SIZE if quick else size, repeats, device, on, quick)
+
     # (f) the enhance command's peak memory on 1280x720 inputs
     e = enhance_peak(2 if quick else 3, (64, 96) if quick else None, device, threads)
     (h, w), (wo, ho) = e["size_in"], e["size_out"]
@@ -540,7 +601,7 @@ def run(profile: str = "cpu", out: str | Path | None = None, quick: bool = False
     # a run cut short (a time limit on a lent GPU) keeps every measurement it finished; each profile's own step
     # first, then the alternatives, widest first on CUDA (the paper-width rows matter most there)
     def flush(complete: bool = False) -> None:
-        prov = provenance(profile, 0, "synthetic inputs (a, d, e); data/train/toflow_clip frames (b, c, f)",
+        prov = provenance(profile, 0, "synthetic inputs (a, d, e); data/train/toflow_clip frames (b, c, f, g)",
                           len(rows), time.perf_counter() - start, device=device)
         prov |= {"machine": _machine(device), "torch_threads": threads, "complete": complete}
         write_results_csv([{k: r[k] for k in COLUMNS} for r in rows], out, prov)

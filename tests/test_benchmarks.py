@@ -5,6 +5,7 @@ import math
 
 import pandas as pd
 
+from starlib.published.weights import BASICVSR_VIMEO90K_BI, RIFE_V4_0
 from starlib.util.paths import REPO_ROOT
 
 
@@ -23,10 +24,15 @@ def test_quick_benchmark_writes_the_csv(tmp_path):
     for col in (*bench.COLUMNS, "profile", "git_commit", "machine", "torch_threads", "wall_time_s"):
         assert col in frame.columns, col
     assert frame.complete.all()                                        # the last write marks the file whole
+    published = BASICVSR_VIMEO90K_BI.package_dir() is not None and RIFE_V4_0.package_dir() is not None
     assert set(frame.measurement) == {"forward_output_fps", "forward_peak_rss_mib", "flow_pair_seconds",
                                       "clip_output_fps", "clip_max_abs_diff", "matmul_gflop_per_s",
                                       "network_gflop_per_s", "train_step_seconds", "train_gflop_per_s",
-                                      "enhance_peak_rss_mib"}
+                                      "enhance_peak_rss_mib"} | ({"seconds_per_output_frame"} if published else set())
+    if published:      # (g): BasicVSR, RIFE, a cascade, as ratios to STAR-ST measured in the same run
+        per_frame = frame[frame.measurement == "seconds_per_output_frame"].set_index("config")
+        assert {c.split(",")[0] for c in per_frame.index} == {"STAR-ST", "BasicVSR", "RIFE", "BasicVSR -> RIFE"}
+        assert (per_frame.ratio_of == "STAR-ST, smoke widths").all() and per_frame.ratio.iloc[0] == 1.0
     assert set(frame[frame.measurement == "flow_pair_seconds"].config.str.split(",").str[0]) == set(bench.BACKENDS)
     ratios = frame.ratio.dropna()
     assert len(ratios) == len(frame) - (frame.measurement == "clip_max_abs_diff").sum()

@@ -17,6 +17,9 @@ output        task                                 table  methods (cpu/smoke pro
                                                           STAR-T_HR (all with HR inputs)
 ============  ===================================  =====  ==============================================
 
+With ``[tables] published_rows = true`` every table also offers its rows from published weights (BasicVSR,
+RIFE and their cascades; docs/published_models.md).
+
 A zoom box is ``(y, x, size)``: top-left corner and side in pixels of the output, as
 :func:`starlib.study.figures.worst_crop` returns it. Nothing here writes files.
 """
