@@ -42,6 +42,7 @@ def rife_pair():
     return load_rife(), theirs.eval()
 
 
+@pytest.mark.filterwarnings("ignore:torch.meshgrid")      # the wheel's code calls meshgrid without indexing=
 def test_basicvsr_matches_the_wheels_code_bit_for_bit(basicvsr_pair):
     ours, theirs = basicvsr_pair
     clip = torch.rand(1, 3, 3, 34, 34, generator=torch.Generator().manual_seed(0))   # not multiples of 32
@@ -173,6 +174,22 @@ def test_published_cascades_give_their_outputs(monkeypatch):
         assert out["sr_mid"].shape == (144, 160, 3) and out["sr_t"].shape == (144, 160, 3), label
     out = cascades["RIFE -> BasicVSR"](stack)
     assert out["sr_mid"].shape == (144, 160, 3) and out["lr_mid"].shape == (36, 40, 3)
+
+
+def test_basicvsr_window_reads_every_frame_of_the_window(monkeypatch):
+    import starlib.evaluation.published as published
+    from starlib.published.basicvsr import BasicVSR
+    torch.manual_seed(0)
+    net = BasicVSR(width=8, blocks=1).eval()
+    monkeypatch.setattr(published, "load_basicvsr", lambda: net)
+    lr = [_rectangles(36, 40, s) for s in (0, 3, 6)]
+    pair = published.BasicVSRMethod()
+    window = published.BasicVSRWindow(pair)
+    out = window(FrameStack("w", [], lr))
+    whole = published.super_resolve_clip(lr, net)
+    assert np.array_equal(out["sr_t"], whole[0]) and np.array_equal(out["sr_t1"], whole[2])
+    assert not np.array_equal(out["sr_t"], pair(FrameStack("w", [], lr))["sr_t"])   # the middle frame counts
+    assert window.key != pair.key
 
 
 def test_basicvsr_refuses_frames_too_small_for_spynet():
