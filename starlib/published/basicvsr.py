@@ -149,15 +149,16 @@ class BasicVSR(nn.Module):
         return to_next, to_prev
 
     def _propagate(self, clip: torch.Tensor, flows: torch.Tensor, order: range, trunk: _Trunk,
-                   step: int) -> dict[int, torch.Tensor]:
-        """Hidden states of one branch visiting frames in ``order``; ``flows[:, i + offset]`` aligns the state
-        of the previously visited frame to frame i."""
+                   backward: bool) -> dict[int, torch.Tensor]:
+        """Hidden states of one branch visiting frames in ``order`` (kept for every visited frame: memory grows
+        with the clip). Before frame i, the previous state is aligned to i by ``flows[:, i]`` (backward branch,
+        coming from i+1) or ``flows[:, i - 1]`` (forward branch, coming from i-1)."""
         b, _, _, h, w = clip.shape
         state = clip.new_zeros(b, self.width, h, w)
         states: dict[int, torch.Tensor] = {}
         for k, i in enumerate(order):
             if k:
-                flow = flows[:, i] if step < 0 else flows[:, i - 1]
+                flow = flows[:, i] if backward else flows[:, i - 1]
                 state = warp_by_flow(state, flow, padding_mode="zeros")
             state = trunk(torch.cat((clip[:, i], state), 1))
             states[i] = state
@@ -182,8 +183,8 @@ class BasicVSR(nn.Module):
         n = clip.shape[1]
         frames = list(range(n)) if frames is None else list(frames)
         to_next, to_prev = self._neighbour_flows(clip)
-        back = self._propagate(clip, to_next, range(n - 1, min(frames) - 1, -1), self.backward_trunk, -1)
-        fwd = self._propagate(clip, to_prev, range(0, max(frames) + 1), self.forward_trunk, 1)
+        back = self._propagate(clip, to_next, range(n - 1, min(frames) - 1, -1), self.backward_trunk, True)
+        fwd = self._propagate(clip, to_prev, range(0, max(frames) + 1), self.forward_trunk, False)
         return torch.stack([self._reconstruct(clip[:, i], back[i], fwd[i]) for i in frames], 1)
 
 
