@@ -16,8 +16,8 @@
   error of the VFI papers (mean |round(255 pred) - gt| over pixels and channels, RIFE's
   ``benchmark/MiddleBury_Other.py``); frames zero-padded at the right/bottom to multiples of 32. No number is
   published for v4.0 on these sets (its authors: the practical models are "not reported by our paper"); the
-  rows carry the ECCV paper's RIFE numbers (UCF101 35.282 dB on all 379, Middlebury IE 1.956) as the nearest published reference,
-  not as a target.
+  rows carry the ECCV paper's RIFE numbers (UCF101 35.282 dB on all 379, Middlebury IE 1.956) as the nearest
+  published reference, not as a target.
 
 Each row: check, dataset, items, measured, published, tolerance, verdict, note, and the provenance columns.
 """
