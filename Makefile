@@ -1,4 +1,5 @@
-# Two entry points: `make test` and `make reproduce`. Both create .venv when it is missing.
+# Two entry points: `make test` and `make reproduce`. Both create .venv when it is missing and fetch the data sets
+# first (`make data`: into $STARLIB_DATA, default data/; DATA_MIRROR=DIR copies them from a local mirror instead).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -7,8 +8,9 @@ PROFILE ?= cpu
 NOTEBOOKS ?=
 GPUS ?=
 DEVICE ?= cpu
+DATA_MIRROR ?=
 
-.PHONY: test reproduce bench lab venv clean-venv
+.PHONY: test reproduce bench lab venv clean-venv data
 
 venv: $(STAMP)
 
@@ -19,10 +21,13 @@ $(STAMP): requirements.txt requirements-published.txt pyproject.toml
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps -e .
 	@touch $(STAMP)
 
-test: $(STAMP)
+data: $(STAMP)
+	$(PY) -m starlib data fetch --all $(if $(DATA_MIRROR),--mirror $(DATA_MIRROR),)
+
+test: $(STAMP) data
 	$(PY) -m pytest
 
-reproduce: $(STAMP)
+reproduce: $(STAMP) data
 	$(PY) -m starlib.study.pipeline --profile $(PROFILE) $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS),) $(if $(GPUS),--gpus $(GPUS),)
 
 bench: $(STAMP)

@@ -67,7 +67,7 @@ import torch
 
 from starlib.data.degrade import flow_to_tensor, make_lr, to_tensor, to_uint8
 from starlib.data.images import read_rgb
-from starlib.data.sources import data_root
+from starlib.data.sources import toflow_frames
 from starlib.infer.enhance import DEMO_ST, Settings, enhance_frames, load_for_mode
 from starlib.flow import BACKENDS, DEFAULT_BACKEND, compute_flow, normalize_flow
 from starlib.util.hardware import native_bf16, tf32_arithmetic
@@ -149,7 +149,7 @@ def real_frames(n: int, size: tuple[int, int]) -> list[np.ndarray]:
     from PIL import Image
 
     h, w = size
-    root = data_root() / "train" / "toflow_clip" / "frames"
+    root = toflow_frames()
     out = []
     for i in range(1, n + 1):
         hr = np.asarray(Image.fromarray(read_rgb(root / f"{i:02d}.png")).resize((4 * w, 4 * h), Image.BICUBIC))
@@ -465,7 +465,7 @@ def enhance_peak(n_frames: int, crop: tuple[int, int] | None, device: str, threa
 
     from starlib.data.images import write_png
 
-    root = data_root() / "train" / "toflow_clip" / "frames"
+    root = toflow_frames()
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "in"
         src.mkdir()

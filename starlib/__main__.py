@@ -1,5 +1,5 @@
 """``python -m starlib <command>``: command-line tools. Commands: ``enhance``, ``train``, ``prepare``, ``ship``,
-``zsm``, ``import-official`` (see COMMANDS).
+``zsm``, ``import-official``, ``data`` (see COMMANDS).
 
     python -m starlib enhance clip.mp4 -o clip_x4.mp4
     python -m starlib train --profile cpu --objective STAR-ST
@@ -7,6 +7,8 @@
     torchrun --nproc_per_node 4 -m starlib train --profile paper --objective STAR --device cuda
     python -m starlib import-official FBPNSR_RBPN_V4_REF_Lr_STAR_ST.pth -o star_st_authors.pt
     python -m starlib zsm --checkpoint runs/paper/STAR-ST-<hash>/model.pt --vid4 Vid4 --vimeo vimeo_septuplet
+    python -m starlib data fetch --all --mirror /shared/data
+    python -m starlib data status
 
 Errors about inputs, outputs and checkpoints print one line (``error: ...``, naming the file and the fix)
 and exit with status 2; anything else is a bug and shows its traceback.
@@ -180,7 +182,7 @@ def _add_zsm(sub: argparse._SubParsersAction) -> None:
         description="Score a checkpoint the way Zooming Slow-Mo / TMNet score space-time SR: 7-frame windows, frames "
                     "1, 3, 5, 7 downsampled x4 in, all seven HR frames predicted (by the network on the pairs "
                     "(1,3), (3,5), (5,7)), PSNR/SSIM on unrounded BT.601 Y without border crop, the mean over a "
-                    "clip's frames, then over clips. Without --vid4 / --vimeo: the embedded 12-frame TOFlow clip. "
+                    "clip's frames, then over clips. Without --vid4 / --vimeo: the 12-frame TOFlow clip (data set toflow_clip). "
                     "Prints the table (bicubic beside the checkpoint, and TMNet's reported rows).")
     p.add_argument("--checkpoint", default=str(DEMO_ST),
                    help=f"model.pt of an ST-SR run (STAR-ST or STAR; default: {DEMO_ST.relative_to(REPO_ROOT)})")
@@ -355,6 +357,41 @@ def _run_import_official(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_data(sub: argparse._SubParsersAction) -> None:
+    from starlib.data.fetch import MIRROR_ENV
+    from starlib.data.registry import DATASETS, human_size
+    from starlib.util.paths import DATA_ENV
+
+    p = sub.add_parser("data", help="fetch the registered data sets into the data root, or say what is there",
+                       description=f"The data sets ({', '.join(f'{n} {human_size(d.size)}' for n, d in DATASETS.items())}) "
+                                   f"are fetched from their pinned sources into the data root (${DATA_ENV}, default "
+                                   f"data/ in the repository), every file checked against its SHA-256; see "
+                                   f"docs/datasets.md.")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    f = actions.add_parser("fetch", help="download (or copy from a mirror) what is missing or corrupt",
+                           description="Fetch the named data sets (default: all) into the data root, in parallel; "
+                                       "files already there and checked are kept, so a second run fetches only "
+                                       "what is missing or corrupt.")
+    f.add_argument("names", nargs="*", metavar="NAME", help=f"data sets: {', '.join(DATASETS)} (default: all)")
+    f.add_argument("--all", action="store_true", help="every data set (the default when no NAME is given)")
+    f.add_argument("--root", default=None, help=f"data root to fill (default: ${DATA_ENV}, else data/)")
+    f.add_argument("--mirror", default=None, help=f"copy from this folder laid out like the data root instead of "
+                                                  f"downloading (default: ${MIRROR_ENV} when set)")
+    f.add_argument("--workers", type=int, default=8, help="files fetched at once (default 8)")
+    f.add_argument("--quiet", action="store_true", help="no progress bar")
+    s = actions.add_parser("status", help="each data set: present / missing / corrupt, with counts (exit 1 "
+                                          "when any is incomplete)")
+    s.add_argument("--root", default=None, help=f"data root to check (default: ${DATA_ENV}, else data/)")
+
+
+def _run_data(args: argparse.Namespace) -> int:
+    from starlib.data.fetch import fetch_command_main, status_command_main
+
+    if args.action == "status":
+        return status_command_main(args.root)
+    return fetch_command_main([] if args.all else args.names, args.root, args.mirror, args.workers, args.quiet)
+
+
 #: command -> (add its parser, run it)
 COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable[[argparse.Namespace], int]]] = {
     "enhance": (_add_enhance, _run_enhance),
@@ -363,6 +400,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable
     "ship": (_add_ship, _run_ship),
     "zsm": (_add_zsm, _run_zsm),
     "import-official": (_add_import_official, _run_import_official),
+    "data": (_add_data, _run_data),
 }
 
 
@@ -376,6 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from starlib.data.fetch import FetchError
     from starlib.data.images import ImageError
     from starlib.infer.enhance import EnhanceError
     from starlib.models.checkpoint import CheckpointError
@@ -388,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command][1](args)
     except (EnhanceError, MediaError, ImageError, CheckpointError, ConfigError, DeviceUnavailable, RunLocked,
-            TrainingDiverged, FileNotFoundError) as exc:
+            TrainingDiverged, FetchError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

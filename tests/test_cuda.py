@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from starlib.data.images import read_rgb
-from starlib.data.sources import data_root
+from starlib.data.sources import toflow_frames
 from starlib.infer.enhance import DEMO_ST, Settings, enhance_frames, load_for_mode
 from starlib.models import STARnet
 from starlib.study.profile import load_profile
@@ -76,7 +76,7 @@ def test_training_steps_on_cuda_follow_the_cpu(tmp_path):
 
 
 def test_enhance_on_cuda_matches_the_cpu():
-    root = data_root() / "train" / "toflow_clip" / "frames"
+    root = toflow_frames()
     frames = [read_rgb(root / f"{i:02d}.png")[300:348, 600:664].copy() for i in (1, 2, 3)]
     model = load_for_mode(DEMO_ST, "st")[0]
     settings = Settings(tile=32, overlap=8)

@@ -1,6 +1,5 @@
-"""Data: the embedded benchmarks load, LR generation follows the authors, bad frames fail clearly."""
+"""Data: the registered benchmarks load, LR generation follows the authors, bad frames fail clearly."""
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -10,28 +9,26 @@ from PIL import Image
 
 from starlib.data import (EvalWindows, ImageError, RandomCropWindows, Window, davis_triplets, downscale, frame_folder,
                           iter_video_frames, load_window, make_lr, middlebury_other, modcrop, probe_video, read_frames,
-                          read_rgb, sliding_windows, to_tensor, to_uint8, ucf101_dvf, vimeo90k, write_png)
-from starlib.data.sources import data_root
+                          read_rgb, sliding_windows, to_tensor, to_uint8, toflow_frames, ucf101_dvf, vimeo90k,
+                          write_png)
+from starlib.data.fetch import status
+from starlib.data.registry import DATASETS
 from starlib.flow import FlowCache
 
 
-def test_embedded_benchmarks_are_complete():
+def test_registered_benchmarks_are_complete():
     mb, ucf, davis = middlebury_other(), ucf101_dvf(), davis_triplets()
     assert len(mb) == 12 and len(ucf) == 285 and len(davis) == 30
     assert [w.name for w in mb][:3] == ["Walking", "Venus", "Urban3"]  # authors' test.txt order
-    clip = frame_folder(data_root() / "train" / "toflow_clip" / "frames")
+    clip = frame_folder(toflow_frames())
     assert len(clip.frames) == 12
     assert len(sliding_windows(clip, 3)) == 10 and len(sliding_windows(clip, 7)) == 6
 
 
-@pytest.mark.parametrize("folder", ["middlebury", "ucf101_interp_ours", "train/davis_triplets", "train/toflow_clip"])
-def test_embedded_data_matches_checksums(folder):
-    root = data_root() / folder
-    lines = (root / "SHA256SUMS").read_text().split("\n")
-    entries = [line.split(maxsplit=1) for line in lines if line.strip()]
-    assert entries
-    for digest, name in entries:
-        assert hashlib.sha256((root / name.strip().lstrip("*")).read_bytes()).hexdigest() == digest, name
+@pytest.mark.parametrize("name", list(DATASETS))
+def test_fetched_data_matches_the_manifests(name):
+    (row,) = status([name])                    # every file of the manifest, SHA-256 checked
+    assert row.files > 0 and row.state == "present", row.line()
 
 
 def test_middlebury_sample_sizes_and_lr():

@@ -18,7 +18,7 @@ from torch import nn
 from starlib.data.degrade import to_uint8
 from starlib.data.images import read_rgb, write_png
 from starlib.data.samples import FrameStack
-from starlib.data.sources import data_root, probe_video
+from starlib.data.sources import probe_video, toflow_frames
 from starlib.flow import FlowCache
 from starlib.infer.enhance import (DEMO_ST, DEMO_T_HR, EnhanceError, Settings, enhance, enhance_frames, input_geometry,
                                    load_for_mode, objectives_for_mode, resolve_device)
@@ -43,7 +43,7 @@ def _threads():
 
 def real_frames(n: int = 3, h: int = 24, w: int = 32, y: int = 300, x: int = 600) -> list[np.ndarray]:
     """n consecutive real frames, cropped to h x w."""
-    root = data_root() / "train" / "toflow_clip" / "frames"
+    root = toflow_frames()
     return [read_rgb(root / f"{i:02d}.png")[y:y + h, x:x + w].copy() for i in range(1, n + 1)]
 
 

@@ -81,11 +81,24 @@ def test_the_pipeline_prepares_the_flows_before_any_training_or_notebook(monkeyp
     from starlib.study import pipeline
 
     calls = []
+    monkeypatch.setattr(pipeline, "fetch_data", lambda: calls.append(("data",)))
     monkeypatch.setattr(pipeline, "prepare", lambda profile, workers: calls.append(("prepare", profile, workers)))
     monkeypatch.setattr(pipeline, "train_all", lambda profile, gpus: calls.append(("train", profile, gpus)))
     monkeypatch.setattr(pipeline, "run_notebooks", lambda profile, sel, out: calls.append(("notebooks", profile)))
     assert pipeline.main(["--profile", "smoke", "--gpus", "2", "--flow-workers", "3"]) == 0
-    assert calls == [("prepare", "smoke", 3), ("train", "smoke", 2), ("notebooks", "smoke")]
+    assert calls == [("data",), ("prepare", "smoke", 3), ("train", "smoke", 2), ("notebooks", "smoke")]
     calls.clear()
     assert pipeline.main(["--profile", "smoke", "--flow-workers", "-1"]) == 0
-    assert calls == [("notebooks", "smoke")]
+    assert calls == [("data",), ("notebooks", "smoke")]
+
+
+def test_the_pipeline_without_data_or_a_source_stops_in_one_line_naming_the_fetch(tmp_path, monkeypatch, capsys):
+    from starlib.study import pipeline
+
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("STARLIB_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("STARLIB_DATA_MIRROR", str(tmp_path / "empty"))
+    monkeypatch.setattr(pipeline, "prepare", lambda profile, workers: pytest.fail("ran without data"))
+    assert pipeline.main(["--profile", "smoke"]) == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("error: data set middlebury is not in ") and "`python -m starlib data fetch middlebury`" in last

@@ -16,8 +16,8 @@ Layouts read:
   one LR frame per HR frame.
 * **Vimeo-90K septuplets** (:func:`vimeo_septuplets`): the folder holding ``sequences/<folder>/<clip>/im1.png``
   ... ``im7.png`` (the unpacked ``vimeo_septuplet``), and one of the lists ``fast`` / ``medium`` / ``slow``
-  shipped in ``data/vimeo90k_septuplet_lists/`` (1,225 / 4,977 / 1,613 clips; ZSM's ``meta_info``).
-* **the embedded TOFlow clip** (:func:`toflow_clip`): 12 consecutive 1280x720 frames (also training data of
+  of the registered data set ``vimeo_lists`` (1,225 / 4,977 / 1,613 clips; ZSM's ``meta_info``).
+* **the TOFlow clip** (:func:`toflow_clip`, data set ``toflow_clip``): 12 consecutive 1280x720 frames (also training data of
   the ``cpu`` profile).
 
 Errors name the folder or file and the fix: a missing folder (:class:`FileNotFoundError`), a clip of fewer
@@ -44,20 +44,19 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from starlib.util.paths import REPO_ROOT
-
 from .degrade import LR_METHODS, make_lr, modcrop
+from .fetch import require, require_under
 from .images import list_images, read_rgb
-from .sources import data_root
+from .sources import toflow_frames
 
 #: Frames per window of the ZSM protocol (inputs: positions 0, 2, 4, 6).
 WINDOW = 7
 KEY_POSITIONS = (0, 2, 4, 6)
 VIMEO_LISTS = ("fast", "medium", "slow")
-LISTS_DIR = REPO_ROOT / "data" / "vimeo90k_septuplet_lists"
 VIMEO_SEPTUPLET_URL = "http://toflow.csail.mit.edu/ (vimeo_septuplet.zip, 82 GB)"
-VID4_HINT = ("Vid4 (calendar, city, foliage, walk) is in BasicSR's and ZSM's dataset downloads; pass the folder "
-             "that holds GT/<clip>/ (or HR/<clip>/), or the folder of clip folders itself")
+VID4_HINT = ("Vid4 (calendar, city, foliage, walk) is the registered data set vid4: `python -m starlib data fetch "
+             "vid4` puts it in data/vid4; or pass a folder that holds GT/<clip>/ (or HR/<clip>/), or the folder of "
+             "clip folders itself")
 
 
 class ClipError(ValueError):
@@ -140,6 +139,7 @@ def vid4_clips(root: str | os.PathLike, lr_root: str | os.PathLike | None = None
     if not root:
         raise FileNotFoundError(f"no Vid4 folder given. {VID4_HINT}")
     root = Path(root).expanduser()
+    require_under(root)                         # the registered copy in the data root: fetched when missing
     if not root.is_dir():
         raise FileNotFoundError(f"Vid4 folder {root} does not exist. {VID4_HINT}")
     gt = next((root / sub for sub in ("GT", "HR") if (root / sub).is_dir()), root)
@@ -159,10 +159,10 @@ def septuplet_list(split: str, lists_dir: str | os.PathLike | None = None) -> li
     """Clip ids (``<folder>/<clip>``) of the Vimeo-90K septuplet test split ``fast`` / ``medium`` / ``slow``."""
     if split not in VIMEO_LISTS:
         raise ValueError(f"unknown Vimeo septuplet list {split!r}; choose one of {VIMEO_LISTS}")
-    path = Path(lists_dir or LISTS_DIR) / f"{split}_testset.txt"
+    path = (Path(lists_dir) if lists_dir else require("vimeo_lists")) / f"{split}_testset.txt"
     if not path.is_file():
-        raise FileNotFoundError(f"list file {path} does not exist; it ships in data/vimeo90k_septuplet_lists/ "
-                                f"(restore it with `git checkout -- data/vimeo90k_septuplet_lists`)")
+        raise FileNotFoundError(f"list file {path} does not exist; pass the folder holding {split}_testset.txt, or "
+                                f"none for the registered lists (`python -m starlib data fetch vimeo_lists`)")
     return [line.strip() for line in path.read_text().splitlines() if line.strip()]
 
 
@@ -193,8 +193,8 @@ def vimeo_septuplets(root: str | os.PathLike, split: str, lists_dir: str | os.Pa
 
 
 def toflow_clip(root: str | os.PathLike | None = None) -> Clip:
-    """The embedded 12-frame TOFlow clip (``data/train/toflow_clip/frames``; ``root``: another data folder)."""
-    return folder_clip(Path(root or data_root()) / "train" / "toflow_clip" / "frames", "toflow")
+    """The 12-frame TOFlow clip (data set ``toflow_clip``, fetched when missing; ``root``: another data root)."""
+    return folder_clip(Path(root) / "train" / "toflow_clip" / "frames" if root else toflow_frames(), "toflow")
 
 
 # --- windows -----------------------------------------------------------------------------------------------
@@ -268,6 +268,6 @@ def load_clip(clip: Clip, scale: int = 4, lr_method: str = "pil", crop: tuple[in
     return hr, lr
 
 
-__all__ = ["Clip", "ClipError", "KEY_POSITIONS", "LISTS_DIR", "VIMEO_LISTS", "WINDOW", "ZSMWindow", "check_clip",
+__all__ = ["Clip", "ClipError", "KEY_POSITIONS", "VIMEO_LISTS", "WINDOW", "ZSMWindow", "check_clip",
            "folder_clip", "load_clip", "septuplet_list", "toflow_clip", "vid4_clips", "vimeo_septuplets",
            "zsm_windows"]

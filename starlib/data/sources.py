@@ -1,4 +1,4 @@
-"""Where samples come from: the embedded benchmarks, Vimeo90K, folders of frames and video files.
+"""Where samples come from: the registered benchmarks (fetched into the data root, :mod:`starlib.data.fetch`), Vimeo90K, folders of frames and video files.
 
 A *sample* is a :class:`Window`: consecutive frame paths of one clip. Test triplets keep the true middle
 frame as ``frames[1]``; the model sees ``frames[0]`` and ``frames[-1]``.
@@ -13,11 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from starlib.util.paths import REPO_ROOT
-
+from .fetch import require
 from .images import list_images
 
-DATA_ROOT = REPO_ROOT / "data"
 VIMEO_URL = "http://toflow.csail.mit.edu/ (vimeo_triplet.zip, vimeo_septuplet.zip)"
 
 
@@ -31,11 +29,6 @@ class Window:
     def __post_init__(self) -> None:
         if len(self.frames) < 2:
             raise ValueError(f"sample {self.name!r} needs at least two frames, got {len(self.frames)}")
-
-
-def data_root() -> Path:
-    """The embedded data folder (``$STARLIB_DATA`` overrides it)."""
-    return Path(os.environ.get("STARLIB_DATA", DATA_ROOT))
 
 
 def _require_dir(path: Path, what: str, hint: str) -> Path:
@@ -59,8 +52,8 @@ def _existing(paths: list[Path], sample: str) -> tuple[Path, ...]:
 
 def middlebury_other(root: str | os.PathLike | None = None) -> list[Window]:
     """The 12 Middlebury "other" sequences: frame10, ground-truth frame10i11, frame11 (list order of test.txt)."""
-    root = _require_dir(Path(root) if root else data_root() / "middlebury", "Middlebury 'other' data",
-                        "It ships in data/middlebury; pass the folder holding other-data/ and other-gt-interp/.")
+    root = _require_dir(Path(root) if root else require("middlebury"), "Middlebury 'other' data",
+                        "Pass the folder holding other-data/ and other-gt-interp/.")
     names = _read_list(root / "other-data" / "test.txt")
     return [Window(n, _existing([root / "other-data" / n / "frame10.png",
                                  root / "other-gt-interp" / n / "frame10i11.png",
@@ -70,20 +63,25 @@ def middlebury_other(root: str | os.PathLike | None = None) -> list[Window]:
 
 def ucf101_dvf(root: str | os.PathLike | None = None) -> list[Window]:
     """UCF101 DVF test triplets: frame_00, frame_01_gt, frame_02 (ids of test.txt, its order)."""
-    root = _require_dir(Path(root) if root else data_root() / "ucf101_interp_ours", "UCF101 DVF triplets",
-                        "They ship in data/ucf101_interp_ours; pass the folder holding <id>/frame_00.png ...")
+    root = _require_dir(Path(root) if root else require("ucf101"), "UCF101 DVF triplets",
+                        "Pass the folder holding <id>/frame_00.png ...")
     ids = _read_list(root / "test.txt")
     return [Window(i, _existing([root / i / "frame_00.png", root / i / "frame_01_gt.png",
                                  root / i / "frame_02.png"], f"ucf101/{i}")) for i in ids]
 
 
 def davis_triplets(root: str | os.PathLike | None = None) -> list[Window]:
-    """The 30 DAVIS triplets under data/train (training material): frame10, frame10i11, frame11."""
-    root = _require_dir(Path(root) if root else data_root() / "train" / "davis_triplets", "DAVIS triplets",
-                        "They ship in data/train/davis_triplets.")
+    """The 30 DAVIS triplets (training material; data set ``davis``): frame10, frame10i11, frame11."""
+    root = _require_dir(Path(root) if root else require("davis"), "DAVIS triplets",
+                        "Pass the folder holding input/<seq>/ and gt/<seq>/.")
     names = sorted(p.name for p in (root / "input").iterdir() if p.is_dir())
     return [Window(n, _existing([root / "input" / n / "frame10.png", root / "gt" / n / "frame10i11.png",
                                  root / "input" / n / "frame11.png"], f"davis/{n}")) for n in names]
+
+
+def toflow_frames() -> Path:
+    """The folder of the 12 TOFlow frames (data set ``toflow_clip``), fetched when missing."""
+    return require("toflow_clip") / "frames"
 
 
 def frame_folder(folder: str | os.PathLike, name: str | None = None) -> Window:

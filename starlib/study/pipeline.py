@@ -155,6 +155,18 @@ def train_all(profile: str, gpus: int, run: str | None = None, runs_dir: str | P
         raise NotebookFailed(f"training under torchrun failed (exit {done.returncode}): {' '.join(cmd)}")
 
 
+def fetch_data(log: Callable[..., None] = print) -> None:
+    """Every registered data set in the data root before anything reads it: what is missing is fetched (from
+    ``$STARLIB_DATA_MIRROR`` or the pinned sources, saying what and how large); failing that, one line naming
+    ``python -m starlib data fetch`` (:class:`starlib.data.DataMissing`)."""
+    from starlib.data.fetch import require
+    from starlib.data.registry import DATASETS
+
+    for name in DATASETS:
+        require(name)
+    log(f"data: {', '.join(DATASETS)} present")
+
+
 def prepare(profile: str, workers: int = 0, log: Callable[..., None] = print) -> None:
     """Compute every flow the study needs into the repository's cache on ``workers`` processes, before the
     trainings and notebooks read them (:func:`starlib.study.prepare.prepare_flows`)."""
@@ -178,13 +190,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "runs (python -m starlib prepare; default 0: every core; -1: skip; with --notebooks "
                              "the flows are computed where needed)")
     args = parser.parse_args(argv)
+    from starlib.data.fetch import DataMissing
+
     try:
+        fetch_data()
         if args.flow_workers >= 0 and not args.notebooks:     # the whole study; a selection computes its own
             prepare(args.profile, args.flow_workers)
         if args.gpus > 1:
             train_all(args.profile, args.gpus)
         run_notebooks(args.profile, args.notebooks, args.out)
-    except (NotebookFailed, ValueError) as exc:
+    except (NotebookFailed, DataMissing, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"tables: {REPO_ROOT / 'results'}\nfigures: {REPO_ROOT / 'figures'}")

@@ -22,7 +22,7 @@ import numpy as np
 from starlib import metrics as M
 from starlib.data import (FrameStack, RandomCropWindows, Window, davis_triplets, frame_folder, load_window,
                           middlebury_other, sliding_windows, ucf101_dvf, vimeo90k)
-from starlib.data.sources import data_root
+from starlib.data.sources import toflow_frames
 from starlib.evaluation.baselines import bicubic_and_average
 from starlib.evaluation.methods import ground_truth
 from starlib.infer.runner import STARMethod
@@ -81,7 +81,7 @@ def training_split(profile: Profile, length: int = 3) -> tuple[list[Window], lis
         kind = "triplet" if length == 3 else "septuplet"
         windows = vimeo90k(data.vimeo_root, "train", kind)
         return _split(windows, windows[len(windows) - n_val:] if n_val else [], f"vimeo90k-{kind[:3]}-train")
-    clip = frame_folder(data_root() / "train" / "toflow_clip" / "frames", "toflow")
+    clip = frame_folder(toflow_frames(), "toflow")
     windows = sliding_windows(clip, length)
     davis = davis_triplets() if length == 3 else []
     if n_val > len(davis):

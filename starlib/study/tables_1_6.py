@@ -21,7 +21,7 @@ from starlib.data import load_window, vimeo90k
 from starlib.data.degrade import flow_to_tensor, make_lr, modcrop, to_tensor
 from starlib.data.images import read_rgb
 from starlib.data.samples import FrameStack, flow_pair, fr_targets
-from starlib.data.sources import Window, data_root, frame_folder
+from starlib.data.sources import Window, frame_folder, toflow_frames
 from starlib.flow import denormalize_flow
 from starlib.infer.runner import STARMethod
 from starlib.paper.objectives import OBJECTIVES
@@ -193,7 +193,7 @@ def septuplet_windows(profile: Profile) -> tuple[list[FrameStack], str]:
         frames = [list(w.frames)[:5] for w in windows]
         names, tag = [w.name for w in windows], "vimeo90k-septuplet-test"
     else:
-        clip = frame_folder(data_root() / "train" / "toflow_clip" / "frames", "toflow")
+        clip = frame_folder(toflow_frames(), "toflow")
         paths = list(clip.frames)
         starts = range(0, len(paths) - 4, 2)
         frames = [paths[s:s + 5] for s in starts]

@@ -3,18 +3,37 @@ the working directory, so a notebook or command run from any folder reads and wr
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+#: The data root's environment variable and its default (git-ignored; filled by ``python -m starlib data fetch``).
+DATA_ENV = "STARLIB_DATA"
+DEFAULT_DATA_ROOT = REPO_ROOT / "data"
+
+
+def data_root() -> Path:
+    """Where the data sets live: ``$STARLIB_DATA`` (a relative one from the repository root), default
+    ``<repo>/data``."""
+    given = os.environ.get(DATA_ENV, "").strip()
+    if not given:
+        return DEFAULT_DATA_ROOT
+    root = Path(given).expanduser()
+    return root if root.is_absolute() else REPO_ROOT / root
 
 
 def from_repo(path: str) -> str:
     """A path of a profile or a notebook parameter: ``~`` expanded, a relative one taken from the repository
-    root; ``""`` (not given) stays ``""``."""
+    root, except one under ``data/``, which is taken from the data root (:func:`data_root`, so it follows
+    ``$STARLIB_DATA``); ``""`` (not given) stays ``""``."""
     if not path:
         return path
     given = Path(path).expanduser()
-    return str(given if given.is_absolute() else REPO_ROOT / given)
+    if given.is_absolute():
+        return str(given)
+    if given.parts and given.parts[0] == DEFAULT_DATA_ROOT.name:
+        return str(data_root().joinpath(*given.parts[1:]))
+    return str(REPO_ROOT / given)
 
 
 #: Training runs (``runs/<profile>/<run name>/``) and the caches (``cache/flows/``, ``cache/scores/``),
