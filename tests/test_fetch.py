@@ -201,7 +201,7 @@ def test_require_fetches_a_missing_set_saying_what_and_how_large(tiny, tmp_path,
     monkeypatch.setenv(fetch_mod.MIRROR_ENV, str(tmp_path / "empty"))
     (folder / "frames/a.png").unlink()
     with pytest.raises(DataMissing, match=r"data set tiny is not in .* could not be fetched \(.*a\.png is not in the "
-                                          r"mirror.*\); run `python -m starlib data fetch tiny`") as info:
+                                          r"mirror.*\); fetch it with `python -m starlib data fetch tiny`") as info:
         require("tiny")
     assert "\n" not in str(info.value)
 

@@ -237,11 +237,13 @@ def fetch(names: Iterable[str] | None = None, root: str | os.PathLike | None = N
         f"fetching {len(todo)} file(s), {human_size(total)}, of {', '.join(names)} into {root} from "
         f"{_sources_line(mirror, names)}")
     lock, stop = threading.Lock(), threading.Event()
-    bar = progress_bar(total=total, unit="B", unit_scale=True, desc="data", disable=not progress)
+    bars: list = []                                     # made at the first byte: a failed start draws no bar
 
     def tick(n: int) -> None:
         with lock:
-            bar.update(n)
+            if not bars:
+                bars.append(progress_bar(total=total, unit="B", unit_scale=True, desc="data", disable=not progress))
+            bars[0].update(n)
 
     def one(item: tuple[Dataset, ManifestFile, Path]) -> FetchError | None:
         d, entry, target = item
@@ -265,7 +267,8 @@ def fetch(names: Iterable[str] | None = None, root: str | os.PathLike | None = N
         with ThreadPoolExecutor(max(1, workers)) as pool:
             errors = [e for e in pool.map(one, todo) if e is not None]
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
     if errors:
         fatal = [e for e in errors if isinstance(e, _Fatal)]
         first = fatal[0] if fatal else errors[0]
@@ -289,8 +292,8 @@ def require(name: str, root: str | os.PathLike | None = None) -> Path:
     try:
         fetch([name], root, progress=True, log=lambda m: None)
     except FetchError as exc:
-        raise DataMissing(f"data set {name} is not in {folder} and could not be fetched ({exc}); run "
-                          f"`{FETCH_COMMAND} {name}` (add --mirror DIR for a local copy)") from None
+        raise DataMissing(f"data set {name} is not in {folder} and could not be fetched ({exc}); fetch it with "
+                          f"`{FETCH_COMMAND} {name}`") from None
     return folder
 
 
