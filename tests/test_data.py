@@ -13,7 +13,9 @@ from starlib.data import (EvalWindows, ImageError, RandomCropWindows, Window, da
                           write_png)
 from starlib.data.fetch import status
 from starlib.data.registry import DATASETS
+from starlib.data.septuplets import vid4_clips
 from starlib.flow import FlowCache
+from starlib.util.paths import from_repo
 
 
 def test_registered_benchmarks_are_complete():
@@ -23,6 +25,9 @@ def test_registered_benchmarks_are_complete():
     clip = frame_folder(toflow_frames())
     assert len(clip.frames) == 12
     assert len(sliding_windows(clip, 3)) == 10 and len(sliding_windows(clip, 7)) == 6
+    vid4 = vid4_clips(from_repo("data/vid4"))          # a profile's path: under the data root
+    assert {c.name: len(c.frames) for c in vid4} == {"calendar": 41, "city": 34, "foliage": 49, "walk": 47}
+    assert vid4[0].frames[0].name == "Frame 001.png" and vid4[2].frames[9].name == "Frame 10.png"
 
 
 @pytest.mark.parametrize("name", list(DATASETS))
