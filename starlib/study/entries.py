@@ -30,6 +30,7 @@ from starlib.models.star import count_parameters
 from starlib.paper.objectives import objective as objective_record
 from starlib.paper.reference import paper_results
 from starlib.study.recipes import Training, setup, train_run
+from starlib.study.released import released_run
 from starlib.study.workspace import Workspace
 from starlib.train import RunResult
 from starlib.util.provenance import write_results_csv
@@ -93,13 +94,17 @@ def run_info(run: RunResult) -> dict[str, Any]:
 def trained_entry(ws: Workspace, label: str, what: Training, benchmarks: Benchmarks, outputs: Sequence[str], *,
                   niqe: bool = False, paper_method: str | None = None, note: str = "", inputs: str | None = None,
                   wrap: Callable[[Method], Method] | None = None,
-                  paper_rows: Mapping[str, tuple[int, str]] | None = None) -> Entry:
+                  paper_rows: Mapping[str, tuple[int, str]] | None = None, released: bool = False) -> Entry:
     """Train (or reuse) ``what``, score it on ``benchmarks`` and return the entry (with its method).
 
     ``inputs`` defaults to the objective's (``"hr"``: HR frames in, T-SR at the original resolution; an
     LR-trained model can be scored on HR inputs too). ``wrap`` turns the method into another one (e.g.
-    :class:`starlib.evaluation.cascades.LRFramesAsInput`); its ``key_suffix`` names it in the score cache."""
-    run = train_run(ws, what)
+    :class:`starlib.evaluation.cascades.LRFramesAsInput`); its ``key_suffix`` names it in the score cache.
+    ``released``: the row scores the objective's own network, so the authors' file the profile names under
+    ``[released]`` for ``what.objective`` stands in for the training when there is one
+    (:mod:`starlib.study.released`; the row's note and ``setup`` then say so)."""
+    authors = released_run(ws, what.objective) if released else None
+    run = authors.run if authors else train_run(ws, what)
     inputs = inputs or objective_record(what.objective).inputs
     tile = ws.profile.eval.tile(inputs)
     method: Method = STARMethod(run.model, ws.flows, inputs=inputs, tile=tile, device=ws.device)
@@ -108,9 +113,11 @@ def trained_entry(ws: Workspace, label: str, what: Training, benchmarks: Benchma
         method = wrap(method)
         suffix = getattr(method, "key_suffix", "")
     key = run_key(run, inputs, tile, suffix)
-    return Entry(label, _scored(ws, label, method, key, benchmarks, outputs, niqe), paper_method, note,
-                 info={**run_info(run), "setup": setup(ws, what)},
-                 method=method, run=run, paper_rows=dict(paper_rows or {}))
+    info = {**run_info(run), "setup": setup(ws, what)} if authors is None else \
+        {**run_info(run), "setup": authors.setup, **authors.info}
+    return Entry(label, _scored(ws, label, method, key, benchmarks, outputs, niqe), paper_method,
+                 note if authors is None else authors.note, info=info, method=method, run=run,
+                 paper_rows=dict(paper_rows or {}))
 
 
 # --- summaries ------------------------------------------------------------------------------------------

@@ -266,6 +266,46 @@ class ZSMSettings:
 
 
 @dataclass(frozen=True)
+class ReleasedSettings:
+    """``[released]``: the authors' released STARnet files (docs/published_models.md), at most one per objective,
+    e.g. ``"STAR-ST" = "weights/FBPNSR_RBPN_V4_REF_Lr_STAR_ST.pth"``. Evaluation only: the rows of Tables 2 and
+    7-10 and of Table ZSM that score an objective's own network score that file's network instead of training
+    it (:mod:`starlib.study.released`); its paper-width config comes from the file, never from ``[model]``.
+    Every other run (the Net_S-alone cascades, the ablations) is trained as usual. Empty: nothing released."""
+
+    files: dict[str, str] = field(default_factory=dict)   # objective -> file (resolved from the repository)
+
+    def file(self, objective_name: str) -> str:
+        """The file named for ``objective_name``, or ``""``."""
+        return self.files.get(objective_name, "")
+
+    @classmethod
+    def from_toml(cls, data: Any, where: str) -> ReleasedSettings:
+        if not isinstance(data, dict):
+            raise ConfigError(f"{where}: [released] is a table of objective = \"file\" lines")
+        unknown = sorted(set(data) - set(OBJECTIVES))
+        if unknown:
+            raise ConfigError(f"{where}: [released] names unknown objective(s) {unknown}; known: "
+                              f"{', '.join(f'{o!r}' for o in OBJECTIVES)}")
+        files = {}
+        for name, value in data.items():
+            if not isinstance(value, str):
+                raise ConfigError(f"{where}: [released] {name!r} = {value!r}: give the file's path as a string")
+            if value:
+                files[name] = _weights_file(where, f"[released] {name!r}", value)
+        return cls(files)
+
+
+def _weights_file(where: str, key: str, value: str) -> str:
+    """``value`` resolved from the repository; a ConfigError naming the profile and the key when it is no file."""
+    resolved = from_repo(value)
+    if not Path(resolved).is_file():
+        raise ConfigError(f"{where}: {key} = {value!r}: {resolved} does not exist; give the path of the weights "
+                          f"file (absolute, or relative to the repository) or remove the key")
+    return resolved
+
+
+@dataclass(frozen=True)
 class Profile:
     """A named, validated set of settings. ``model`` is the STARConfig of the profile's main network."""
 
@@ -280,6 +320,7 @@ class Profile:
     validation: ValidationSettings = ValidationSettings()
     zsm: ZSMSettings = ZSMSettings()
     stages: StagesSettings = StagesSettings()
+    released: ReleasedSettings = ReleasedSettings()
     schedule: str = ""                   # the [schedules.<name>] reading laid over [train] ("" = [train] as written)
     schedules: dict[str, Schedule] = field(default_factory=dict)
     device: str = "auto"                 # auto (CUDA when present, else CPU) | cpu | cuda | cuda:N
@@ -297,10 +338,11 @@ SECTIONS = {"data": DataSettings, "flow": FlowSettings, "eval": EvalSettings, "t
 def parse_profile(name: str, data: dict[str, Any], path: Path | None = None) -> Profile:
     """A :class:`Profile` from the parsed TOML ``data``; every error names ``path`` (or ``name``)."""
     where = str(path or name)
-    unknown = sorted(set(data) - {"description", "device", "model", "train", "schedule", "schedules", *SECTIONS})
+    unknown = sorted(set(data) - {"description", "device", "model", "train", "schedule", "schedules", "released",
+                                  *SECTIONS})
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) or table(s) {unknown}; known: description, device, model, "
-                         f"train, schedule, schedules, {', '.join(SECTIONS)}")
+                         f"train, schedule, schedules, released, {', '.join(SECTIONS)}")
     device = data.get("device", "auto")
     if not isinstance(device, str) or not DEVICE_PATTERN.fullmatch(device):
         raise ConfigError(f"{where}: device = {device!r}; use auto, cpu, cuda or cuda:N")
@@ -312,11 +354,7 @@ def parse_profile(name: str, data: dict[str, Any], path: Path | None = None) -> 
     for key in ("net_s_file", "fr_file"):                  # weights files: must exist
         value = getattr(stages, key)
         if value:
-            resolved = from_repo(value)
-            if not Path(resolved).is_file():
-                raise ConfigError(f"{where}: [stages] {key} = {value!r}: {resolved} does not exist; give the path "
-                                 f"of the weights file (absolute, or relative to the repository) or remove the key")
-            stages = dataclasses.replace(stages, **{key: resolved})
+            stages = dataclasses.replace(stages, **{key: _weights_file(where, f"[stages] {key}", value)})
     sections["stages"] = stages
     schedules_data = data.get("schedules", {})
     if not isinstance(schedules_data, dict) or not all(isinstance(v, dict) for v in schedules_data.values()):
@@ -337,6 +375,7 @@ def parse_profile(name: str, data: dict[str, Any], path: Path | None = None) -> 
         train_data = {**train_data, **base, "finetune": {**finetune, **fine}}
     return Profile(name=name, description=str(data.get("description", "")), model=model, device=device,
                    train=TrainSettings.from_toml(train_data, where), path=path, schedule=schedule,
+                   released=ReleasedSettings.from_toml(data.get("released", {}), where),
                    schedules=schedules, **sections)
 
 

@@ -43,6 +43,7 @@ from starlib.study.floors import FLOOR
 from starlib.study import recipes
 from starlib.study.profile import ZSMSettings
 from starlib.study.recipes import Training, train_run
+from starlib.study.released import WEIGHTS_LABEL, released_note, released_run
 from starlib.study.tables_7_10 import FI, FI_NOTE, PUBLISHED, T7, Comparisons
 from starlib.study.workspace import Workspace
 from starlib.util.atomic import atomic_write_text
@@ -171,7 +172,11 @@ def build_methods(ws: Workspace, labels: Sequence[str] = ()) -> list[ZSMMethod]:
         return network(comp.ssr_method(name)[1])        # the Net_S-alone run of Tables 7-8
 
     def star(objective: str) -> tuple[Method, dict[str, Any]]:
-        return network(train_run(ws, Training(objective)))
+        authors = released_run(ws, objective)           # the profile's [released] file, else trained here
+        if authors is None:
+            return network(train_run(ws, Training(objective)))
+        method, info = network(authors.run)
+        return method, {**info, "setup": authors.setup, **authors.info}
 
     def t_then_s(name: str) -> tuple[Method, dict[str, Any]]:
         method, info = ssr(name)
@@ -201,6 +206,8 @@ def build_methods(ws: Workspace, labels: Sequence[str] = ()) -> list[ZSMMethod]:
     for label in labels:
         method, info = builders[label]()
         note = notes.get(label, FI_NOTE if FI in label else "")
+        if info.get("weights") == WEIGHTS_LABEL:        # a [released] file, not the training the note describes
+            note = released_note(info["source_file"])
         out.append(ZSMMethod(label, method, info, note))
     return out
 

@@ -109,10 +109,11 @@ def table1(ws: Workspace) -> list[Entry]:
 
 def table2(ws: Workspace) -> list[Entry]:
     """Training objectives: STAR and its finetunes STAR-ST, STAR-S, STAR-T (= STAR-T_LR), each scored on the
-    outputs it is trained for."""
+    outputs it is trained for (or from the authors' file the profile's ``[released]`` names for it)."""
     bench = test_benchmarks(ws.profile)
     outputs = tuple(dict.fromkeys(o for name in TABLE2 for o in OBJECTIVES[name].scored))
-    return [trained_entry(ws, name, what, bench, OBJECTIVES[name].scored, paper_method=paper, note=note)
+    return [trained_entry(ws, name, what, bench, OBJECTIVES[name].scored, paper_method=paper, note=note,
+                          released=True)
             for name, (what, paper, note) in table2_trainings(ws).items()] + [floor_entry(ws, bench, outputs)]
 
 

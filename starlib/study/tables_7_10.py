@@ -9,6 +9,10 @@ With ``[tables] published_rows = true`` the tables also carry networks trained e
 authors' published weights (:mod:`starlib.evaluation.published`): BasicVSR (Table 8, and its cascades with RIFE
 and flow interpolation in Table 7), RIFE v4.0 (Tables 9-10; RBPN -> RIFE in Table 7). They are reference
 points labelled :data:`~starlib.evaluation.published.PUBLISHED_LABEL`; no claim names them.
+
+With a file under the profile's ``[released]`` for an objective, the rows of that objective's network (STAR,
+STAR-ST, STAR-S, STAR-T_LR, STAR-T_HR) score the authors' released weights instead of a network trained here
+(:mod:`starlib.study.released`); the Net_S-alone rows and the cascades are trained as always.
 """
 
 from __future__ import annotations
@@ -101,7 +105,7 @@ class Comparisons:
 
     def _trained(self, label: str, objective: str, bench: dict[str, list[Window]], outputs: tuple[str, ...],
                  **kw: Any) -> Entry:
-        return trained_entry(self.ws, label, Training(objective), bench, outputs, **kw)
+        return trained_entry(self.ws, label, Training(objective), bench, outputs, released=True, **kw)
 
     def _published(self, label: str, method: Method, key: str, bench: dict[str, list[Window]],
                    outputs: tuple[str, ...], niqe: bool = False) -> Entry:
@@ -167,7 +171,8 @@ class Comparisons:
                                           self.bench, out, niqe=True, paper=paper, note=FI_NOTE if paper else ""))
         star, loss = t7_star(self.ws)
         entries.append(trained_entry(self.ws, T7.STAR, star, self.bench, out, niqe=True, paper_method="STAR-L_f",
-                                     note=f"here: {loss}; the paper's STAR row in Table 7 is trained with L_f"))
+                                     note=f"here: {loss}; the paper's STAR row in Table 7 is trained with L_f",
+                                     released=True))
         entries.append(self._trained(T7.STAR_ST, "STAR-ST", self.bench, out, niqe=True, paper_method="STAR-ST-L_r"))
         entries.append(reported_entry("STAR-ST-L_f", out, status="not run: no VGG19 weights"))
         for paper in ("*RBPN -> DAIN (joint)", "DBPN -> TOFlow"):
