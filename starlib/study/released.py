@@ -58,6 +58,7 @@ class Released:
 
     @property
     def info(self) -> dict[str, Any]:
+        """A table row's ``info_*`` columns beyond the run's."""
         return {"weights": WEIGHTS_LABEL, "source_file": self.source_file, "source_sha256": self.source_sha256}
 
 
