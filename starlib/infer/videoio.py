@@ -21,7 +21,8 @@ Policies (errors name the file and the fix, see :class:`MediaError`):
   replaces the target folder (the old one is removed only after the swap). A failed, interrupted
   (Ctrl-C) or terminated (SIGTERM, SIGHUP, while :func:`cleanup_on_signals` is active) run removes its
   temporary output and leaves an earlier output as it was; only SIGKILL can leave a ``.partial`` behind. An
-  existing output is only replaced with ``overwrite=True``; a folder is only replaced when it holds nothing
+  existing output is only replaced with ``overwrite=True``. A video is swapped in only when ffmpeg exited 0 and
+  the file's index holds every frame sent (a full disk fails the run with one line; see :class:`VideoSink`); a folder is only replaced when it holds nothing
   but what ``enhance`` writes (``NNNNNN.png`` frames and ``video.json``);
 - the output is checked before anything is computed (:func:`check_output`): it may not be the input, lie
   inside an input folder or contain the input; its parent may not be a file; an extension-less output (a
@@ -30,6 +31,7 @@ Policies (errors name the file and the fix, see :class:`MediaError`):
 
 from __future__ import annotations
 
+import collections
 import json
 import math
 import os
@@ -37,12 +39,14 @@ import re
 import secrets
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +54,7 @@ import numpy as np
 
 from starlib.data.images import IMAGE_SUFFIXES, list_images, max_pixels, read_rgb, too_large, write_png
 from starlib.data.sources import iter_video_frames, probe_video
-from starlib.util.atomic import atomic_write_text, default_file_mode
+from starlib.util.atomic import atomic_write_text, default_file_mode, free_space
 
 #: Output extensions written as video (libx264 / yuv420p).
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi")
@@ -429,7 +433,14 @@ class FolderSink:
 
 class VideoSink:
     """H.264 video written through a hidden ``.NAME.XXXX.partial.EXT`` file beside ``path``, renamed over
-    ``path`` when complete (:meth:`abort` removes it)."""
+    ``path`` when complete (:meth:`abort` removes it).
+
+    ffmpeg runs as our own process (imageio-ffmpeg's binary) so that its exit status and error lines are seen:
+    the partial file is swapped in only when ffmpeg exited 0 and the written file's index holds every frame
+    sent (:func:`count_packets`). Anything else (a full disk: "Error writing trailer: No space left on device")
+    is a :class:`MediaError` naming the output and ffmpeg's reason; the caller's :meth:`abort` then removes the
+    partial file and an earlier output stays as it was.
+    """
 
     def __init__(self, path: Path, fps: float, overwrite: bool) -> None:
         if path.exists() and not overwrite:
@@ -443,37 +454,90 @@ class VideoSink:
                              f"folder you can write to") from exc
         os.close(fd)
         self.path, self.tmp, self.fps, self.count, self.done = path, Path(tmp), fps, 0, False
-        self.writer: Any = None
+        self.proc: subprocess.Popen | None = None
+        self.errors: collections.deque[str] = collections.deque(maxlen=40)   # ffmpeg's last stderr lines
+        self.reader: threading.Thread | None = None
         self.size: tuple[int, int] | None = None      # (width, height) as encoded
 
-    def _open(self, frame: np.ndarray) -> None:
+    def _command(self) -> list[str]:
         import imageio_ffmpeg
 
+        rate = Fraction(self.fps).limit_denominator(100000)
+        return [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-hide_banner", "-nostats", "-loglevel", "error",
+                "-f", "rawvideo", "-vcodec", "rawvideo", "-s", f"{self.size[0]}x{self.size[1]}",
+                "-pix_fmt", "rgb24", "-r", str(rate), "-i", "-", "-an",
+                "-vcodec", "libx264", "-pix_fmt", "yuv420p", *FFMPEG_QUALITY, str(self.tmp)]
+
+    def _open(self, frame: np.ndarray) -> None:
         h, w = frame.shape[:2]
         if h % 2 or w % 2:
             print(f"warning: {self.path}: frames of {w}x{h} px are cropped to {w - w % 2}x{h - h % 2} (H.264 "
                   f"yuv420p needs even sizes); write a folder output to keep every pixel", file=sys.stderr)
         self.size = (w - w % 2, h - h % 2)
-        self.writer = imageio_ffmpeg.write_frames(str(self.tmp), self.size, fps=self.fps, codec="libx264",
-                                                  pix_fmt_in="rgb24", pix_fmt_out="yuv420p", quality=None,
-                                                  macro_block_size=1, output_params=list(FFMPEG_QUALITY))
-        self.writer.send(None)
+        self.proc = subprocess.Popen(self._command(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        self.reader = threading.Thread(target=self._keep_errors, args=(self.proc.stderr,), daemon=True)
+        self.reader.start()
+
+    def _keep_errors(self, stream: Any) -> None:
+        for raw in stream:
+            line = raw.decode(errors="replace").strip()
+            if line:
+                self.errors.append(line)
+        stream.close()
+
+    def _failure(self, what: str) -> MediaError:
+        full_lines = [line for line in self.errors if "No space left" in line or "Disk quota" in line]
+        said = [re.sub(r"^\[[^]]*\]\s*", "", line) for line in (full_lines or list(self.errors)[-1:])]
+        reason = said[0] if full_lines else f"{what} ({said[0]})" if said else what    # without "[out#0 @ 0x..]"
+        fix = (f"free some space ({free_space(self.path.parent)} free in {self.path.parent}) or write elsewhere, "
+               f"and run again" if full_lines else "or write a folder output (a path without extension)")
+        return MediaError(f"could not write the video {self.path}: {reason[:300]}; nothing was replaced (an "
+                          f"earlier file there is unchanged): {fix}")
 
     def write(self, frame: np.ndarray) -> None:
-        if self.writer is None:
+        if self.proc is None:
             self._open(frame)
         frame = even_crop(frame)
         if (frame.shape[1], frame.shape[0]) != self.size:
             raise MediaError(f"{self.path}: frame {self.count} is {frame.shape[1]}x{frame.shape[0]}, the video "
                              f"{self.size[0]}x{self.size[1]}; one video holds one frame size")
-        self.writer.send(np.ascontiguousarray(frame))
+        try:
+            self.proc.stdin.write(np.ascontiguousarray(frame).tobytes())
+        except (BrokenPipeError, OSError) as exc:     # ffmpeg stopped (a full disk, a killed process)
+            self._stop()
+            raise self._failure(f"ffmpeg stopped ({exc.strerror or exc})") from exc
         self.count += 1
 
+    def _stop(self) -> int | None:
+        """Close ffmpeg's input and wait for it; its exit status (None when there was no process)."""
+        if self.proc is None:
+            return None
+        proc, self.proc = self.proc, None
+        try:
+            proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            status = proc.wait(timeout=600)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        finally:
+            if self.reader is not None:
+                self.reader.join(timeout=10)
+        return status
+
     def finish(self) -> None:
-        if self.writer is None:
+        if self.proc is None:
             raise MediaError(f"{self.path}: no frames to write")
-        self.writer.close()
-        self.writer = None
+        status = self._stop()
+        if status != 0:
+            raise self._failure(f"ffmpeg exited with status {status}")
+        written = count_packets(self.tmp)
+        if written != self.count:
+            raise self._failure(f"the written file holds {written} of the {self.count} frames sent")
         with _critical():
             os.chmod(self.tmp, default_file_mode())
             os.replace(self.tmp, self.path)
@@ -483,15 +547,27 @@ class VideoSink:
         """Stop ffmpeg and remove the partial file; an earlier output at ``path`` stays as it was."""
         if self.done:
             return
-        if self.writer is not None:
-            try:
-                self.writer.close()
-            except BaseException:  # ffmpeg may already be gone; the partial file is removed anyway
-                pass
-            self.writer = None
+        try:
+            self._stop()
+        except BaseException:  # ffmpeg may already be gone; the partial file is removed anyway
+            pass
         with _critical():
             self.tmp.unlink(missing_ok=True)
             _remove_empty(self.created)
+
+
+def count_packets(path: Path) -> int:
+    """The video frames a file's index holds (its packets, read without decoding); 0 for a file ffmpeg cannot
+    open (an mp4 whose trailer was never written has no index)."""
+    import imageio_ffmpeg
+
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error", "-i", str(path),
+           "-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-"]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                          check=False)
+    if proc.returncode != 0:
+        return 0
+    return sum(1 for line in proc.stdout.decode(errors="ignore").splitlines() if line and not line.startswith("#"))
 
 
 def open_output(path: str | os.PathLike, fps: float, overwrite: bool = False, meta: dict[str, Any] | None = None,
