@@ -419,7 +419,9 @@ def main(argv: list[str] | None = None) -> int:
     from starlib.infer.enhance import EnhanceError
     from starlib.models.checkpoint import CheckpointError
     from starlib.infer.videoio import MediaError
+    from starlib.util.atomic import DiskFullError
     from starlib.util.config import ConfigError
+    from starlib.util.damaged import DamagedFileError
     from starlib.train import TrainingDiverged
     from starlib.train.trainer import RunLocked
     from starlib.util.hardware import DeviceUnavailable
@@ -427,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command][1](args)
     except (EnhanceError, MediaError, ImageError, CheckpointError, ConfigError, DeviceUnavailable, RunLocked,
-            TrainingDiverged, FetchError, FileNotFoundError) as exc:
+            TrainingDiverged, FetchError, FileNotFoundError, DiskFullError, DamagedFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

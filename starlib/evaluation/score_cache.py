@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -10,10 +11,9 @@ import pandas as pd
 
 from starlib.data.sources import Window
 from starlib.evaluation.methods import Method
+from starlib.evaluation.score_file import KEYS, empty, read_scores, write_scores
 from starlib.evaluation.scoring import evaluate
 from starlib.util.atomic import atomic_write_text
-
-KEYS = ["dataset", "item", "output"]
 
 
 def score_key(name: str) -> str:
@@ -24,7 +24,10 @@ def score_key(name: str) -> str:
 class ScoreCache:
     """``<root>/<key>.csv`` per method: one row per (dataset, item, output), every full-reference metric, and
     NIQE for the rows scored with it (``niqe_scored``). Scores of an item never change for a fixed method, so a
-    key must name the method exactly (a training run's folder and input mode, a baseline's name)."""
+    key must name the method exactly (a training run's folder and input mode, a baseline's name).
+
+    A row is used only when it proves itself whole and unique (:mod:`starlib.evaluation.score_file`); the rows
+    that do not are rescored, with a one-line warning naming the file, and the file is rewritten clean."""
 
     def __init__(self, root: str | Path, shipped: str | Path | None = None,
                  may_seed: Callable[[str], bool] | None = None) -> None:
@@ -54,7 +57,13 @@ class ScoreCache:
         exactly when it was asked for."""
         path = self.path(key)
         self._seed(key)
-        known = pd.read_csv(path, dtype={"item": str}) if path.is_file() else pd.DataFrame(columns=KEYS)
+        known, damaged = empty(), False
+        if path.is_file():
+            found = read_scores(path)
+            known, damaged = found.rows, found.damaged
+            if damaged:
+                print(f"warning: score cache {path}: {found.dropped} row(s) left out ({found.reason}); they are "
+                      f"scored again when asked for and the file is rewritten without them", file=sys.stderr)
         have = set(map(tuple, known[KEYS].values)) if len(known) else set()
         if niqe:
             done = known["niqe_scored"].fillna(0).astype(bool) if "niqe_scored" in known.columns else None
@@ -64,7 +73,8 @@ class ScoreCache:
             fresh = evaluate(method, todo, dataset, outputs, niqe=niqe, scale=scale, progress=progress,
                              desc=desc or f"{key} {dataset}").assign(niqe_scored=float(niqe))
             known = pd.concat([known, fresh], ignore_index=True).drop_duplicates(KEYS, keep="last")
-            atomic_write_text(path, known.to_csv(index=False))
+        if todo or damaged:
+            write_scores(path, known)
         want = pd.DataFrame([(dataset, w.name, o) for w in windows for o in outputs], columns=KEYS).astype(str)
         # what was asked for, whatever else the cache holds: a table never depends on what ran before it
         drop = ["niqe_scored"] + ([] if niqe else ["niqe", "niqe_status"])

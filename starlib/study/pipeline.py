@@ -78,11 +78,22 @@ def record_times(times: dict[str, float], results_dir: Path, profile: str) -> Pa
     (rows of notebooks not run now are kept), with provenance."""
     import pandas as pd
 
+    from starlib.util.damaged import set_aside
     from starlib.util.hardware import describe_device
     from starlib.util.provenance import provenance, write_results_csv
 
     path = results_dir / profile / TIMES_FILE
-    old = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=["notebook", "seconds"])
+    old = pd.DataFrame(columns=["notebook", "seconds"])
+    if path.is_file():
+        try:
+            old = pd.read_csv(path)
+            if not {"notebook", "seconds"} <= set(old.columns):
+                raise ValueError("no notebook and seconds columns")
+        except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+            aside = set_aside(path)
+            old = pd.DataFrame(columns=["notebook", "seconds"])
+            print(f"warning: {path} is damaged ({str(exc).splitlines()[0][:100]}); kept aside as {aside.name} "
+                  f"and written anew with this run's times only", file=sys.stderr)
     old = old[~old["notebook"].isin(times)]
     rows = old.to_dict("records") + [{"notebook": name, "seconds": round(t, 1)} for name, t in times.items()]
     rows = sorted(({k: v for k, v in r.items() if k in ("notebook", "seconds", "git_commit", "created_utc")}

@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 from starlib.paper.objectives import OBJECTIVES, PRETRAINING
+from starlib.util.damaged import DamagedFileError
 
 MANIFEST = "MANIFEST.json"
 
@@ -41,7 +42,17 @@ def sha256(path: Path) -> str:
 def read_manifest(shipped: Path) -> dict[str, dict[str, str]]:
     """``{file name: {run name: model.pt SHA256}}`` of a shipped scores folder (empty when it has none)."""
     path = Path(shipped) / MANIFEST
-    return json.loads(path.read_text()) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    try:
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+        if not (isinstance(manifest, dict) and all(isinstance(runs, dict) and all(
+                isinstance(d, str) for d in runs.values()) for runs in manifest.values())):
+            raise ValueError("not a mapping of score files to their runs' model.pt digests")
+    except ValueError as exc:           # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise DamagedFileError(f"{path} is damaged ({str(exc)[:120]}); restore it with `git checkout -- {path}` "
+                               f"(or write it anew with `python -m starlib ship`)") from exc
+    return manifest
 
 
 class SeedCheck:

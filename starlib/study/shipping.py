@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from starlib.evaluation.score_file import read_scores
 from starlib.models import STARConfig
 from starlib.models.checkpoint import meta_model, read_checkpoint
 from starlib.models.star import count_parameters
@@ -27,6 +28,7 @@ from starlib.study.shipped_scores import MANIFEST, runs_in_key, sha256
 from starlib.study.tables_7_10 import comparison_trainings
 from starlib.study.workspace import Workspace
 from starlib.util.atomic import atomic_path, atomic_write_text
+from starlib.util.damaged import DamagedFileError
 from starlib.util.paths import REPO_ROOT, SHIPPED_RUNS_DIR, SHIPPED_SCORES
 
 #: The profile whose STAR-ST and STAR-T_HR runs are ``enhance``'s demo checkpoints.
@@ -77,6 +79,12 @@ def _scores_to_ship(scores: Path, names: set[str]) -> list[Path]:
         raise FileNotFoundError(f"no scores of {', '.join(sorted(names - covered))} in {scores}: ship from the "
                                 f"cache that scored them (`python -m starlib ship --cache-dir DIR`), or run "
                                 f"notebook 13 first so that {scores} holds them")
+    for path in files:
+        found = read_scores(path)
+        if found.damaged:
+            raise DamagedFileError(f"score cache {path} is damaged ({found.dropped} row(s): {found.reason}), so it is "
+                             f"not shipped; run notebook 13 again (it rescores those rows and rewrites the "
+                             f"file), then ship")
     return files
 
 
