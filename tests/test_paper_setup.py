@@ -54,7 +54,7 @@ def test_a_schedule_and_train_setting_the_same_key_or_an_unknown_reading_are_err
         parse_profile("paper", _data("paper") | {"schedule": "epochs"}, tmp_path / "paper.toml")
     bad = _data("paper")
     bad["schedules"]["paper"]["lr_milestones"] = [30, 60]
-    with pytest.raises(ConfigError, match="fractions of the run"):
+    with pytest.raises(ConfigError, match=r"\[schedules.paper\]: lr_milestones = 30.0 is out of range"):
         parse_profile("paper", bad, tmp_path / "paper.toml")
 
 

@@ -77,11 +77,11 @@ def test_the_validation_split_is_carved_out_of_the_training_data():
 
 
 @pytest.mark.parametrize("section, values, match", [
-    ("data", {"max_test_items": -2}, "must be >= 0"),
+    ("data", {"max_test_items": -2}, r"\[data\]: max_test_items = -2 is out of range"),
     ("eval", {"hr_input_benchmarks": ["ucf-101"]}, "unknown benchmarks"),
-    ("eval", {"tile_hr": -1}, "must be >= 0"),
+    ("eval", {"tile_hr": -1}, r"tile_hr = -1 is out of range; give a finite number from 0 to 4096"),
     ("tables", {"t9_cross_benchmarks": ["vid4"]}, "unknown benchmarks"),
-    ("tables", {"t5_crop": [0, 0]}, "at least 8 px"),
+    ("tables", {"t5_crop": [0, 0]}, "t5_crop = 0 is out of range"),
     ("validation", {"windows": 2, "every": 0}, "never scores"),
 ])
 def test_values_out_of_range_are_errors_naming_the_key(section, values, match, tmp_path):

@@ -350,11 +350,12 @@ def test_tables_md_block_is_replaced_not_repeated(tmp_path):
 
 
 def test_profile_zsm_section_is_typed():
+    base = {"model": {}, "data": {}, "train": {"steps": 1}}           # what every profile must have
     with pytest.raises(ValueError, match=r"\[zsm\].*key_frames must be one of"):
-        parse_profile("x", {"zsm": {"key_frames": "last"}})
+        parse_profile("x", base | {"zsm": {"key_frames": "last"}})
     with pytest.raises(ValueError, match=r"\[zsm\].*unknown key 'vid4'"):
-        parse_profile("x", {"zsm": {"vid4": "/data"}})
-    assert parse_profile("x", {"zsm": {"crop": [64, 64]}}).zsm.crop == (64, 64)
+        parse_profile("x", base | {"zsm": {"vid4": "/data"}})
+    assert parse_profile("x", base | {"zsm": {"crop": [64, 64]}}).zsm.crop == (64, 64)
 
 
 # ----------------------------------------------------------------------------- the command

@@ -10,7 +10,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from starlib.util.config import ConfigError, sparse_asdict
 
@@ -75,6 +75,14 @@ class STARConfig:
     fr_depth: int = 5
     fr_identity_init: bool = False      # ours: the U-Net's last conv starts at zero, so with a tanh or linear
                                         # correction the refined flow starts equal to its input
+
+    #: What a profile may set (:func:`starlib.util.config.check_numbers`); the network's size is bounded on top
+    #: of these by the checkpoints' parameter bound (:func:`starlib.models.checkpoint.max_parameters`).
+    NUMBER_RANGES: ClassVar[dict[str, tuple[float, float]]] = {
+        "scale": (2, 8), "base_filter": (1, 2048), "feat": (1, 2048), "motion_feat": (1, 2048),
+        "num_stages": (1, 16), "n_resblock": (0, 64), "netm_resblocks": (0, 64), "netd_resblocks": (0, 64),
+        "tsr_lr_resblocks": (0, 64), "dbpn_num_up": (1, 32), "resblock_init_scale": (1e-6, 1.0),
+        "fr_width": (1, 2048), "fr_depth": (1, 8)}
 
     def __post_init__(self) -> None:
         def check(name: str, allowed: tuple) -> None:

@@ -12,7 +12,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from starlib.models.config import STARConfig
 from starlib.flow import BACKENDS
@@ -24,6 +24,12 @@ from starlib.util.paths import from_repo
 PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
 TEST_BENCHMARKS = ("middlebury", "ucf101")
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
+PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+#: Sections a profile cannot do without (an empty file would otherwise train the paper's network for days).
+REQUIRED = ("model", "data", "train")
+#: The most output pixels one training forward may produce (items per forward x HR patch area): 64 M, 60 times
+#: the paper's (10 full 256x448 frames); more ends in an allocation no machine has.
+MAX_FORWARD_PIXELS = 2**26
 
 
 def _non_negative(obj: object, *names: str) -> None:
@@ -40,6 +46,17 @@ def _benchmarks(name: str, values: tuple[str, ...]) -> None:
 
 def available_profiles() -> list[str]:
     return sorted(p.stem for p in PROFILE_DIR.glob("*.toml"))
+
+
+def check_profile_name(name: object) -> str:
+    """``name`` if it can name a profile (letters, digits, ``_`` and ``-``: never a path), else a
+    :class:`ConfigError` listing the profiles. Every entry point passes through it (:func:`load_profile`,
+    :func:`parse_profile`, :class:`Profile`), so a notebook parameter like ``../../x`` neither reads a file
+    outside ``profiles/`` nor creates a folder outside ``results/``, ``figures/`` or ``runs/``."""
+    if not isinstance(name, str) or not PROFILE_NAME.fullmatch(name):
+        raise ConfigError(f"profile {name!r} is not a profile name (letters, digits, _ and - only, no path); choose "
+                          f"one of {available_profiles()} (files in {PROFILE_DIR})")
+    return name
 
 
 @dataclass(frozen=True)
@@ -69,6 +86,7 @@ class ValidationSettings:
                               # training triplets); 0 = no validation
     every: int = 0            # score them every this many steps (and before the first and after the last)
     crop: int = 0             # centre crop in LR px (0 = whole frames)
+    NUMBER_RANGES: ClassVar[dict[str, tuple[float, float]]] = {"crop": (0, 4096)}
 
     def __post_init__(self) -> None:
         _non_negative(self, "windows", "every", "crop")
@@ -87,6 +105,8 @@ class Schedule:
     lr_milestones: tuple[float, ...] = ()          # fractions of the run where the learning rate drops 10x
     finetune_steps: int = 0
     finetune_milestones: tuple[float, ...] = ()
+    NUMBER_RANGES: ClassVar[dict[str, tuple[float, float]]] = {"lr_milestones": (1e-9, 1 - 1e-9),
+                                                               "finetune_milestones": (1e-9, 1 - 1e-9)}
 
     def __post_init__(self) -> None:
         _non_negative(self, "steps", "finetune_steps")
@@ -133,6 +153,7 @@ class FlowSettings:
     benchmark_backends: tuple[str, ...] = ()   # () = every backend
     benchmark_sources: int = 4                 # real frames resampled under known motion
     benchmark_hr: bool = True                  # also time/score at 256x448 (HR-input tasks)
+    NUMBER_RANGES: ClassVar[dict[str, tuple[float, float]]] = {"benchmark_sources": (0, 1000)}
 
     def __post_init__(self) -> None:
         unknown = [b for b in (self.backend, *self.benchmark_backends) if b not in BACKENDS]
@@ -148,6 +169,7 @@ class EvalSettings:
     tile_hr: int = 128                   # tile size in input px for HR-input models (STAR-T_HR)
     max_items_hr_inputs: int = 0         # per benchmark, for HR-input models (0 = all; 16x the pixels)
     hr_input_benchmarks: tuple[str, ...] = TEST_BENCHMARKS   # benchmarks scored for HR-input models
+    NUMBER_RANGES: ClassVar[dict[str, tuple[float, float]]] = {"tile_lr": (0, 4096), "tile_hr": (0, 4096)}
 
     def __post_init__(self) -> None:
         _non_negative(self, "tile_lr", "tile_hr", "max_items_hr_inputs")
@@ -213,6 +235,7 @@ class TablesSettings:
     t7_star_loss: str = "L_r"                    # loss of Table 7's STAR row (paper: "L_f", its "STAR-L_f")
     published_rows: bool = False                 # Tables 7-10: rows of BasicVSR / RIFE from their published weights
                                                  # (docs/published_models.md; needs requirements-published.txt)
+    NUMBER_RANGES: ClassVar[dict[str, tuple[float, float]]] = {"t5_crop": (8, 8192)}
 
     def __post_init__(self) -> None:
         objective(self.t46_objective)
@@ -245,6 +268,7 @@ class ZSMSettings:
     tail_window: bool = True             # TMNet's last window ending at the clip's last frame (False: ZSM's)
     methods: tuple[str, ...] = ()        # rows to run (labels of starlib.study.table_zsm.Z); () = all
     item_level: str = "frame"            # table_zsm_items.csv rows: "frame" or "window" (means of a window)
+    NUMBER_RANGES: ClassVar[dict[str, tuple[float, float]]] = {"crop": (0, 8192)}
 
     def __post_init__(self) -> None:
         from starlib.data.degrade import LR_METHODS
@@ -326,6 +350,9 @@ class Profile:
     device: str = "auto"                 # auto (CUDA when present, else CPU) | cpu | cuda | cuda:N
     path: Path | None = None
 
+    def __post_init__(self) -> None:
+        check_profile_name(self.name)
+
     @property
     def scale(self) -> int:
         return self.model.scale
@@ -337,7 +364,12 @@ SECTIONS = {"data": DataSettings, "flow": FlowSettings, "eval": EvalSettings, "t
 
 def parse_profile(name: str, data: dict[str, Any], path: Path | None = None) -> Profile:
     """A :class:`Profile` from the parsed TOML ``data``; every error names ``path`` (or ``name``)."""
+    check_profile_name(name)
     where = str(path or name)
+    missing = [key for key in REQUIRED if not isinstance(data.get(key), dict)]
+    if missing:
+        raise ConfigError(f"{where}: no {', '.join(f'[{key}]' for key in missing)} table; a profile names its "
+                          f"network, data and training: copy starlib/study/profiles/smoke.toml as a start")
     unknown = sorted(set(data) - {"description", "device", "model", "train", "schedule", "schedules", "released",
                                   *SECTIONS})
     if unknown:
@@ -373,15 +405,45 @@ def parse_profile(name: str, data: dict[str, Any], path: Path | None = None) -> 
         if twice:
             raise ConfigError(f"{where}: {', '.join(twice)} also set by [schedules.{schedule}]: keep one")
         train_data = {**train_data, **base, "finetune": {**finetune, **fine}}
+    train = TrainSettings.from_toml(train_data, where)
+    if "steps" not in train_data:
+        raise ConfigError(f"{where}: [train] has no steps (nor does a [schedules] reading the profile chooses); "
+                          f"set steps = the optimiser steps of the first-trained runs")
+    check_size(model, train, where)
     return Profile(name=name, description=str(data.get("description", "")), model=model, device=device,
-                   train=TrainSettings.from_toml(train_data, where), path=path, schedule=schedule,
+                   train=train, path=path, schedule=schedule,
                    released=ReleasedSettings.from_toml(data.get("released", {}), where),
                    schedules=schedules, **sections)
 
 
+def check_size(model: STARConfig, train: TrainSettings, where: str) -> None:
+    """Refuse a network above the checkpoints' parameter bound (built on the meta device: no memory) and a
+    training forward above :data:`MAX_FORWARD_PIXELS` output pixels, before anything is allocated."""
+    from starlib.models.checkpoint import max_parameters, meta_model
+
+    try:
+        n_params = sum(p.numel() for p in meta_model(model).parameters())
+    except Exception as exc:  # widths whose products overflow
+        raise ConfigError(f"{where} [model]: the network cannot be built ({type(exc).__name__}); use smaller "
+                          f"widths") from exc
+    if n_params > max_parameters():
+        raise ConfigError(f"{where} [model]: the network would have {n_params / 1e6:,.1f} M parameters "
+                          f"({4 * n_params / 2**30:,.1f} GiB of float32 weights), above the bound of "
+                          f"{max_parameters() / 1e6:.1f} M that checkpoints get; use smaller widths or depths (or "
+                          f"set STARLIB_MAX_PARAMETERS for a larger model you mean to train)")
+    for name in OBJECTIVES:
+        cfg = train.config(name, where=where)
+        items = cfg.micro_batch or cfg.batch_size
+        pixels = items * (model.scale * cfg.patch) ** 2
+        if pixels > MAX_FORWARD_PIXELS:
+            raise ConfigError(f"{where} [train] for {name}: {items} item(s) per forward of {model.scale * cfg.patch}"
+                              f" px HR patches are {pixels / 1e6:,.0f} M output pixels, above the bound of "
+                              f"{MAX_FORWARD_PIXELS / 1e6:.0f} M; lower batch_size or patch, or set micro_batch")
+
+
 def load_profile(name: str) -> Profile:
     """Read ``starlib/study/profiles/<name>.toml``; unknown names raise with the list of known ones."""
-    path = PROFILE_DIR / f"{name}.toml"
+    path = PROFILE_DIR / f"{check_profile_name(name)}.toml"
     if not path.is_file():
         raise ConfigError(f"unknown profile {name!r}; choose one of {available_profiles()} "
                          f"(files in {PROFILE_DIR})")

@@ -35,7 +35,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.distributed as dist
@@ -118,6 +118,15 @@ class TrainConfig:
     adamax: str = "auto"                 # Adamax implementation: "foreach" (multi-tensor kernels), "loop" (one
                                          # parameter at a time) or "auto" (torch's choice: foreach on CUDA,
                                          # loop on the CPU). Not in the run name: the same update
+
+    #: What a profile may set (:func:`starlib.util.config.check_numbers`): finite, and no value that can only
+    #: end in an absurd allocation or a run that never finishes.
+    NUMBER_RANGES: ClassVar[dict[str, tuple[float, float]]] = {
+        "steps": (1, 10**8), "batch_size": (1, 1024), "patch": (0, 1024), "lr": (1e-12, 1.0),
+        "betas": (0.0, 0.999999), "eps": (1e-20, 1.0), "lr_milestones": (1e-9, 1 - 1e-9), "lr_gamma": (1e-9, 1.0),
+        "perceptual_weight": (0.0, 1000.0), "flow_weight": (0.0, 1000.0), "seed": (0, 2**32 - 1),
+        "checkpoint_every": (1, 10**8), "log_every": (1, 10**8), "micro_batch": (0, 1024),
+        "loader_workers": (0, 256), "static_items": (0.0, 1.0)}
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES and self.objective not in PRETRAINING:

@@ -69,14 +69,41 @@ def _check_value(name: str, value: Any, hint: Any, where: str) -> Any:
     return value
 
 
+#: The range of a number a config takes from a file when its class names none for the field (``NUMBER_RANGES``).
+DEFAULT_RANGE: tuple[float, float] = (0, 10**8)
+
+
+def number_range(cls: type, name: str) -> tuple[float, float]:
+    """``(lowest, highest)`` a numeric field of ``cls`` may take: its class's ``NUMBER_RANGES`` entry, else
+    :data:`DEFAULT_RANGE` (so a section added later is bounded too)."""
+    return getattr(cls, "NUMBER_RANGES", {}).get(name, DEFAULT_RANGE)
+
+
+def check_numbers(cls: type, values: Mapping[str, Any], where: str) -> None:
+    """Every number in ``values`` (tuple items included) is finite and within :func:`number_range` of its
+    field; else a :class:`ConfigError` naming ``where``, the field and the range."""
+    import math
+
+    for name, value in values.items():
+        for item in value if isinstance(value, tuple) else (value,):
+            if isinstance(item, bool) or not isinstance(item, (int, float)):
+                continue
+            low, high = number_range(cls, name)
+            if not (math.isfinite(item) and low <= item <= high):
+                raise ConfigError(f"{where}: {name} = {item!r} is out of range; give a finite number from {low:g} "
+                                  f"to {high:g}")
+
+
 def build(cls: type, data: Mapping[str, Any], where: str) -> Any:
-    """An instance of the dataclass ``cls`` from TOML-like ``data``: unknown keys and values of the wrong type
-    are errors that name ``where`` and the key; missing keys take the field's default."""
+    """An instance of the dataclass ``cls`` from TOML-like ``data``: unknown keys, values of the wrong type and
+    numbers out of range (:func:`check_numbers`) are errors that name ``where`` and the key; missing keys take
+    the field's default."""
     import typing
 
     check_keys(cls, data, where)
     hints = typing.get_type_hints(cls)
     values = {k: _check_value(k, v, hints[k], where) for k, v in data.items()}
+    check_numbers(cls, values, where)
     try:
         return cls(**values)
     except (TypeError, ValueError) as exc:
