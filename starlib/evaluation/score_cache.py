@@ -13,7 +13,7 @@ from starlib.data.sources import Window
 from starlib.evaluation.methods import Method
 from starlib.evaluation.score_file import KEYS, empty, read_scores, write_scores
 from starlib.evaluation.scoring import evaluate
-from starlib.util.atomic import atomic_write_text
+from starlib.util.atomic import DiskFullError, atomic_write_text
 
 
 def score_key(name: str) -> str:
@@ -74,7 +74,10 @@ class ScoreCache:
                              desc=desc or f"{key} {dataset}").assign(niqe_scored=float(niqe))
             known = pd.concat([known, fresh], ignore_index=True).drop_duplicates(KEYS, keep="last")
         if todo or damaged:
-            write_scores(path, known)
+            try:
+                write_scores(path, known)
+            except DiskFullError as exc:    # the scores are right, only not kept for the next run
+                print(f"warning: score cache: {exc} (these scores are used but not cached)", file=sys.stderr)
         want = pd.DataFrame([(dataset, w.name, o) for w in windows for o in outputs], columns=KEYS).astype(str)
         # what was asked for, whatever else the cache holds: a table never depends on what ran before it
         drop = ["niqe_scored"] + ([] if niqe else ["niqe", "niqe_status"])

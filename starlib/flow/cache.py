@@ -2,18 +2,20 @@
 
 Flows are computed once (the paper pre-computes them). Each entry is one ``.npy`` file written to a
 temporary name and renamed into place, so concurrent writers and killed processes never leave a partial
-entry visible; an unreadable entry is recomputed.
+entry visible; an unreadable entry is recomputed. A full disk is one warning: the flows are still computed
+and returned, only not cached.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from starlib.util.atomic import atomic_path
+from starlib.util.atomic import DiskFullError, atomic_path
 from starlib.util.paths import CACHE_DIR
 
 from .backends import DEFAULT_BACKEND, compute_flow
@@ -37,6 +39,7 @@ class FlowCache:
         self.backend = backend
         self.hits = 0
         self.misses = 0
+        self.disk_full_warned = False
 
     def key(self, a: np.ndarray, b: np.ndarray) -> str:
         h = hashlib.sha256()
@@ -64,8 +67,13 @@ class FlowCache:
                 pass  # unreadable entry: recompute and overwrite below
         self.misses += 1
         flow = compute_flow(a, b, self.backend)
-        with atomic_path(path) as tmp, tmp.open("wb") as f:
-            np.save(f, flow, allow_pickle=False)
+        try:
+            with atomic_path(path) as tmp, tmp.open("wb") as f:
+                np.save(f, flow, allow_pickle=False)
+        except DiskFullError as exc:        # a cache: the flow is right either way, only not kept
+            if not self.disk_full_warned:
+                self.disk_full_warned = True
+                print(f"warning: flow cache: {exc} (flows are computed but not cached until then)", file=sys.stderr)
         return flow
 
     __call__ = flow

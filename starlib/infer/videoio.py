@@ -54,7 +54,7 @@ import numpy as np
 
 from starlib.data.images import IMAGE_SUFFIXES, list_images, max_pixels, read_rgb, too_large, write_png
 from starlib.data.sources import iter_video_frames, probe_video
-from starlib.util.atomic import atomic_write_text, default_file_mode, free_space
+from starlib.util.atomic import DiskFullError, atomic_write_text, default_file_mode, free_space
 
 #: Output extensions written as video (libx264 / yuv420p).
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi")
@@ -386,14 +386,24 @@ class FolderSink:
                                  f"{folder.parent}; choose a folder you can write to") from exc
 
     def write(self, frame: np.ndarray) -> None:
-        write_png(self.tmp / f"{self.count:06d}.png", frame)
+        with self._disk_full_names_output():
+            write_png(self.tmp / f"{self.count:06d}.png", frame)
         self.count += 1
+
+    @contextmanager
+    def _disk_full_names_output(self) -> Iterator[None]:
+        """A full disk names the output folder, not the hidden partial one (which :meth:`abort` removes)."""
+        try:
+            yield
+        except DiskFullError as exc:
+            raise DiskFullError(self.folder, "nothing was replaced (an earlier output there is unchanged)") from exc
 
     def finish(self) -> None:
         if self.count == 0:
             raise MediaError(f"{self.folder}: no frames to write")
         info = {"fps": self.fps, "n_frames": self.count, **self.meta}
-        atomic_write_text(self.tmp / META_NAME, json.dumps(info, indent=2) + "\n")
+        with self._disk_full_names_output():
+            atomic_write_text(self.tmp / META_NAME, json.dumps(info, indent=2) + "\n")
         with _critical():
             if os.path.lexists(self.folder):
                 if not self.folder.is_dir():

@@ -46,7 +46,7 @@ from starlib.models import STARConfig, STARnet, load_checkpoint, save_checkpoint
 from starlib.models.checkpoint import (CheckpointError, atomic_torch_save, check_finite, check_fits,
                                        check_state_dict_layout, load_state_dict_strict, torch_load_untrusted)
 from starlib.util.config import ConfigError
-from starlib.util.atomic import atomic_write_text
+from starlib.util.atomic import DiskFullError, atomic_write_text, is_disk_full
 from starlib.util.paths import REPO_ROOT
 from starlib.util.provenance import git_commit
 from starlib.util.config import sparse_asdict
@@ -443,11 +443,16 @@ class _Log:
         if not self.enabled:
             return
         new_file = not self.path.is_file()
-        with self.path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(row))
-            if new_file:
-                writer.writeheader()
-            writer.writerow(row)
+        try:
+            with self.path.open("a", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=list(row))
+                if new_file:
+                    writer.writeheader()
+                writer.writerow(row)
+        except OSError as exc:      # a torn last row is dropped on resume (see _step)
+            if is_disk_full(exc):
+                raise DiskFullError(self.path, "the run resumes from its last checkpoint") from exc
+            raise
 
 
 def _forward_backward(net: torch.nn.Module, loss_fn: STARLoss, batch: dict[str, torch.Tensor], cfg: TrainConfig,
@@ -506,19 +511,37 @@ def _resume(run_dir: Path, cfg: TrainConfig, model: STARnet, optimizer: torch.op
                              f"from step 0{earlier}")
 
 
+@contextlib.contextmanager
+def _disk_full_names(path: Path, action: str) -> Iterator[None]:
+    """A full disk inside the block is a :class:`DiskFullError` naming the file (``path`` unless the error names
+    its own) and what happens on a rerun (``action``)."""
+    try:
+        yield
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        raise DiskFullError(getattr(exc, "path", None) or path, action) from exc
+
+
 def _save_state(payload: dict[str, Any], state_path: Path) -> None:
     """Keep the current ``state.pt`` as ``state.prev.pt`` (a hard link, so ``state.pt`` never goes missing),
-    then write the new state atomically."""
-    if state_path.is_file():
-        prev = state_path.with_name(PREV_STATE_NAME)
-        tmp = state_path.with_name(f".{PREV_STATE_NAME}.{os.getpid()}.tmp")
-        tmp.unlink(missing_ok=True)
-        try:
-            os.link(state_path, tmp)
-        except OSError:  # no hard links on this file system: copy
-            shutil.copyfile(state_path, tmp)
-        os.replace(tmp, prev)
-    atomic_torch_save(payload, state_path)
+    then write the new state atomically. A full disk is a :class:`DiskFullError` naming the file; the last
+    state stays, so a rerun resumes from it."""
+    resumes = f"run {state_path.parent.name} keeps its last checkpoint and a rerun resumes from it"
+    with _disk_full_names(state_path, resumes):
+        if state_path.is_file():
+            prev = state_path.with_name(PREV_STATE_NAME)
+            tmp = state_path.with_name(f".{PREV_STATE_NAME}.{os.getpid()}.tmp")
+            tmp.unlink(missing_ok=True)
+            try:
+                try:
+                    os.link(state_path, tmp)
+                except OSError:  # no hard links on this file system: copy
+                    shutil.copyfile(state_path, tmp)
+                os.replace(tmp, prev)
+            finally:
+                tmp.unlink(missing_ok=True)
+        atomic_torch_save(payload, state_path)
 
 
 def train(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_tag: str,
@@ -677,8 +700,10 @@ def _train_locked(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_ta
     bar.close()
     total_seconds = seconds_before + time.perf_counter() - start_wall
     if rank == 0 and step >= cfg.steps:
-        save_checkpoint(model, final_path, extra={"steps": step, "objective": cfg.objective, "data": data_tag,
-                                                  "git_commit": git_commit(), "train_seconds": total_seconds})
+        with _disk_full_names(final_path, f"run {run_dir.name} keeps its last checkpoint and a rerun writes "
+                                          f"{final_path.name} from it"):
+            save_checkpoint(model, final_path, extra={"steps": step, "objective": cfg.objective, "data": data_tag,
+                                                      "git_commit": git_commit(), "train_seconds": total_seconds})
         (run_dir / PREV_STATE_NAME).unlink(missing_ok=True)  # state.pt stays; the older one is not needed now
     if world > 1:
         dist.barrier()

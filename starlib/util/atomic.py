@@ -57,7 +57,7 @@ def is_disk_full(exc: BaseException) -> bool:
         seen.add(id(exc))
         if isinstance(exc, OSError) and exc.errno in FULL_ERRNOS:
             return True
-        if isinstance(exc, RuntimeError) and "write failed" in str(exc):
+        if isinstance(exc, RuntimeError) and ("write failed" in str(exc) or "unexpected pos" in str(exc)):
             return True
         exc = exc.__cause__ or exc.__context__
     return False
