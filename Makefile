@@ -9,6 +9,7 @@ NOTEBOOKS ?=
 GPUS ?=
 DEVICE ?= cpu
 DATA_MIRROR ?=
+ALLOW_TRAINING ?=
 
 .PHONY: test reproduce bench lab venv clean-venv data
 
@@ -28,7 +29,7 @@ test: $(STAMP) data
 	$(PY) -m pytest
 
 reproduce: $(STAMP) data
-	$(PY) -m starlib.study.pipeline --profile $(PROFILE) $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS),) $(if $(GPUS),--gpus $(GPUS),)
+	$(PY) -m starlib.study.pipeline --profile $(PROFILE) $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS),) $(if $(GPUS),--gpus $(GPUS),) $(if $(filter 1,$(ALLOW_TRAINING)),--allow-training,)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench.py --profile $(PROFILE) --device $(DEVICE)

@@ -138,7 +138,7 @@ def _run_train(args: argparse.Namespace) -> int:
             files[key] = str(path)
     if files:
         profile = dataclasses.replace(profile, stages=dataclasses.replace(profile.stages, **files))
-    ws = Workspace.create(profile, runs_dir=runs_dir, device=args.device)
+    ws = Workspace.create(profile, runs_dir=runs_dir, device=args.device, allow_training=True)  # asked to train
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if distributed:
         dist.init_process_group("nccl" if ws.device.type == "cuda" else "gloo")
@@ -422,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     from starlib.util.atomic import DiskFullError
     from starlib.util.config import ConfigError
     from starlib.util.damaged import DamagedFileError
+    from starlib.study.shipped_runs import TrainingNotAllowed
     from starlib.train import TrainingDiverged
     from starlib.train.trainer import RunLocked
     from starlib.util.hardware import DeviceUnavailable
@@ -429,7 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command][1](args)
     except (EnhanceError, MediaError, ImageError, CheckpointError, ConfigError, DeviceUnavailable, RunLocked,
-            TrainingDiverged, FetchError, FileNotFoundError, DiskFullError, DamagedFileError) as exc:
+            TrainingDiverged, FetchError, FileNotFoundError, DiskFullError, DamagedFileError,
+            TrainingNotAllowed) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

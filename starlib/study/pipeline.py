@@ -123,7 +123,7 @@ def run_notebooks(profile: str, selection: Sequence[str] | None = None, out_dir:
         target = out_dir / run.name
         declared = pm.inspect_notebook(str(run.notebook))
         params = {**{k: v for k, v in HEADLESS.items() if k in declared}, "profile": profile, **run.parameters,
-                  **(extra_parameters or {})}
+                  **{k: v for k, v in (extra_parameters or {}).items() if k in declared or k != "allow_training"}}
         log(f"[{profile}] running {run.notebook.relative_to(REPO_ROOT)} {run.parameters or ''} -> {target}")
         start = time.perf_counter()
         try:
@@ -200,6 +200,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="processes computing the study's flows before anything else when every notebook "
                              "runs (python -m starlib prepare; default 0: every core; -1: skip; with --notebooks "
                              "the flows are computed where needed)")
+    parser.add_argument("--allow-training", action="store_true",
+                        help="train a run the profile ships whose files are missing (the notebooks' allow_training; "
+                             "without it they stop and name what is missing, how to restore it and how long "
+                             "training would take)")
     args = parser.parse_args(argv)
     from starlib.data.fetch import DataMissing
 
@@ -209,7 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             prepare(args.profile, args.flow_workers)
         if args.gpus > 1:
             train_all(args.profile, args.gpus)
-        run_notebooks(args.profile, args.notebooks, args.out)
+        run_notebooks(args.profile, args.notebooks, args.out,
+                      extra_parameters={"allow_training": True} if args.allow_training else None)
     except (NotebookFailed, DataMissing, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

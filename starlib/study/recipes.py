@@ -11,7 +11,7 @@ import dataclasses
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -32,6 +32,7 @@ from starlib.study.profile import Profile
 from starlib.study.workspace import Workspace
 from starlib.train import RunResult, TrainConfig, run_id, train
 from starlib.train.losses import VGGWeightsMissing, find_vgg19_weights
+from starlib.study.shipped_runs import refusal, shipped_run_names
 from starlib.util.paths import SHIPPED_RUNS_DIR
 
 #: The S-SR networks of Tables 7-8 as Net_S alone (``STARConfig.net_s_only``).
@@ -347,11 +348,41 @@ def install_shipped(ws: Workspace, name: str, shipped_dir: Path | None = None) -
     return True
 
 
+def runs_to_train(ws: Workspace, what: Training, finished: Callable[[str], bool]) -> list[Training]:
+    """The runs :func:`train_run` of ``what`` would train, upstream first: ``what`` unless ``finished(its name)``,
+    and, for each run trained, the runs it starts from that are not finished."""
+    if finished(run_name(ws, what)):
+        return []
+    todo: list[Training] = []
+    for need in _configs(ws, what)[2]:
+        todo += [t for t in runs_to_train(ws, need, finished) if t not in todo]
+    return todo + [what]
+
+
+def check_training_allowed(ws: Workspace, what: Training) -> None:
+    """Refuse (:class:`starlib.study.shipped_runs.TrainingNotAllowed`) to train a run the profile ships whose
+    files are missing, unless the workspace allows training; runs nobody ships train as before."""
+    if ws.allow_training:
+        return
+    shipped = shipped_run_names(ws.profile.name, SHIPPED_RUNS_DIR)
+    if not shipped:
+        return
+    source = SHIPPED_RUNS_DIR / ws.profile.name
+    todo = runs_to_train(ws, what, lambda name: any((folder / name / "model.pt").is_file()
+                                                    for folder in (ws.runs, source)))
+    names = [run_name(ws, t) for t in todo]
+    missing = [name for name in names if name in shipped]
+    if missing:
+        raise refusal(ws.profile.name, missing, [(name, run_configs(ws, t)[1].steps) for name, t in zip(names, todo)],
+                      SHIPPED_RUNS_DIR)
+
+
 def train_run(ws: Workspace, what: Training) -> RunResult:
     """Train (or reuse) ``what`` under the workspace's profile, on its device; the runs it starts from (a
     finetune's parent, the stages of the staged recipe) are trained first when they are not finished."""
     profile = ws.profile
     mcfg, tcfg, needs = _configs(ws, what)
+    check_training_allowed(ws, what)
     if not install_shipped(ws, run_name(ws, what)):
         for need in needs:
             if not (ws.runs / run_name(ws, need) / "model.pt").is_file():

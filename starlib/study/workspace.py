@@ -45,16 +45,18 @@ class Workspace:
     seed: int | None = None     # training seed (None: the profile's [train] seed)
     progress: bool = True
     device: torch.device = torch.device("cpu")   # where training, scoring and figures run (resolved once)
+    allow_training: bool = False  # train a run the profile ships whose files are missing (else refused, saying
+                                  # what and how long: starlib.study.shipped_runs); other runs train either way
 
     @classmethod
     def create(cls, profile: str | Profile, results_dir: str | Path | None = None,
                figures_dir: str | Path | None = None, runs_dir: str | Path | None = None,
                cache_dir: str | Path | None = None, seed: int | None = None, progress: bool = True,
-               device: str | None = None) -> Workspace:
+               device: str | None = None, allow_training: bool = False) -> Workspace:
         """``results_dir`` / ``figures_dir`` / ``runs_dir`` are parents of the per-profile folders (as the
         notebooks' parameters); ``cache_dir`` holds ``flows/`` and ``scores/``. Empty or None: the repository's.
         ``device``: auto, cpu, cuda or cuda:N (empty or None: the profile's ``device``, by default auto).
-        ``seed``: the training seed; None or negative: the profile's."""
+        ``seed``: the training seed; None or negative: the profile's. ``allow_training``: see the field."""
         prof = profile if isinstance(profile, Profile) else load_profile(profile)
         name = prof.name
         return cls(prof,
@@ -63,7 +65,7 @@ class Workspace:
                    results=_folder(results_dir, REPO_ROOT / "results") / name,
                    figures=_folder(figures_dir, REPO_ROOT / "figures") / name,
                    seed=seed if seed is not None and seed >= 0 else None, progress=progress,
-                   device=resolve_device(device or prof.device))
+                   device=resolve_device(device or prof.device), allow_training=bool(allow_training))
 
     @cached_property
     def flows(self) -> FlowCache:
