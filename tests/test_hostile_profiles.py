@@ -168,3 +168,19 @@ def test_papermill_with_a_profile_path_creates_nothing(tmp_path):
                             kernel_name="python3")
     assert not evil.exists() and sorted(p.name for p in (REPO_ROOT / "results").iterdir()) == before
     assert sorted(p.name for p in evil.parent.iterdir()) == ["evil.toml"]
+
+
+def test_whole_frames_of_several_sizes_in_one_batch_are_refused_before_training(tmp_path):
+    """patch = 0 (whole frames, as the authors) with a batch of 2 on the embedded clips, whose frames come in
+    several sizes, used to end in torch.stack's traceback at the first step."""
+    from starlib.study.recipes import Training, train_run
+    from starlib.study.workspace import Workspace
+
+    data = smoke()
+    data["train"].update(patch=0, batch_size=2)
+    ws = Workspace.create(parse_profile("smoke", data, tmp_path / "smoke.toml"), runs_dir=tmp_path / "runs",
+                          cache_dir=tmp_path / "cache", device="cpu", progress=False)
+    with pytest.raises(ConfigError, match=r"patch = 0 trains .* on whole frames, but its training frames come in "
+                                          r"\d+ sizes .* set patch \(e\.g\. 32\) or micro_batch = 1"):
+        train_run(ws, Training("STAR"))
+    assert not list((tmp_path / "runs").rglob("*.pt"))

@@ -116,3 +116,14 @@ def test_notebooks_that_train_declare_allow_training():
         text = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"])
         if "runs_dir" in text:
             assert "allow_training: bool = False" in text and "allow_training=allow_training" in text, path.name
+
+
+def test_the_pipeline_flag_reaches_the_notebooks(monkeypatch):
+    from starlib.study import pipeline
+
+    given = []
+    monkeypatch.setattr(pipeline, "prepare", lambda *a, **k: None)
+    monkeypatch.setattr(pipeline, "run_notebooks", lambda profile, sel, out, **kw: given.append(kw))
+    assert pipeline.main(["--profile", "smoke", "--notebooks", "02", "--allow-training"]) == 0
+    assert pipeline.main(["--profile", "smoke", "--notebooks", "02"]) == 0
+    assert given[0]["extra_parameters"] == {"allow_training": True} and not given[1].get("extra_parameters")

@@ -84,7 +84,7 @@ def test_the_pipeline_prepares_the_flows_before_any_training_or_notebook(monkeyp
     monkeypatch.setattr(pipeline, "fetch_data", lambda: calls.append(("data",)))
     monkeypatch.setattr(pipeline, "prepare", lambda profile, workers: calls.append(("prepare", profile, workers)))
     monkeypatch.setattr(pipeline, "train_all", lambda profile, gpus: calls.append(("train", profile, gpus)))
-    monkeypatch.setattr(pipeline, "run_notebooks", lambda profile, sel, out: calls.append(("notebooks", profile)))
+    monkeypatch.setattr(pipeline, "run_notebooks", lambda profile, sel, out, **kw: calls.append(("notebooks", profile)))
     assert pipeline.main(["--profile", "smoke", "--gpus", "2", "--flow-workers", "3"]) == 0
     assert calls == [("data",), ("prepare", "smoke", 3), ("train", "smoke", 2), ("notebooks", "smoke")]
     calls.clear()

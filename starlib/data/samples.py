@@ -166,6 +166,11 @@ class RandomCropWindows(Dataset):
     def __len__(self) -> int:
         return self.samples_per_epoch
 
+    @property
+    def frame_sizes(self) -> set[tuple[int, int]]:
+        """The (height, width) of the frames crops are taken from (LR or HR, as ``flow_on``), one per size."""
+        return {(it.lr if self.flow_on == "lr" else it.hr)[0].shape[:2] for it in self.items}
+
     def __getitem__(self, index: int) -> dict:
         return self._make(np.random.default_rng([self.seed, self.epoch, index]))
 

@@ -33,6 +33,7 @@ from starlib.study.workspace import Workspace
 from starlib.train import RunResult, TrainConfig, run_id, train
 from starlib.train.losses import VGGWeightsMissing, find_vgg19_weights
 from starlib.study.shipped_runs import refusal, shipped_run_names
+from starlib.util.config import ConfigError
 from starlib.util.paths import SHIPPED_RUNS_DIR
 
 #: The S-SR networks of Tables 7-8 as Net_S alone (``STARConfig.net_s_only``).
@@ -390,6 +391,12 @@ def train_run(ws: Workspace, what: Training) -> RunResult:
     windows, held_out, tag = training_split(profile)
     data = RandomCropWindows(windows, patch=tcfg.patch, scale=mcfg.scale, samples_per_epoch=10**9,
                              flow_cache=ws.flows, flow_on=tcfg.inputs, seed=tcfg.seed, static_prob=tcfg.static_items)
+    per_forward = tcfg.micro_batch or tcfg.batch_size
+    if tcfg.patch == 0 and per_forward > 1 and len(data.frame_sizes) > 1:
+        sizes = ", ".join(f"{w}x{h}" for h, w in sorted(data.frame_sizes)[:4])
+        raise ConfigError(f"{profile.path or profile.name} [train]: patch = 0 trains {what.objective} on whole "
+                          f"frames, but its training frames come in {len(data.frame_sizes)} sizes ({sizes}, ...), "
+                          f"which cannot share a batch of {per_forward}; set patch (e.g. 32) or micro_batch = 1")
     scored = objective_record(what.objective).scored
     every = profile.validation.every if held_out and scored and mcfg.scale == profile.scale else 0
     validator = Validation(ws, held_out, what.objective) if every else None
