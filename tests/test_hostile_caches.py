@@ -4,7 +4,6 @@ shipped score files without row checks are used only when whole; `ship` refuses 
 scores MANIFEST.json is one line with the fix; a damaged notebook_times.csv is kept aside.
 """
 
-import json
 import shutil
 
 import pandas as pd

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from starlib.__main__ import main
 from starlib.infer import videoio
 from starlib.util.atomic import DiskFullError, atomic_path, atomic_write_text, is_disk_full
 
 from test_enhance import real_frames, write_folder, write_mp4
+from test_hostile_enhance import one_line, run_cli
 
 
 @contextmanager
@@ -50,17 +50,6 @@ def fill(folder: Path) -> None:
                 f.write(b"\0" * 4096)
         except OSError as exc:
             assert exc.errno == errno.ENOSPC
-
-
-def run_cli(capsys, *args) -> tuple[int, str]:
-    rc = main(["enhance", *map(str, args), "--quiet", "--device", "cpu"])
-    return rc, capsys.readouterr().err
-
-
-def one_line(err: str) -> str:
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert "Traceback" not in err and len(lines) == 1 and lines[0].startswith("error: "), err
-    return lines[0]
 
 
 def leftovers(folder: Path) -> list[str]:
