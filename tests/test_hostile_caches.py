@@ -169,3 +169,20 @@ def test_a_damaged_notebook_times_file_is_kept_aside(tmp_path, capsys):
     assert "\n" not in err and str(path) in err and "notebook_times.csv.damaged" in err
     assert (folder / (TIMES_FILE + ".damaged")).read_bytes().startswith(b"\x00\xff")
     assert pd.read_csv(path).notebook.tolist() == ["01_x.ipynb"]
+
+
+@pytest.mark.parametrize("damage", [b"\x00\xff\xfe" * 40 + b"\n\"cut in a quoted field", b""])
+def test_a_damaged_results_table_is_one_line_naming_it(tmp_path, damage):
+    from starlib.study.claims import evaluate_claims
+    from starlib.study.render import render_all
+
+    source = REPO_ROOT / "results" / "cpu"
+    for name in ("table8.csv", "table8_items.csv"):
+        shutil.copy(source / name, tmp_path / name)
+    (tmp_path / "table8_items.csv").write_bytes(damage)
+    with pytest.raises(DamagedFileError, match=r"table8_items\.csv is damaged .*git checkout --") as info:
+        evaluate_claims(tmp_path)
+    assert "\n" not in str(info.value)
+    (tmp_path / "table8.csv").write_bytes(damage)
+    with pytest.raises(DamagedFileError, match=r"table8\.csv is damaged"):
+        render_all(tmp_path)

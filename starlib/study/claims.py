@@ -27,6 +27,7 @@ from starlib.study.render import interval_digits
 from starlib.study.floors import FLOOR
 from starlib.study.tables_1_6 import T1, T3, T4, T5, T6
 from starlib.study.tables_7_10 import T7, T8, T9, T10
+from starlib.util.damaged import read_results_csv
 
 #: The smallest paired difference (in the metric's unit) that counts as an effect: 0.05 dB PSNR, 0.002 SSIM,
 #: 0.05 grey levels of interpolation error, 0.05 NIQE (each about 0.5-1% of typical values here).
@@ -158,11 +159,11 @@ def evaluate_claims(results_dir: str | Path, claims: tuple[Claim, ...] = CLAIMS)
     for c in claims:
         if c.table not in items:
             path = results_dir / f"table{c.table}_items.csv"
-            items[c.table] = pd.read_csv(path, dtype={"item": str}) if path.is_file() else None
+            items[c.table] = read_results_csv(path, dtype={"item": str}) if path.is_file() else None
         frame = items[c.table]
         if c.table not in summaries:
             path = results_dir / f"table{c.table}.csv"
-            summaries[c.table] = pd.read_csv(path) if path.is_file() else None
+            summaries[c.table] = read_results_csv(path) if path.is_file() else None
         base = {"claim": c.id, "table": c.table, "text": c.text, "better": c.better, "worse": c.worse,
                 "output": c.output, "metric": c.metric}
         have = set(frame["method"]) if frame is not None else set()

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from starlib.paper.outputs import OUTPUTS
+from starlib.util.damaged import read_results_csv
 
 #: Metrics shown in tables.md per table (the paper's columns); the CSVs keep every metric.
 SHOWN_METRICS: dict[int, tuple[str, ...]] = {3: ("psnr", "ssim", "niqe"), 7: ("psnr", "ssim", "niqe"),
@@ -147,7 +148,7 @@ def render_all(results_dir: str | Path) -> tuple[str, str]:
     found = sorted((int(m.group(1)), p) for p in results_dir.glob("table*.csv")
                    if (m := re.fullmatch(r"table(\d+)\.csv", p.name)))
     for table, path in found:
-        summary = pd.read_csv(path, keep_default_na=True)
+        summary = read_results_csv(path, keep_default_na=True)
         summary["paper_method"] = summary["paper_method"].fillna("")
         prov = summary.iloc[0]
         where = (f"profile `{prov['profile']}`, commit `{prov['git_commit']}`, seed {prov['seed']}, "

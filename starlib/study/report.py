@@ -16,6 +16,7 @@ from starlib.study.pipeline import TIMES_FILE
 from starlib.study.training import result_name
 from starlib.util.atomic import atomic_write_text
 from starlib.util.paths import REPO_ROOT
+from starlib.util.damaged import read_results_csv
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 CLAIMS_START, CLAIMS_END = "<!-- claims:start -->", "<!-- claims:end -->"
@@ -48,7 +49,7 @@ def training_table(results: Path) -> str:
         path = results / f"{result_name(label)}_summary.csv"
         if not path.is_file():
             continue
-        s = pd.read_csv(path).rename(columns=FORMAT1_SUMMARY)
+        s = read_results_csv(path).rename(columns=FORMAT1_SUMMARY)
         commits |= set(s["git_commit"])
         ours = s[s.method.isin([label, result_name(label)])]
         for (dataset, output), g in ours.groupby(["dataset", "output"], sort=False):
@@ -67,7 +68,7 @@ def claims_summary(results: Path) -> str:
     path = results / "claims.csv"
     if not path.is_file():
         return "_No claims evaluated yet for this profile (run notebooks 07-12)._"
-    claims = pd.read_csv(path, keep_default_na=True)
+    claims = read_results_csv(path, keep_default_na=True)
     claims["reason"] = claims["reason"].fillna("")
     counts = claims.groupby("claim")["verdict"].agg(lambda v: next(k for k in SUMMARY_ORDER if (v == k).any()))
     tally = counts.value_counts()
@@ -84,7 +85,7 @@ def targets_summary(results: Path) -> str:
     path = results / "targets.csv"
     if not path.is_file():
         return "_No targets evaluated yet for this profile (notebook 12 writes them)._"
-    t = pd.read_csv(path, keep_default_na=True)
+    t = read_results_csv(path, keep_default_na=True)
     t["reason"] = t["reason"].fillna("")
     t["dataset"] = t["dataset"].fillna("")
     counts = tally(t)
@@ -103,7 +104,7 @@ def levels_summary(results: Path) -> str:
         path = results / f"{result_name(label)}_by_floor_level.csv"
         if not path.is_file():
             continue
-        t = pd.read_csv(path)
+        t = read_results_csv(path)
         commits |= set(t["git_commit"])
         for r in t.itertuples():
             ci = f" [{r.gain_ci95_low:+.2f}, {r.gain_ci95_high:+.2f}]" if pd.notna(r.gain_ci95_low) else ""
@@ -120,7 +121,7 @@ def adaptations_summary(results: Path) -> str:
     path = results / "adaptations.csv"
     if not path.is_file():
         return "_Not measured yet for this profile: run `python benchmarks/adaptations.py --profile cpu`._"
-    t = pd.read_csv(path)
+    t = read_results_csv(path)
     lines = ["| stage | variant | output | value | baseline | gain over the baseline | run |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in t.itertuples():
@@ -144,7 +145,7 @@ def times_summary(results_root: Path, profiles: tuple[str, ...] = ("smoke", "cpu
         path = results_root / profile / TIMES_FILE
         if not path.is_file():
             continue
-        t = pd.read_csv(path)
+        t = read_results_csv(path)
         lines = [f"`{profile}` (on {t['device'].iloc[0]}; commit(s) {', '.join(sorted(set(t['git_commit'])))}):", "",
                  "| notebook | wall time |", "| --- | --- |"]
         lines += [f"| {r.notebook} | {_minutes(r.seconds)} |" for r in t.itertuples()]
@@ -161,7 +162,7 @@ def benchmarks_summary(results_root: Path) -> str:
         path = results_root / name
         if not path.is_file():
             continue
-        b = pd.read_csv(path)
+        b = read_results_csv(path)
         first = b.iloc[0]
         cut = ("" if "complete" not in b.columns or bool(b["complete"].all()) else
                " **Incomplete: the run was cut off after these rows.**")

@@ -21,6 +21,7 @@ from starlib.evaluation.stats import paired_difference
 from starlib.study.claims import MIN_EFFECT
 from starlib.study.tables_7_10 import T7, T8, T9, T10
 from starlib.study.training import result_name, stage1_label
+from starlib.util.damaged import read_results_csv
 
 ABOVE, NO_WORSE = "above", "no worse"
 #: Tables whose rows must differ wherever the paper's do (by more than this many dB).
@@ -79,7 +80,7 @@ def _rows(results: Path, cache: dict[str, pd.DataFrame | None], stem: str, metho
           output: str) -> pd.DataFrame | None:
     if stem not in cache:
         path = results / f"{stem}.csv"
-        cache[stem] = pd.read_csv(path, dtype={"item": str}) if path.is_file() else None
+        cache[stem] = read_results_csv(path, dtype={"item": str}) if path.is_file() else None
     frame = cache[stem]
     if frame is None or "method" not in frame.columns:
         return None
@@ -120,7 +121,7 @@ def evaluate_targets(results_dir: str | Path, claims: pd.DataFrame | None = None
             rows.append({**base, "dataset": dataset, "n": n, "difference": diff, "ci95_low": low,
                          "ci95_high": high, "status": _status(t, low), "reason": ""})
     if claims is None and (results / "claims.csv").is_file():
-        claims = pd.read_csv(results / "claims.csv")
+        claims = read_results_csv(results / "claims.csv")
     ablation = {"goal": False, "kind": "differ", "bound": MIN_EFFECT["psnr"], "dataset": ""}
     if claims is None or "paper_margin" not in claims.columns:
         rows.append({**ablation, "target": "ablation", "output": "", "better": "", "worse": "",
