@@ -97,7 +97,7 @@ def read_scores(path: Path) -> ScoreFile:
             return ScoreFile(empty(), len(body), "a row that is not whole (no row checks to tell which others are)")
         kept, reason = body, ""
     try:
-        frame = _parse(header, kept) if kept else _parse(header, [])
+        frame = _parse(header, kept)
     except (ValueError, pd.errors.ParserError) as exc:
         return ScoreFile(empty(), len(body), f"rows that do not parse ({exc})")
     bad = _bad_numbers(frame)

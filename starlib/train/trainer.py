@@ -443,16 +443,13 @@ class _Log:
         if not self.enabled:
             return
         new_file = not self.path.is_file()
-        try:
-            with self.path.open("a", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=list(row))
-                if new_file:
-                    writer.writeheader()
-                writer.writerow(row)
-        except OSError as exc:      # a torn last row is dropped on resume (see _step)
-            if is_disk_full(exc):
-                raise DiskFullError(self.path, "the run resumes from its last checkpoint") from exc
-            raise
+        # a full disk: one line naming the log; a torn last row is dropped on resume (see _step)
+        with _disk_full_names(self.path, "the run resumes from its last checkpoint"), \
+                self.path.open("a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(row))
+            if new_file:
+                writer.writeheader()
+            writer.writerow(row)
 
 
 def _forward_backward(net: torch.nn.Module, loss_fn: STARLoss, batch: dict[str, torch.Tensor], cfg: TrainConfig,
