@@ -71,7 +71,8 @@ from starlib.data.sources import toflow_frames
 from starlib.infer.enhance import DEMO_ST, Settings, enhance_frames, load_for_mode
 from starlib.flow import BACKENDS, DEFAULT_BACKEND, compute_flow, normalize_flow
 from starlib.util.hardware import native_bf16, tf32_arithmetic
-from starlib.models import STARConfig, STARnet
+from starlib.models import STARnet
+from starlib.models.flops import count_flops, count_train_flops
 from starlib.study.profile import load_profile
 from starlib.util.paths import REPO_ROOT
 from starlib.util.provenance import provenance, write_results_csv
@@ -215,35 +216,6 @@ def published_rows(widths: tuple[str, ...], size: tuple[int, int], repeats: int,
 
 
 # --- (a) + (d): one width, in a fresh process ------------------------------------------------------------
-
-def count_flops(model: STARnet, size: tuple[int, int]) -> int:
-    """FLOPs of one forward at LR ``size`` (h, w), counted on the meta device (nothing is computed)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    meta = STARnet(model.cfg).to("meta").eval()
-    x = torch.empty(1, 3, *size, device="meta")
-    f = torch.empty(1, 2, *size, device="meta")
-    counter = FlopCounterMode(display=False)
-    with torch.inference_mode(), counter:
-        meta(x, x, f, f)
-    return int(counter.get_total_flops())
-
-
-def count_train_flops(cfg: STARConfig, size: tuple[int, int], batch: int) -> int:
-    """FLOPs of one training forward+backward of ``batch`` items at LR ``size`` (h, w), counted on the meta
-    device (every output enters the loss, as under the STAR objective); about 3x the forward."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    with torch.device("meta"):
-        meta = STARnet(cfg).train()
-    x = torch.empty(batch, 3, *size, device="meta")
-    f = torch.empty(batch, 2, *size, device="meta")
-    counter = FlopCounterMode(display=False)
-    with counter:
-        out = meta(x, x, f, f)
-        sum(v.float().abs().mean() for v in out.values()).backward()
-    return int(counter.get_total_flops())
-
 
 def forward_worker(width: str, size: tuple[int, int], repeats: int, threads: int,
                    device: str = "cpu") -> dict[str, Any]:

@@ -95,6 +95,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                                                       "e.g. under torchrun before `make reproduce` scores them")
     p.add_argument("--only", default=None, help="with --all: only this run of the study (and the runs it starts "
                                                "from), by its folder name")
+    p.add_argument("--scaling", action="store_true", help="with --all: also the runs of the profile's [scaling] "
+                                                          "budgets (notebook 15; hours on a CPU, see docs/scaling.md)")
+    p.add_argument("--list", action="store_true", help="with --all: list the runs (and whether each is finished) "
+                                                       "instead of training them")
     p.add_argument("--steps", type=int, default=None, help="override the profile's number of steps")
     p.add_argument("--runs-dir", default=None, help="parent of the per-profile runs folder (default: runs/)")
     p.add_argument("--net-s-file", default=None, help="start Net_S from this file instead of stage (a) (e.g. the "
@@ -148,19 +152,30 @@ def _run_train(args: argparse.Namespace) -> int:
     overrides = {"steps": args.steps} if args.steps is not None else {}
     if args.all:
         from starlib.study.inventory import study_runs
-        from starlib.study.recipes import stages
-        runs = study_runs(ws)
+        from starlib.study.recipes import run_configs, stages
+        runs = [(n, ws, t) for n, t in study_runs(ws)]
+        if args.scaling:
+            from starlib.study.scaling import scaling_runs
+            known = {n for n, _, _ in runs}
+            runs += [r for r in scaling_runs(ws) if r[0] not in known]
         if args.only is not None:
-            names = dict(runs)
+            names = {n: (w, t) for n, w, t in runs}
             if args.only not in names:
                 raise ConfigError(f"--only {args.only}: not a run of the {args.profile} study; its runs are "
                                   f"{', '.join(names)}")
-            runs = [(n, t) for n, t in runs if t in stages(ws, names[args.only])]
-        whats = [t for _, t in runs]
+            only_ws, only = names[args.only]
+            runs = [(n, w, t) for n, w, t in runs if w is only_ws and t in stages(only_ws, only)]
+        if args.list:
+            for name, run_ws, what in runs:
+                done = (run_ws.runs / name / "model.pt").is_file()
+                steps = run_configs(run_ws, what)[1].steps
+                print(f"{name}\t{what.objective}\t{steps} steps\t{'finished' if done else 'to train'}")
+            return 0
+        whats = [(w, t) for _, w, t in runs]
     else:
-        whats = [Training(args.objective, variant, overrides)]
-    for what in whats:
-        result = train_run(ws, what)
+        whats = [(ws, Training(args.objective, variant, overrides))]
+    for run_ws, what in whats:
+        result = train_run(run_ws, what)
         if not distributed or dist.get_rank() == 0:
             print(f"run {result.run_dir} ({'reused' if result.reused else 'trained'}, {result.wall_time_s:.0f} s)",
                   flush=True)

@@ -70,9 +70,18 @@ class DataSettings:
                                           # a relative path is taken from the repository root
     vimeo_test: bool = False              # also score every table on the Vimeo90K triplet test list (the
                                           # authors' tri_testlist.txt under vimeo_root: 3,782 items), as the paper
+    packaged_video: tuple[str, ...] = ()  # real clips from registry packages added to the embedded training
+                                          # windows (starlib.data.packaged_video.CLIPS); () = off, run names as before
 
     def __post_init__(self) -> None:
+        from starlib.data.packaged_video import CLIPS
+
         _non_negative(self, "max_test_items", "max_train_windows")
+        unknown = [c for c in self.packaged_video if c not in CLIPS]
+        if unknown or len(set(self.packaged_video)) < len(self.packaged_video):
+            raise ConfigError(f"packaged_video = {list(self.packaged_video)}: give distinct clips among {sorted(CLIPS)}")
+        if self.packaged_video and self.train_data != "embedded":
+            raise ConfigError("packaged_video adds clips to the embedded training data: use train_data = \"embedded\"")
         if self.train_data not in ("embedded", "vimeo90k"):
             raise ConfigError(f"train_data must be 'embedded' or 'vimeo90k', got {self.train_data!r}")
 
@@ -330,6 +339,36 @@ def _weights_file(where: str, key: str, value: str) -> str:
 
 
 @dataclass(frozen=True)
+class ScalingSettings:
+    """``[scaling]``: the budgets of the claims-against-compute study (``starlib.study.scaling``, notebook 15),
+    as multipliers k of every step count of the chains a claim group needs (k = 1: the profile itself)."""
+
+    central: tuple[float, ...] = (1.0,)      # Table 7 (STAR-ST vs the cascades) and Table 2 (STAR-ST vs STAR)
+    ablations: tuple[float, ...] = (1.0,)    # Table 1 (stage 2, flow, FR), Table 4 (Net_S), Table 6 (T-SR paths)
+    video: tuple[float, ...] = ()            # the data axis: the central group with video_clips added to the
+                                             # training data ([data] packaged_video); () = not run
+    video_clips: tuple[str, ...] = ("bigbuckbunny", "bikes")
+
+    def __post_init__(self) -> None:
+        from starlib.data.packaged_video import CLIPS
+
+        for name in ("central", "ablations", "video"):
+            values = getattr(self, name)
+            if (not values and name != "video") or any(not 0 < k <= 1024 for k in values) \
+                    or len(set(values)) < len(values):
+                raise ConfigError(f"{name} = {list(values)}: give one or more distinct budget multipliers k in "
+                                  f"(0, 1024], e.g. [0.5, 1, 2]")
+        if not self.video_clips or set(self.video_clips) - set(CLIPS):
+            raise ConfigError(f"video_clips = {list(self.video_clips)}: choose among {sorted(CLIPS)}")
+
+    def budgets(self, group: str) -> tuple[float, ...]:
+        """The group's budgets, smallest first."""
+        if group not in ("central", "ablations", "video"):
+            raise ConfigError(f"unknown scaling group {group!r}; choose 'central', 'ablations' or 'video'")
+        return tuple(sorted(getattr(self, group)))
+
+
+@dataclass(frozen=True)
 class Profile:
     """A named, validated set of settings. ``model`` is the STARConfig of the profile's main network."""
 
@@ -345,6 +384,7 @@ class Profile:
     zsm: ZSMSettings = ZSMSettings()
     stages: StagesSettings = StagesSettings()
     released: ReleasedSettings = ReleasedSettings()
+    scaling: ScalingSettings = ScalingSettings()
     schedule: str = ""                   # the [schedules.<name>] reading laid over [train] ("" = [train] as written)
     schedules: dict[str, Schedule] = field(default_factory=dict)
     device: str = "auto"                 # auto (CUDA when present, else CPU) | cpu | cuda | cuda:N
@@ -359,7 +399,8 @@ class Profile:
 
 
 SECTIONS = {"data": DataSettings, "flow": FlowSettings, "eval": EvalSettings, "tables": TablesSettings,
-            "validation": ValidationSettings, "zsm": ZSMSettings, "stages": StagesSettings}
+            "validation": ValidationSettings, "zsm": ZSMSettings, "stages": StagesSettings,
+            "scaling": ScalingSettings}
 
 
 def parse_profile(name: str, data: dict[str, Any], path: Path | None = None) -> Profile:

@@ -22,6 +22,7 @@ import numpy as np
 from starlib import metrics as M
 from starlib.data import (FrameStack, RandomCropWindows, Window, davis_triplets, frame_folder, load_window,
                           middlebury_other, sliding_windows, ucf101_dvf, vimeo90k)
+from starlib.data.packaged_video import packaged_windows
 from starlib.data.sources import toflow_frames
 from starlib.evaluation.baselines import bicubic_and_average
 from starlib.evaluation.methods import ground_truth
@@ -93,6 +94,9 @@ def training_split(profile: Profile, length: int = 3) -> tuple[list[Window], lis
     windows = davis + windows
     if data.max_train_windows:
         windows = [w for w in windows if w not in held_out][:data.max_train_windows] + held_out
+    if data.packaged_video:                  # the data axis: more real video, under a tag of its own
+        return _split(windows + packaged_windows(data.packaged_video, length), held_out,
+                      f"davis+toflow+{'+'.join(data.packaged_video)}-w{length}")
     return _split(windows, held_out, f"davis+toflow-w{length}")
 
 

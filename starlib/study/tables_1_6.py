@@ -93,9 +93,9 @@ def table1_trainings(ws: Workspace) -> dict[str, tuple[Training, str, str]]:
     return {label: _with_paper_row(_t12(ws, "STAR", variant), paper) for label, (paper, variant) in TABLE1.items()}
 
 
-def table2_trainings(ws: Workspace) -> dict[str, tuple[Training, str, str]]:
-    """Table 2's networks: objective -> (what to train, paper row, note)."""
-    return {name: _with_paper_row(_t12(ws, name, {}), OBJECTIVES[name].label) for name in TABLE2}
+def table2_trainings(ws: Workspace, objectives: tuple[str, ...] = TABLE2) -> dict[str, tuple[Training, str, str]]:
+    """Table 2's networks (``objectives``: a subset of its rows): objective -> (what to train, paper row, note)."""
+    return {name: _with_paper_row(_t12(ws, name, {}), OBJECTIVES[name].label) for name in objectives}
 
 
 def table1(ws: Workspace) -> list[Entry]:
@@ -107,14 +107,15 @@ def table1(ws: Workspace) -> list[Entry]:
         + [floor_entry(ws, bench, ("sr_t", "sr_mid"))]
 
 
-def table2(ws: Workspace) -> list[Entry]:
+def table2(ws: Workspace, objectives: tuple[str, ...] = TABLE2) -> list[Entry]:
     """Training objectives: STAR and its finetunes STAR-ST, STAR-S, STAR-T (= STAR-T_LR), each scored on the
-    outputs it is trained for (or from the authors' file the profile's ``[released]`` names for it)."""
+    outputs it is trained for (``objectives``: a subset of the rows), or from the authors' file the profile's ``[released]``
+    names for it."""
     bench = test_benchmarks(ws.profile)
-    outputs = tuple(dict.fromkeys(o for name in TABLE2 for o in OBJECTIVES[name].scored))
+    outputs = tuple(dict.fromkeys(o for name in objectives for o in OBJECTIVES[name].scored))
     return [trained_entry(ws, name, what, bench, OBJECTIVES[name].scored, paper_method=paper, note=note,
                           released=True)
-            for name, (what, paper, note) in table2_trainings(ws).items()] + [floor_entry(ws, bench, outputs)]
+            for name, (what, paper, note) in table2_trainings(ws, objectives).items()] + [floor_entry(ws, bench, outputs)]
 
 
 def table3_trainings(ws: Workspace) -> dict[str, Training]:

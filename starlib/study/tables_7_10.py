@@ -154,26 +154,34 @@ class Comparisons:
         return self._built(8, entries)
 
     # --- Table 7: ST-SR --------------------------------------------------------------------------------
-    def table7(self) -> list[Entry]:
+    def table7(self, only: tuple[str, ...] = ()) -> list[Entry]:
+        """Table 7's entries; ``only``: just these row labels (the floor always), and only the runs they need."""
         out = ("sr_mid",)
+        keep = lambda label: not only or label in only  # noqa: E731
         entries = [floor_entry(self.ws, self.bench, out, niqe=True)]
-        ssr = {name: self.ssr_method(name) for name in NET_S_ALONE}
         cascades = [
-            (T7.FI_DBPN, TimeThenSpace(self.cache, ssr["DBPN"][0]), "TOFlow -> DBPN", ssr["DBPN"][1]),
-            (T7.DBPN_FI, SpaceThenTime(ssr["DBPN"][0], self.cache), "DBPN -> DAIN", ssr["DBPN"][1]),
-            (T7.MI_FI, SpaceThenTime(ssr["DBPN-MI"][0], self.cache), "DBPN-MI -> DAIN", ssr["DBPN-MI"][1]),
-            (T7.FI_RBPN, TimeThenSpace(self.cache, ssr["RBPN"][0]), "DAIN -> RBPN", ssr["RBPN"][1]),
-            (T7.RBPN_FI, SpaceThenTime(ssr["RBPN"][0], self.cache), "RBPN -> DAIN", ssr["RBPN"][1]),
-            (T7.RBPN_AVG, SpaceThenTime(ssr["RBPN"][0], frame_average, interpolate=False), None, ssr["RBPN"][1]),
+            (T7.FI_DBPN, "DBPN", lambda m: TimeThenSpace(self.cache, m), "TOFlow -> DBPN"),
+            (T7.DBPN_FI, "DBPN", lambda m: SpaceThenTime(m, self.cache), "DBPN -> DAIN"),
+            (T7.MI_FI, "DBPN-MI", lambda m: SpaceThenTime(m, self.cache), "DBPN-MI -> DAIN"),
+            (T7.FI_RBPN, "RBPN", lambda m: TimeThenSpace(self.cache, m), "DAIN -> RBPN"),
+            (T7.RBPN_FI, "RBPN", lambda m: SpaceThenTime(m, self.cache), "RBPN -> DAIN"),
+            (T7.RBPN_AVG, "RBPN", lambda m: SpaceThenTime(m, frame_average, interpolate=False), None),
         ]
-        for label, method, paper, run in cascades:
-            entries.append(self._baseline(label, method, f"{label.replace(' ', '')}-{run.run_dir.name}-{self.cache.backend}",
+        for label, ssr, cascade, paper in cascades:
+            if not keep(label):
+                continue
+            method, run = self.ssr_method(ssr)
+            entries.append(self._baseline(label, cascade(method), f"{label.replace(' ', '')}-{run.run_dir.name}-{self.cache.backend}",
                                           self.bench, out, niqe=True, paper=paper, note=FI_NOTE if paper else ""))
-        star, loss = t7_star(self.ws)
-        entries.append(trained_entry(self.ws, T7.STAR, star, self.bench, out, niqe=True, paper_method="STAR-L_f",
-                                     note=f"here: {loss}; the paper's STAR row in Table 7 is trained with L_f",
-                                     released=True))
-        entries.append(self._trained(T7.STAR_ST, "STAR-ST", self.bench, out, niqe=True, paper_method="STAR-ST-L_r"))
+        if keep(T7.STAR):
+            star, loss = t7_star(self.ws)
+            entries.append(trained_entry(self.ws, T7.STAR, star, self.bench, out, niqe=True, paper_method="STAR-L_f",
+                                         note=f"here: {loss}; the paper's STAR row in Table 7 is trained with L_f",
+                                         released=True))
+        if keep(T7.STAR_ST):
+            entries.append(self._trained(T7.STAR_ST, "STAR-ST", self.bench, out, niqe=True, paper_method="STAR-ST-L_r"))
+        if only:
+            return self._built(7, entries)
         entries.append(reported_entry("STAR-ST-L_f", out, status="not run: no VGG19 weights"))
         for paper in ("*RBPN -> DAIN (joint)", "DBPN -> TOFlow"):
             entries.append(reported_entry(paper, out))

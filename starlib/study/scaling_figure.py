@@ -1,0 +1,119 @@
+"""The claims-against-compute figure (notebook 15, ``figures/<profile>/scaling.png``): each claim's margin
+against training FLOPs on a log axis, the validation curves of every budget below."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from starlib.study.claims import MIN_EFFECT
+
+#: Colours of the test sets.
+DATASET_COLORS = {"middlebury": "tab:orange", "ucf101": "tab:blue", "vimeo90k": "tab:green"}
+
+
+def _claim_panel(ax, rows: pd.DataFrame, title: str) -> None:
+    delta = MIN_EFFECT["psnr"]
+    ax.axhspan(-delta, delta, color="tab:blue", alpha=0.1, lw=0)
+    ax.axhline(0, color="black", lw=0.8)
+    for i, ((group, dataset), g) in enumerate(rows.groupby(["group", "dataset"], sort=False)):
+        g = g.sort_values("k")
+        color = DATASET_COLORS.get(dataset, f"C{i + 3}")
+        video = group == "video"                    # the data axis: the same claim trained with more video
+        lo, hi = g["margin"] - g["margin_ci95_low"], g["margin_ci95_high"] - g["margin"]
+        ax.errorbar(g["train_flops"], g["margin"], yerr=[lo, hi], fmt="s:" if video else "o-", color=color, ms=4,
+                    capsize=2, lw=1.2, mfc="white" if video else color, label=f"{dataset}{' +video' if video else ''}")
+        paper = g["paper_margin"].dropna()
+        if len(paper) and not video:
+            ax.axhline(float(paper.iloc[0]), color=color, ls="--", lw=1, alpha=0.8)
+        if i == 0:                                   # k and hours once per budget
+            for _, r in g.iterrows():
+                hours = f"{r['train_hours']:.2g} h" + ("+" if r["runs_timed"] < r["runs"] else "")
+                ax.annotate(f"k={r['k']:g}\n{hours}", (r["train_flops"], r["margin_ci95_high"]),
+                            textcoords="offset points", xytext=(0, 3), ha="center", fontsize=6.5)
+    ax.set_xscale("log")
+    ax.margins(y=0.25)                               # room for the k / hours labels
+    ax.set_title(title, fontsize=8.5)
+    ax.tick_params(labelsize=7.5)
+    ax.grid(lw=0.3, alpha=0.5)
+
+
+def _validation_panel(ax, val: pd.DataFrame, row: str) -> None:
+    import matplotlib.pyplot as plt
+
+    output = "sr_mid" if (val.output == "sr_mid").any() else "sr_t"
+    v = val[val.output == output]
+    ks = sorted(v["k"].unique())
+    cmap = plt.get_cmap("viridis")
+    for i, k in enumerate(ks):
+        g = v[v.k == k].sort_values("step")
+        ax.plot(g["step"], g["gain"], "-", color=cmap(i / max(len(ks) - 1, 1)), lw=1.2, label=f"k={k:g}")
+    ax.set_xscale("symlog", linthresh=max(1.0, float(v["step"][v["step"] > 0].min()) if (v["step"] > 0).any() else 1))
+    ax.set_title(f"validation: {row} ({output})", fontsize=8.5)
+    ax.set_xlabel("step", fontsize=7.5)
+    ax.tick_params(labelsize=7.5)
+    ax.grid(lw=0.3, alpha=0.5)
+    ax.legend(fontsize=6.5, frameon=False)
+
+
+def scaling_figure(scaling: pd.DataFrame, validation: pd.DataFrame, title: str, ncols: int = 5):
+    """One panel per PSNR claim (margin in the paper's direction, dB, with its 95% interval, per test set)
+    against training FLOPs on a log axis, +-the minimum effect shaded, the paper's margin dashed, each budget's
+    k and training hours written above it ("+": some runs had no log); then one panel per row of the first
+    group with the validation gain over bicubic + averaging against the step, one curve per budget."""
+    import matplotlib.pyplot as plt
+
+    t = scaling[(scaling.verdict != "not tested") & (scaling.metric == "psnr")]
+    t = t.iloc[t["group"].map({"central": 0, "video": 1}).fillna(2).argsort(kind="stable")]   # central first
+    claims = list(dict.fromkeys(t["claim"]))
+    first_group = t["group"].iloc[0] if len(t) else ""
+    vrows = list(dict.fromkeys(validation.loc[validation.group == first_group, "row"])) if len(validation) else []
+    n_claim_rows = math.ceil(len(claims) / ncols) if claims else 0
+    n_val_rows = math.ceil(len(vrows) / ncols) if vrows else 0
+    nrows = max(n_claim_rows + n_val_rows, 1)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.7 * ncols, 3.0 * nrows + 0.8), squeeze=False)
+    for ax in axes.flat:
+        ax.set_visible(False)
+    texts = dict(zip(t["claim"], t["text"]))
+    for i, claim in enumerate(claims):
+        ax = axes.flat[i]
+        ax.set_visible(True)
+        _claim_panel(ax, t[t.claim == claim], f"{claim}\n{texts[claim][:38]}")
+        if i % ncols == 0:
+            ax.set_ylabel("margin (dB)", fontsize=8)
+    for j, row in enumerate(vrows):
+        ax = axes.flat[n_claim_rows * ncols + j]
+        ax.set_visible(True)
+        _validation_panel(ax, validation[(validation.group == first_group) & (validation.row == row)], row)
+        if j % ncols == 0:
+            ax.set_ylabel("gain over floor (dB)", fontsize=8)
+    handles = [plt.Line2D([], [], marker="o", color=c, label=d) for d, c in DATASET_COLORS.items()
+               if d in set(t["dataset"])]
+    if (t["group"] == "video").any():
+        handles.append(plt.Line2D([], [], marker="s", ls=":", color="gray", mfc="white",
+                                  label="trained with more real video"))
+    handles += [plt.Line2D([], [], ls="--", color="gray", label="the paper's margin"),
+                plt.Rectangle((0, 0), 1, 1, color="tab:blue", alpha=0.1,
+                              label=f"±{MIN_EFFECT['psnr']:g} dB (no effect)")]
+    fig.legend(handles=handles, fontsize=8, loc="lower center", ncol=len(handles), frameon=False)
+    fig.supxlabel("training FLOPs of both rows' chains (log; a shared run once)", fontsize=9, y=0.035)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
+    return fig
+
+
+def trend_markdown(trend: pd.DataFrame) -> str:
+    """A Markdown table of the trends: slope per doubling of compute with its interval, first and last margins,
+    where the verdict changes."""
+    lines = ["| claim | data | budgets k | margin at smallest -> largest k (dB) | slope per doubling [95% CI] | "
+             "verdict at smallest -> largest k | changes |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for _, r in trend.iterrows():
+        ci = (f"{r['slope_per_doubling']:+.3f} [{r['slope_ci95_low']:+.3f}, {r['slope_ci95_high']:+.3f}]"
+              if np.isfinite(r["slope_ci95_low"]) else f"{r['slope_per_doubling']:+.3f} (no interval: 2 budgets)"
+              if np.isfinite(r["slope_per_doubling"]) else "- (one budget)")
+        lines.append(f"| {r['claim']} | {r['dataset']} | {r['budgets']} | {r['first_margin']:+.3f} -> "
+                     f"{r['last_margin']:+.3f} | {ci} | {r['first_verdict']} -> "
+                     f"{r['last_verdict']} | {r['verdict_changes']} |")
+    return "\n".join(lines)

@@ -1,0 +1,179 @@
+"""Claims against compute (starlib.study.scaling): budgets scale every step count, k = 1 is the profile itself,
+trends by weighted least squares, the per-budget folders collected with their own commits."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from starlib.study import scaling as S
+from starlib.study.profile import load_profile, parse_profile
+from starlib.study.recipes import run_configs, run_name, stages
+from starlib.study.workspace import Workspace
+from starlib.util.config import ConfigError
+
+
+@pytest.fixture
+def ws(tmp_path):
+    return Workspace.create("smoke", results_dir=tmp_path / "results", runs_dir=tmp_path / "runs",
+                            cache_dir=tmp_path / "cache", progress=False)
+
+
+def test_k1_is_the_profile_itself_with_the_same_runs(ws):
+    assert S.scaled_profile(ws.profile, 1) is ws.profile
+    b = S.budget_workspace(ws, 1)
+    assert b.runs == ws.runs and b.results == ws.results / "scaling" / "k1"
+    for group in S.GROUPS:
+        assert [n for n, _ in S.budget_runs(b, group)] == [n for n, _ in S.budget_runs(ws, group)]
+
+
+def test_a_budget_scales_every_step_count_and_the_validation_interval(ws):
+    p, q = ws.profile, S.scaled_profile(ws.profile, 2)
+    assert q.name == p.name
+    assert (q.stages.net_s_steps, q.stages.fr_steps, q.stages.core_steps) == \
+        (2 * p.stages.net_s_steps, 2 * p.stages.fr_steps, 2 * p.stages.core_steps)
+    assert q.validation.every == 2 * p.validation.every
+    b = S.budget_workspace(ws, 2)
+    base = dict(S.budget_runs(ws, "central"))
+    scaled = S.budget_runs(b, "central")
+    assert not set(base) & {n for n, _ in scaled}          # every run of the chains is another run
+    rows, scaled_rows = S.row_trainings(ws, "central"), S.row_trainings(b, "central")
+    for row, whats in rows.items():                         # the same chains, every run at twice the steps
+        for what, twice in zip(stages(ws, whats[-1]), stages(b, scaled_rows[row][-1]), strict=True):
+            one, two = run_configs(ws, what)[1], run_configs(b, twice)[1]
+            assert two.steps == 2 * one.steps and two.lr_milestones == one.lr_milestones
+    half = S.scaled_profile(p, 0.1)                          # never below one step
+    assert half.stages.fr_steps == 1 and half.train.fields("STAR")["steps"] == 1
+
+
+def test_a_profile_that_loads_a_stage_from_a_file_is_refused(ws, tmp_path):
+    weights = tmp_path / "net_s.pth"
+    weights.write_bytes(b"x")
+    loaded = dataclasses.replace(ws.profile, stages=dataclasses.replace(ws.profile.stages, net_s_file=str(weights)))
+    assert S.scaled_profile(loaded, 1) is loaded
+    with pytest.raises(ConfigError, match="net_s_file"):
+        S.scaled_profile(loaded, 2)
+
+
+def test_scaling_section_is_validated():
+    import tomllib
+
+    from starlib.study.profile import PROFILE_DIR
+
+    smoke = tomllib.loads((PROFILE_DIR / "smoke.toml").read_text())     # a whole profile, its [scaling] replaced
+    for bad in ({"central": []}, {"central": [1, 1]}, {"ablations": [0]}, {"central": ["x"]}, {"other": [1]},
+                {"video_clips": ["nope"]}):
+        with pytest.raises(ConfigError, match="scaling"):
+            parse_profile("t", {**smoke, "scaling": bad})
+    good = parse_profile("t", {**smoke, "scaling": {"central": [2, 0.5, 1]}})
+    assert good.scaling.budgets("central") == (0.5, 1.0, 2.0)
+    for name in ("smoke", "cpu", "gpu", "paper"):
+        assert 1.0 in load_profile(name).scaling.central
+
+
+def test_claim_compute_counts_a_run_both_rows_share_once(ws):
+    runs = pd.DataFrame([{"run": n, "flops": 1.0, "hours": 0.5} for n, _ in S.budget_runs(ws, "central")])
+    compute = S.claim_compute(ws, "central", runs).set_index("claim")
+    # STAR-ST's chain (Net_S, FR, core, STAR, STAR-ST) holds STAR's: five runs, not nine
+    assert compute.loc["T7-starst-vs-star", "train_flops"] == 5
+    assert compute.loc["T7-starst-vs-dbpn-cascade", "train_flops"] == 6      # plus DBPN alone
+    assert compute.loc["T7-starst-vs-cascade", "train_flops"] == 5           # RBPN alone is STAR's stage (a)
+    assert compute.loc["T2-st", "train_hours"] == 2.5
+
+
+def test_weighted_slope_and_its_interval():
+    x = np.arange(5.0)
+    slope, lo, hi = S.wls_slope(x, 0.3 * x - 1, np.full(5, 0.1))
+    assert slope == pytest.approx(0.3) and lo == pytest.approx(0.3) and hi == pytest.approx(0.3)
+    noisy = 0.3 * x - 1 + np.array([0.05, -0.04, 0.03, -0.05, 0.02])
+    slope, lo, hi = S.wls_slope(x, noisy, np.full(5, 0.1))
+    assert lo < 0.3 < hi and lo < slope < hi
+    # a precise point pulls the line: weights are 1 / se^2
+    y = np.array([0.0, 1.0, 0.0])
+    assert S.wls_slope([0, 1, 2], y, [0.01, 1, 0.01])[0] == pytest.approx(0.0, abs=1e-3)
+    assert np.isnan(S.wls_slope([0, 1], [0, 1], [1, 1])[1]) and np.isnan(S.wls_slope([0], [1], [1])[0])
+
+
+def test_verdict_changes_names_the_budget():
+    rows = pd.DataFrame({"k": [2, 0.5, 1], "verdict": ["inconclusive", "not reproduced", "not reproduced"]})
+    assert S.verdict_changes(rows) == "k=2: not reproduced -> inconclusive"
+    assert S.verdict_changes(rows.assign(verdict="reproduced")) == "none"
+
+
+def _budget_claims(ws, k, margin, commit):
+    b = S.budget_workspace(ws, k)
+    rows = [{"claim": "T2-st", "table": 2, "text": "t", "dataset": d, "output": "sr_mid", "metric": "psnr", "n": 10,
+             "margin": margin, "margin_ci95_low": margin - 0.1, "margin_ci95_high": margin + 0.1, "min_effect": 0.05,
+             "verdict": "reproduced" if margin - 0.1 > 0.05 else "not reproduced" if margin + 0.1 < -0.05
+             else "inconclusive", "train_flops": 1e12 * k, "train_hours": k, "git_commit": commit}
+            for d in ("middlebury", "ucf101")]
+    pd.DataFrame(rows).to_csv(b.results_file("claims_central.csv"), index=False)
+
+
+def test_collect_keeps_each_budgets_commit_and_trends_follow(ws):
+    for k, margin, commit in ((0.5, -0.4, "aaa"), (1, -0.2, "bbb"), (2, 0.0, "ccc")):
+        _budget_claims(ws, k, margin, commit)
+    rows = S.collect(ws, "central")
+    assert list(rows.k.unique()) == [0.5, 1.0, 2.0]
+    assert dict(zip(rows.k, rows.budget_git_commit)) == {0.5: "aaa", 1.0: "bbb", 2.0: "ccc"}
+    t = S.trends(rows).set_index("dataset")
+    assert t.loc["ucf101", "slope_per_doubling"] == pytest.approx(0.2)
+    assert t.loc["ucf101", "verdict_changes"] == "k=2: not reproduced -> inconclusive"
+    claims = pd.DataFrame({"claim": ["T2-st", "T1-fr-s"], "dataset": ["ucf101", "ucf101"], "trend_old": [1, 2]})
+    merged = S.with_trend_columns(claims, S.trends(rows))
+    assert "trend_old" not in merged and merged.trend_slope_per_doubling.iloc[0] == pytest.approx(0.2)
+    assert np.isnan(merged.trend_slope_per_doubling.iloc[1])
+
+
+def test_a_budget_without_its_runs_is_skipped_when_not_training(ws):
+    said = []
+    assert not S.run_budget(ws, "central", 2, train_missing=False, log=said.append)
+    assert "--budgets 2" in said[0] and not S.claims_file(S.budget_workspace(ws, 2), "central").exists()
+    S.budget_workspace(ws, 1).results_file("claims_central.csv").write_text("claim\n")
+    assert S.run_budget(ws, "central", 1, train_missing=False) and not S.run_budget(ws, "ablations", 1, False, said.append)
+
+
+def test_scaled_runs_are_in_the_inventory(ws):
+    names = {n for n, _, _ in S.scaling_runs(ws)}
+    b = S.budget_workspace(ws, 2)
+    assert run_name(b, S.row_trainings(b, "central")[(7, "STAR-ST")][0]) in names
+    assert {n for n, _ in S.budget_runs(ws, "ablations")} <= names
+
+
+def test_train_all_lists_the_scaled_runs(tmp_path, capsys):
+    from starlib.__main__ import main
+
+    assert main(["train", "--profile", "smoke", "--all", "--scaling", "--list", "--runs-dir", str(tmp_path)]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    ws = Workspace.create("smoke", runs_dir=tmp_path, progress=False)
+    b = S.budget_workspace(ws, 2)
+    star_st = run_name(b, S.row_trainings(b, "central")[(7, "STAR-ST")][0])
+    assert any(line.startswith(star_st) and "to train" in line for line in listed)
+    assert len(listed) == len({line.split()[0] for line in listed})          # each run once
+
+
+def test_the_video_group_is_the_central_group_with_more_video(ws):
+    b = S.budget_workspace(ws, 1, "video")
+    assert b.results == ws.results / "scaling" / "video-k1"
+    assert b.profile.data.packaged_video == ws.profile.scaling.video_clips and not ws.profile.data.packaged_video
+    assert S.group_claims("video") == S.group_claims("central")
+    assert set(S.row_trainings(b, "video")) == set(S.row_trainings(ws, "central"))
+    with pytest.raises(ConfigError, match="scaling group"):
+        S.budget_workspace(ws, 1, "nope")
+
+
+def test_the_figure_has_a_panel_per_psnr_claim_and_per_validated_row(ws):
+    import matplotlib
+    matplotlib.use("Agg")
+    from starlib.study.scaling_figure import scaling_figure, trend_markdown
+
+    for k, margin in ((0.5, -0.4), (1, -0.2), (2, 0.0)):
+        _budget_claims(ws, k, margin, "abc")
+    rows = pd.concat([S.collect(ws, "central"), S.collect(ws, "central").assign(group="video", claim="T2-st")])
+    rows["paper_margin"], rows["runs"], rows["runs_timed"] = 0.3, 5, 5
+    val = pd.DataFrame({"group": "central", "k": [1, 1, 2, 2], "row": "STAR-ST", "step": [0, 10, 0, 20],
+                        "output": "sr_mid", "gain": [0.1, 0.5, 0.1, 0.7]})
+    fig = scaling_figure(rows, val, "t")
+    assert sum(ax.get_visible() for ax in fig.axes) == 2
+    assert "k=2: not reproduced -> inconclusive" in trend_markdown(S.trends(rows))
