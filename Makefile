@@ -11,9 +11,15 @@ DEVICE ?= cpu
 DATA_MIRROR ?=
 ALLOW_TRAINING ?=
 
-.PHONY: test reproduce bench lab venv clean-venv data
+.PHONY: test reproduce bench lab venv clean-venv data nbfilter report
 
-venv: $(STAMP)
+venv: $(STAMP) nbfilter
+
+# Notebooks are committed without outputs: git's clean filter (named in .gitattributes) strips them, so a
+# JupyterLab session leaves `git status` clean. Registered in this clone's .git/config (not in a fresh clone).
+nbfilter:
+	@if git rev-parse --git-dir >/dev/null 2>&1; then \
+	  git config filter.nbclean.clean "$(PY) tools/nbtools.py clean" && git config filter.nbclean.smudge cat; fi
 
 $(STAMP): requirements.txt requirements-published.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,16 +31,20 @@ $(STAMP): requirements.txt requirements-published.txt pyproject.toml
 data: $(STAMP)
 	$(PY) -m starlib data fetch --all $(if $(DATA_MIRROR),--mirror $(DATA_MIRROR),)
 
-test: $(STAMP) data
+test: $(STAMP) nbfilter data
 	$(PY) -m pytest
 
-reproduce: $(STAMP) data
+reproduce: $(STAMP) nbfilter data
 	$(PY) -m starlib.study.pipeline --profile $(PROFILE) $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS),) $(if $(GPUS),--gpus $(GPUS),) $(if $(filter 1,$(ALLOW_TRAINING)),--allow-training,)
+
+# A static site of the executed notebooks of PROFILE (run `make reproduce` first): site/$(PROFILE)/index.html
+report: $(STAMP)
+	$(PY) -m starlib.study.site --profile $(PROFILE)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench.py --profile $(PROFILE) --device $(DEVICE)
 
-lab: $(STAMP)
+lab: $(STAMP) nbfilter
 	$(VENV)/bin/jupyter lab --config=tools/jupyter_server_config.py --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/
 
 clean-venv:

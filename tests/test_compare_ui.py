@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from starlib.study import compare_ui as ui  # noqa: E402
@@ -146,7 +147,8 @@ def test_widget_defaults_sliders_and_output_switch(comp):
     w.w_x.value, w.w_size.value = 3, 20
     fig, table = w.snapshot()
     rects = {(p.get_xy(), p.get_width()) for ax in fig.axes for p in ax.patches}
-    assert rects == {((3 - 0.5, w.box[0] - 0.5), 20)}
+    y = w.box[0]                                            # the same box on every panel, scaled on the LR inputs
+    assert rects == {((3 - 0.5, y - 0.5), 20), ((3 / 4 - 0.5, y / 4 - 0.5), 5.0)}
     assert w.w_x.max == 256 - 20 and "zoom box y=" in w.w_status.value  # redrawn, no error shown
     plt.close(fig)
     assert list(table["method"]) == ["Bicubic", "STAR"]
@@ -168,8 +170,66 @@ def test_static_comparison_shows_what_the_widget_shows_first(comp, output):
     assert state == w.state
     pd_table = table.reset_index(drop=True)
     assert pd_table.equals(table_w.reset_index(drop=True)[list(pd_table.columns)])
-    assert [ax.get_title() for ax in fig.axes] == [ax.get_title() for ax in fig_w.axes]
+    def names(f):                                           # titles without the seconds (timed on each run)
+        return [ax.get_title().split("\n")[0] for ax in f.axes]
+
+    assert names(fig) == names(fig_w) and any(t.endswith(" s") for t in [ax.get_title() for ax in fig.axes])
     plt.close(fig)
     plt.close(fig_w)
     with pytest.raises(ValueError, match="do not produce"):
         ui.static_comparison(comp, output=output, methods=["nope"])
+
+
+def test_widget_shows_inputs_seconds_and_the_best_value_of_each_column(comp):
+    w = ui.build_ui(comp, dataset="ucf101", output="sr_t", methods=["Bicubic", "Bicubic shifted"], prefetch=0)
+    fig, table = w.snapshot()
+    titles = [ax.get_title() for ax in fig.axes]
+    assert any(t.startswith("LR input t (") for t in titles) and any(t.startswith("LR input t+1") for t in titles)
+    assert all(f"{label}\n" in "|".join(titles) for label in ("Bicubic", "Bicubic shifted"))   # name, seconds
+    assert (table["seconds"] >= 0).all() and list(table.columns[-1:]) == ["seconds"]
+    best = ui.best_per_column(table)
+    assert best["psnr"] == best["ssim"] == "Bicubic"          # the unshifted one is better
+    assert best["seconds"] in ("Bicubic", "Bicubic shifted")
+    styler = ui.styled(table)
+    styler._compute()                                         # what to_html() renders, cell by cell
+    bold = {(table.loc[r, "method"], table.columns[c]) for (r, c), props in styler.ctx.items()
+            if any(k.strip() == "font-weight" and v.strip() == "bold" for k, v in props)}
+    assert bold == {(m, col) for col, m in best.items()}     # exactly the best cell of each column
+    boxes = [p for ax in fig.axes for p in ax.patches]       # white edged in black: visible on any colour
+    assert boxes and all(p.get_edgecolor()[:3] == (1.0, 1.0, 1.0) and p.get_path_effects() for p in boxes)
+    plt.close(fig)
+    lower = ui.best_per_column(pd.DataFrame({"method": ["a", "b"], "ie_mae": [2.0, 1.0], "psnr": [30.0, 31.0]}))
+    assert lower == {"ie_mae": "b", "psnr": "b"}
+
+
+def test_save_png_writes_the_view(comp, tmp_path):
+    w = ui.build_ui(comp, dataset="ucf101", output="sr_t", save_dir=tmp_path, prefetch=0)
+    path = w.save_png()
+    y, x, k = w.box
+    assert path == tmp_path / f"ucf101_{w.state['sample']}_sr_t_y{y}_x{x}_s{k}.png"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and [p.name for p in tmp_path.iterdir()] == [path.name]
+    w._on_save()                                             # the button: a status line, no exception
+    assert "saved" in w.w_status.value
+
+
+def test_the_next_samples_are_computed_ahead_so_a_change_redraws_from_memory(comp):
+    w = ui.build_ui(comp, dataset="ucf101", output="sr_mid", prefetch=0)   # no background thread: called here
+    w.prefetch = 1
+    name, other = w.w_sample.options[:2]
+    assert w.upcoming()[0] == ("ucf101", other, "sr_mid") and ("ucf101", name, "sr_t") in w.upcoming()
+    calls = []
+    methods = ui.available_methods(comp, "sr_mid")
+    w.prefetch_now()
+    assert all(("ucf101", other, "sr_mid", m) in w._preds for m in w.selected())
+    assert all(("ucf101", name, "sr_t", m) in w._preds for m in ui.default_methods(comp, "sr_t"))
+    for label, method in methods.items():                   # from now on a method call is recorded
+        comp.methods[7][label] = lambda stack, _m=method, _l=label: calls.append(_l) or _m(stack)
+    try:
+        w.prefetch = 0
+        w.w_sample.value = other                            # redrawn from memory: no method runs
+        assert calls == [] and other in w.w_status.value
+        w._generation += 1                                  # a stale background pass stops at once
+        w.prefetch_now(generation=w._generation - 1)
+        assert calls == []
+    finally:
+        comp.methods[7].update(methods)

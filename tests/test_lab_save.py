@@ -1,5 +1,5 @@
-"""Opening and saving a notebook in JupyterLab (`make lab`) leaves the tracked file unchanged: the server's
-pre-save hook writes the committed metadata back (a real jupyter server, saved through its REST API the way
+"""Opening, running and saving a notebook in JupyterLab (`make lab`) leaves the tracked file unchanged: the
+server's pre-save hook writes it as committed (no outputs, the committed metadata) (a real jupyter server, saved through its REST API the way
 JupyterLab autosaves, with the metadata JupyterLab adds)."""
 
 import json
@@ -58,6 +58,9 @@ def test_saving_from_jupyterlab_keeps_the_committed_file(tmp_path):
         nb["nbformat_minor"] = 5
         for i, cell in enumerate(nb["cells"]):
             cell["id"] = f"cell-{i}"
+            if cell["cell_type"] == "code":                                     # after Run All
+                cell["execution_count"] = i + 1
+                cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "hello\n"}]
         _request(url, token, "PUT", {"type": "notebook", "format": "json", "content": nb})
     finally:
         server.terminate()

@@ -1,4 +1,4 @@
-"""README result tables are rendered from the CSVs, between markers."""
+"""Result tables are rendered from the CSVs into docs/results/<profile>.md (never typed by hand)."""
 
 import pandas as pd
 import pytest
@@ -22,15 +22,39 @@ def test_training_table_renders_rows_from_summaries(tmp_path):
     assert "No training results" in report.training_table(tmp_path / "empty")
 
 
-def test_update_readme_needs_markers(tmp_path):
-    readme = tmp_path / "README.md"
-    readme.write_text("# x\n")
-    with pytest.raises(ValueError, match="results:start"):
-        report.update_readme("cpu", readme)
-    readme.write_text(f"# x\n{report.START}\nold\n{report.END}\ntail\n")
-    report.update_readme("nope", readme)
-    text = readme.read_text()
-    assert "old" not in text and text.endswith("tail\n") and "Profile `nope`" in text
+def test_pages_are_written_under_docs_results_not_the_readme(tmp_path):
+    (tmp_path / "results" / "cpu").mkdir(parents=True)
+    pages = report.write_pages("cpu", tmp_path / "docs" / "results", tmp_path / "results")
+    assert [p.name for p in pages] == ["cpu.md", "benchmarks.md"]
+    text = pages[0].read_text()
+    assert text.startswith("# Results of the `cpu` profile") and "do not edit by hand" in text
+    for heading in ("Notebook times", "Training results", "Claims", "Targets", "Gain by floor level",
+                    "Small-budget adaptations"):
+        assert f"\n## {heading}\n" in text
+    assert "No training results" in text and "No benchmark results" in pages[1].read_text()
+    assert "nothing to cite" in text
+
+
+def test_the_bibtex_entry_names_the_commit_of_the_rows_and_the_url_of_citation_cff(tmp_path):
+    pd.DataFrame({"git_commit": ["abc123def456"] * 2, "created_utc": ["2031-01-02T00:00:00Z"] * 2}).to_csv(
+        tmp_path / "table1.csv", index=False)
+    cff = tmp_path / "CITATION.cff"
+    cff.write_text("cff-version: 1.2.0\nversion: 0.2.0\nrepository-code: \"https://example.org/starnet-repro\"\n")
+    entry = report.citation_bibtex(tmp_path, cff)
+    assert "commit abc123def456" in entry and "url     = {https://example.org/starnet-repro}" in entry
+    assert "version = {0.2.0}" in entry and "year    = {2031}" in entry
+    cff.write_text("version: 0.2.0\n")
+    assert "url " not in report.citation_bibtex(tmp_path, cff)
+
+
+def test_committed_pages_are_what_the_report_renders():
+    """docs/results/ holds exactly what the report renders from the committed CSVs (regenerate, never edit)."""
+    from starlib.util.paths import REPO_ROOT
+
+    docs = REPO_ROOT / "docs" / "results"
+    for page in sorted(docs.glob("*.md")):
+        expected = (report.benchmarks_page() if page.name == report.BENCH_PAGE else report.profile_page(page.stem))
+        assert page.read_text() == expected, f"{page} is stale: run python -m starlib.study.report --profile {page.stem}"
 
 
 def test_benchmarks_summary_shows_ratios_not_times(tmp_path):
@@ -99,3 +123,18 @@ def test_targets_levels_and_adaptations_render_from_their_csvs(tmp_path):
     assert "| (c) network without FR | mid_base = average | sr_mid | 24.00 | 23.70 (bicubic + frame averaging) | +0.3 dB | `STAR-x` |" in adapt
     for render in (report.targets_summary, report.levels_summary, report.adaptations_summary):
         assert render(tmp_path / "empty").startswith("_")
+
+
+def test_a_partial_run_keeps_the_other_notebooks_rows_and_their_provenance(tmp_path, monkeypatch):
+    from starlib.study.pipeline import record_times
+
+    monkeypatch.setenv("STARLIB_GIT_COMMIT", "aaaaaaaaaaaa")
+    record_times({"00_networks.ipynb": 9.5, "07_table1.ipynb": 6000.0}, tmp_path, "cpu")
+    before = pd.read_csv(tmp_path / "cpu" / "notebook_times.csv").set_index("notebook")
+    monkeypatch.setenv("STARLIB_GIT_COMMIT", "bbbbbbbbbbbb")
+    record_times({"13_compare.ipynb": 30.0}, tmp_path, "cpu")
+    after = pd.read_csv(tmp_path / "cpu" / "notebook_times.csv").set_index("notebook")
+    pd.testing.assert_frame_equal(after.loc[before.index], before)       # untouched, wall_time_s included
+    new = after.loc["13_compare.ipynb"]
+    assert new.git_commit == "bbbbbbbbbbbb" and new.wall_time_s == 30.0 and new.n_items == 1
+    assert before.loc["07_table1.ipynb", "wall_time_s"] == 6009.5

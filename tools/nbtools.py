@@ -1,6 +1,7 @@
 """Notebook helpers for developers: build a notebook from cell sources, strip outputs, normalise metadata.
 
     python tools/nbtools.py strip notebooks/*.ipynb     # remove outputs, counts and volatile metadata
+    python tools/nbtools.py clean < nb.ipynb            # the same, stdin to stdout: the git filter (`make venv`)
 
 :func:`normalize_metadata` is also what ``make lab`` applies on every save (tools/jupyter_server_config.py):
 JupyterLab rewrites a notebook's kernelspec, language_info and cell ids when it autosaves, which alone would
@@ -12,37 +13,20 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import nbformat
 
-
-#: The notebook-level metadata the repository commits (whatever kernel or Python a machine has).
-COMMITTED_METADATA = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-                      "language_info": {"name": "python"}}
-
-
-def normalize_metadata(nb: dict) -> dict:
-    """Set the committed kernelspec and language_info, drop cell ids and per-run metadata (nbformat 4.4), in
-    place; outputs are left alone (a user who ran a notebook has changed it)."""
-    nb["metadata"] = {k: v for k, v in nb.get("metadata", {}).items() if k not in ("papermill", "widgets")}
-    nb["metadata"].update({k: dict(v) for k, v in COMMITTED_METADATA.items()})
-    for cell in nb.get("cells", []):
-        cell.pop("id", None)
-        for key in ("execution", "papermill"):
-            cell.get("metadata", {}).pop(key, None)
-    nb["nbformat_minor"] = 4
-    return nb
+# One home for what a committed notebook is (also read by the provenance's dirty check); this checkout's starlib,
+# whichever environment runs the script (git runs it as a filter from the repository root).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from starlib.util.notebooks import COMMITTED_METADATA, clean_notebook, normalize_metadata  # noqa: E402,F401
 
 
 def strip(path: Path) -> bool:
     """Remove outputs, execution counts and volatile metadata; returns True if the file changed."""
+    import nbformat
+
     nb = nbformat.read(path, as_version=4)
     before = nbformat.writes(nb)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-    normalize_metadata(nb)
-    after = nbformat.writes(nb)
+    after = nbformat.writes(clean_notebook(nb))
     if after != before:
         path.write_text(after + ("" if after.endswith("\n") else "\n"))
         return True
@@ -50,21 +34,34 @@ def strip(path: Path) -> bool:
 
 
 def is_stripped(path: Path) -> bool:
+    import nbformat
+
     nb = nbformat.read(path, as_version=4)
     return all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
 
 
-if __name__ == "__main__":
-    if len(sys.argv) < 3 or sys.argv[1] != "strip":
-        raise SystemExit(__doc__)
-    for arg in sys.argv[2:]:
-        if strip(Path(arg)):
-            print(f"stripped {arg}")
+def clean_stream(text: str) -> str:
+    """The git ``clean`` filter: a notebook's text as the repository commits it, written as nbformat writes
+    notebooks (sorted keys, indent 1, sources as lists of lines). Plain JSON, no Jupyter import: git runs it on
+    every notebook it looks at. Text that is not a notebook passes through unchanged, so nothing is lost."""
+    import json
+
+    try:
+        nb = json.loads(text)
+        clean_notebook(nb)
+    except (ValueError, AttributeError, TypeError):
+        return text
+    for cell in nb.get("cells", []):
+        if isinstance(cell.get("source"), str):
+            cell["source"] = cell["source"].splitlines(keepends=True)
+    return json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
 
 
-def from_percent(source: str) -> nbformat.NotebookNode:
+def from_percent(source: str) -> "nbformat.NotebookNode":  # noqa: F821
     """Build a notebook from percent-format text: cells start with ``# %%`` (code),
     ``# %% [markdown]`` (markdown, lines prefixed ``# ``) or ``# %% parameters`` (the tagged cell)."""
+    import nbformat
+
     cells = []
     for chunk in source.split("# %%")[1:]:
         header, _, body = chunk.partition("\n")
@@ -84,3 +81,19 @@ def from_percent(source: str) -> nbformat.NotebookNode:
         cell.pop("id", None)
     nb.nbformat_minor = 4
     return nb
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["clean"] and len(argv) == 1:
+        sys.stdout.write(clean_stream(sys.stdin.read()))
+        return 0
+    if len(argv) < 2 or argv[0] != "strip":
+        raise SystemExit(__doc__)
+    for arg in argv[1:]:
+        if strip(Path(arg)):
+            print(f"stripped {arg}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -239,7 +239,9 @@ def claims_figure(claims: pd.DataFrame, title: str):
     ids = list(dict.fromkeys(t["claim"]))
     datasets = list(dict.fromkeys(t["dataset"])) or ["-"]
     delta = MIN_EFFECT["psnr"]
-    fig, axes = plt.subplots(1, len(datasets), figsize=(5.2 * len(datasets) + 1.6, 0.24 * max(len(ids), 4) + 1.6),
+    from starlib.study.figures import wrapped
+
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5.2 * len(datasets) + 3.2, 0.34 * max(len(ids), 4) + 1.9),
                              sharey=True, squeeze=False)
     texts = dict(zip(t["claim"], t["text"]))
     for ax, dataset in zip(axes[0], datasets):
@@ -256,12 +258,12 @@ def claims_figure(claims: pd.DataFrame, title: str):
         ax.tick_params(labelsize=9)
         ax.grid(axis="x", lw=0.4, alpha=0.5)
     axes[0, 0].set_yticks(range(len(ids)))
-    axes[0, 0].set_yticklabels([f"{i}: {texts[i][:48]}" for i in ids], fontsize=8.5)
+    axes[0, 0].set_yticklabels([wrapped(f"{i}: {texts[i]}", 4.3, 8.5, max_lines=2) for i in ids], fontsize=8.5)
     axes[0, 0].invert_yaxis()
     handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=v) for v, c in VERDICT_COLORS.items()]
     handles += [plt.Line2D([], [], marker="x", ls="", color="black", mew=1.5, label="the paper's margin"),
                 plt.Rectangle((0, 0), 1, 1, color="tab:blue", alpha=0.1, label=f"±{delta:g} dB (no effect)")]
     fig.legend(handles=handles, fontsize=9, loc="lower center", ncol=4, frameon=False)
-    fig.suptitle(title, fontsize=12)
-    fig.tight_layout(rect=(0, 0.07 if len(ids) > 10 else 0.12, 1, 1))
+    fig.suptitle(wrapped(title, 5.2 * len(datasets) + 2.8, 12), fontsize=12)
+    fig.tight_layout(rect=(0, 0.07 if len(ids) > 10 else 0.16, 1, 1))
     return fig

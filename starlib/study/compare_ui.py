@@ -21,13 +21,19 @@ With ``[tables] published_rows = true`` every table also offers its rows from pu
 RIFE and their cascades; docs/published_models.md).
 
 A zoom box is ``(y, x, size)``: top-left corner and side in pixels of the output, as
-:func:`starlib.study.figures.worst_crop` returns it. Nothing here writes files.
+:func:`starlib.study.figures.worst_crop` returns it. The widget shows the inputs, each method's seconds on the
+sample and the best value of each metrics column; it keeps every method output it computed (per data set,
+sample, output and method) and, while the reader looks, computes those of the next samples in the background,
+so changing the sample or the output redraws from memory. Only :meth:`ComparisonUI.save_png` writes a file.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
@@ -110,16 +116,58 @@ def samples(comp: Any, dataset: str, output: str) -> dict[str, Any]:
 
 def predict(stack: FrameStack, methods: Mapping[str, Method], output: str) -> dict[str, np.ndarray]:
     """Run each method on ``stack`` and keep ``output``, checked against the ground truth's shape."""
+    return timed_predict(stack, methods, output)[0]
+
+
+def timed_predict(stack: FrameStack, methods: Mapping[str, Method], output: str
+                  ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """:func:`predict`, and the wall seconds each method took on ``stack`` (all its outputs)."""
     gt = ground_truth(stack, check_output(output))
-    preds = {}
+    preds, seconds = {}, {}
     for label, method in methods.items():
+        start = time.perf_counter()
         out = method(stack)
+        seconds[label] = time.perf_counter() - start
         if output not in out:
             raise KeyError(f"{label} returned no {output!r} (it returned {sorted(out)})")
         if out[output].shape != gt.shape:
             raise ValueError(f"{label}: {output} is {out[output].shape}, the ground truth {gt.shape}")
         preds[label] = out[output]
-    return preds
+    return preds, seconds
+
+
+def input_frames(stack: FrameStack, output: str) -> dict[str, np.ndarray]:
+    """The two frames the methods of ``output`` take: HR frames t and t+1 for ``hr_mid`` (Table 9's HR
+    inputs), LR frames otherwise."""
+    if check_output(output) == "hr_mid":
+        return {"HR input t": stack.hr[0], "HR input t+1": stack.hr[-1]}
+    return {"LR input t": stack.lr[0], "LR input t+1": stack.lr[-1]}
+
+
+#: Columns where the lowest value is best (the rest: highest).
+LOWER_IS_BETTER_COLUMNS = ("ie_starnet", "ie_mae", "ie_rms", "niqe", "seconds")
+
+
+def best_per_column(table: pd.DataFrame) -> dict[str, str]:
+    """Numeric column -> the method with its best value (highest, lowest for errors and seconds)."""
+    best = {}
+    for col in table.columns:
+        values = pd.to_numeric(table[col], errors="coerce") if col not in ("method", "sample", "output") else None
+        if values is None or values.isna().all():
+            continue
+        pick = values.idxmin() if col in LOWER_IS_BETTER_COLUMNS else values.idxmax()
+        best[col] = str(table.loc[pick, "method"])
+    return best
+
+
+def styled(table: pd.DataFrame, digits: int = 4) -> Any:
+    """``table`` for display, the best value of each numeric column in bold (:func:`best_per_column`)."""
+    best = best_per_column(table)
+
+    def bold(col: pd.Series) -> list[str]:
+        return ["font-weight: bold" if col.name in best and m == best[col.name] else "" for m in table["method"]]
+
+    return table.style.apply(bold).format(precision=digits)
 
 
 # --- figure and table ------------------------------------------------------------------------------------
@@ -149,11 +197,20 @@ class ComparisonUI(widgets.VBox):
     rows are memoised, so moving the zoom box never re-runs a method."""
 
     def __init__(self, comp: Any, dataset: str | None = None, sample: str | None = None, output: str = "sr_mid",
-                 methods: Sequence[str] | None = None) -> None:
+                 methods: Sequence[str] | None = None, save_dir: str | Path | None = None,
+                 prefetch: int = 2) -> None:
+        from starlib.util.paths import REPO_ROOT
+
         self._comp = comp
         self._busy = 0
+        self.save_dir = Path(save_dir) if save_dir else REPO_ROOT / "figures" / "compare"
+        self.prefetch = prefetch
+        self._compute = threading.Lock()       # one method call at a time (foreground or background)
+        self._generation = 0                   # bumped on every change: a stale prefetch stops
+        self._worker: threading.Thread | None = None
         self._stacks: dict[tuple[str, str], FrameStack] = {}
         self._preds: dict[tuple[str, str, str, str], np.ndarray] = {}
+        self._seconds: dict[tuple[str, str, str, str], float] = {}
         self._rows: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         self._shape: tuple[int, int] | None = None
         check_output(output)
@@ -170,10 +227,12 @@ class ComparisonUI(widgets.VBox):
         self.w_size = widgets.IntSlider(description="zoom size", **{**slider, "min": 1})
         self.w_worst = widgets.Button(description="worst crop", tooltip="move the box to where the first "
                                                                         "method errs most")
+        self.w_save = widgets.Button(description="save PNG", tooltip="save the current view (figure with the "
+                                                                     "inputs) as a PNG under save_dir")
         self.w_status = widgets.HTML()
         self.fig_out, self.table_out = widgets.Output(), widgets.Output()
         controls = widgets.HBox([widgets.VBox([self.w_output, self.w_dataset, self.w_sample]), self.w_methods,
-                                 widgets.VBox([self.w_x, self.w_y, self.w_size, self.w_worst])])
+                                 widgets.VBox([self.w_x, self.w_y, self.w_size, widgets.HBox([self.w_worst, self.w_save])])])
         super().__init__([controls, self.w_status, self.fig_out, self.table_out])
         with self._hold():
             self._refresh_datasets(dataset)
@@ -187,6 +246,7 @@ class ComparisonUI(widgets.VBox):
         for w in (self.w_x, self.w_y):
             w.observe(lambda _: self._update(), "value")
         self.w_worst.on_click(lambda _: self._update(reset_box=True))
+        self.w_save.on_click(lambda _: self._on_save())
         self._update(reset_box=True)
 
     # state ---------------------------------------------------------------------------------------------
@@ -276,22 +336,45 @@ class ComparisonUI(widgets.VBox):
         self._update()
 
     # computing -----------------------------------------------------------------------------------------
-    def current(self) -> tuple[FrameStack, str, dict[str, np.ndarray]]:
-        """The selected sample, output and the selected methods' outputs (memoised)."""
-        dataset, name, output = self.w_dataset.value, self.w_sample.value, self.w_output.value
+    def _stack(self, dataset: str, name: str, output: str) -> FrameStack:
         if (dataset, name) not in self._stacks:
             window = samples(self._comp, dataset, output)[name]
             self._stacks[(dataset, name)] = load_window(window, self._comp.scale)
-        stack = self._stacks[(dataset, name)]
+        return self._stacks[(dataset, name)]
+
+    def _ensure(self, dataset: str, name: str, output: str, labels: Sequence[str],
+                generation: int | None = None) -> None:
+        """Compute the outputs of ``labels`` on the sample not in memory yet, one method at a time; a
+        background call (``generation`` given) stops when the view has changed since it started."""
         methods = available_methods(self._comp, output)
+        for label in labels:
+            key = (dataset, name, output, label)
+            if generation is not None and generation != self._generation:
+                return
+            with self._compute:
+                if key in self._preds:
+                    continue
+                preds, seconds = timed_predict(self._stack(dataset, name, output), {label: methods[label]}, output)
+                self._seconds[key] = seconds[label]
+                self._preds[key] = preds[label]
+
+    def current(self) -> tuple[FrameStack, str, dict[str, np.ndarray]]:
+        """The selected sample, output and the selected methods' outputs (memoised)."""
+        dataset, name, output = self.w_dataset.value, self.w_sample.value, self.w_output.value
         labels = self.selected()
-        todo = {label: methods[label] for label in labels if (dataset, name, output, label) not in self._preds}
-        for label, img in predict(stack, todo, output).items():
-            self._preds[(dataset, name, output, label)] = img
+        self._ensure(dataset, name, output, labels)
+        stack = self._stack(dataset, name, output)
         return stack, output, {label: self._preds[(dataset, name, output, label)] for label in labels}
 
+    def seconds(self) -> dict[str, float]:
+        """Wall seconds each selected method took on the selected sample (when it was computed)."""
+        dataset, name, output = self.w_dataset.value, self.w_sample.value, self.w_output.value
+        return {label: self._seconds[(dataset, name, output, label)] for label in self.selected()
+                if (dataset, name, output, label) in self._seconds}
+
     def table(self) -> pd.DataFrame:
-        """Metrics of the selected methods on the selected sample (see :func:`metrics_table`)."""
+        """Metrics of the selected methods on the selected sample (see :func:`metrics_table`), and each
+        method's seconds on it."""
         stack, output, preds = self.current()
         dataset = self.w_dataset.value
         for label in preds:
@@ -299,19 +382,79 @@ class ComparisonUI(widgets.VBox):
             if key not in self._rows:
                 self._rows[key] = metrics_table(stack, output, {label: preds[label]}).iloc[0].to_dict()
         frame = pd.DataFrame([self._rows[(dataset, stack.name, output, label)] for label in preds])
-        return frame.reindex(columns=metrics_table(stack, output, {}).columns)
+        frame = frame.reindex(columns=metrics_table(stack, output, {}).columns)
+        return frame.assign(seconds=[self.seconds().get(label, np.nan) for label in preds])
 
     def snapshot(self) -> tuple[plt.Figure, pd.DataFrame]:
-        """The current comparison as a static figure and its metrics table (nothing displayed or closed)."""
+        """The current comparison as a static figure (with the inputs and each method's seconds) and its
+        metrics table (nothing displayed or closed)."""
         stack, output, preds = self.current()
         title = f"{output_label(output)}: {self.w_dataset.value}/{stack.name}"
-        return render(stack, output, preds, self.box, title=title), self.table()
+        notes = {label: f"{t:.2f} s" for label, t in self.seconds().items()}
+        fig = error_grid(ground_truth(stack, output), preds, title, self.box, inputs=input_frames(stack, output),
+                         notes=notes)
+        return fig, self.table()
+
+    def save_png(self, path: str | Path | None = None, dpi: int = 110) -> Path:
+        """Write the current view (:meth:`snapshot`'s figure) as a PNG: ``path``, or
+        ``save_dir/<data set>_<sample>_<output>_y<y>_x<x>_s<size>.png``; returns the path."""
+        from starlib.study.figures import stamp
+        from starlib.util.atomic import atomic_path
+
+        y, x, k = self.box
+        target = Path(path) if path else self.save_dir / (
+            f"{self.w_dataset.value}_{self.w_sample.value}_{self.w_output.value}_y{y}_x{x}_s{k}.png")
+        fig, _ = self.snapshot()
+        stamp(fig, f"methods: {', '.join(self.selected())}")
+        try:
+            with atomic_path(target) as tmp:
+                fig.savefig(tmp, format="png", dpi=dpi)
+        finally:
+            plt.close(fig)
+        return target
+
+    def _on_save(self) -> None:
+        try:
+            self.w_status.value = f"saved {self.save_png()}"
+        except Exception as exc:  # shown in the widget, not raised into the event loop
+            self.w_status.value = f"<b style='color:#b00'>{type(exc).__name__}: {exc}</b>"
+
+    def upcoming(self) -> list[tuple[str, str, str]]:
+        """(data set, sample, output) the background worker computes next: the next ``prefetch`` samples of
+        the current data set, then the current sample's other outputs."""
+        dataset, name, output = self.w_dataset.value, self.w_sample.value, self.w_output.value
+        names = list(self.w_sample.options)
+        after = names[names.index(name) + 1:] + names[:names.index(name)] if name in names else []
+        todo = [(dataset, n, output) for n in after[:self.prefetch]]
+        for other in OUTPUTS:
+            if other != output and other_table_built(self._comp, other) and dataset in datasets(self._comp, other) \
+                    and name in samples(self._comp, dataset, other):
+                todo.append((dataset, name, other))
+        return todo
+
+    def prefetch_now(self, generation: int | None = None) -> None:
+        """Compute the outputs of :meth:`upcoming` (the selected methods; each other output's default ones)."""
+        for dataset, name, output in self.upcoming():
+            labels = self.selected() if output == self.w_output.value else default_methods(self._comp, output)
+            try:
+                self._ensure(dataset, name, output, labels, generation)
+            except Exception:  # noqa: BLE001  (a background guess; the foreground reports real errors)
+                continue
+
+    def _start_prefetch(self) -> None:
+        if not self.prefetch:
+            return
+        self._generation += 1
+        generation = self._generation
+        self._worker = threading.Thread(target=self.prefetch_now, args=(generation,), daemon=True)
+        self._worker.start()
 
     def _update(self, reset_box: bool = False) -> None:
         if self._busy:
             return
         from IPython.display import clear_output, display
 
+        self._generation += 1                   # a running prefetch yields after its current method
         if not self.selected():
             self.w_status.value = "<i>select at least one method</i>"
             return
@@ -328,14 +471,21 @@ class ComparisonUI(widgets.VBox):
             self.w_status.value = f"<b style='color:#b00'>{type(exc).__name__}: {exc}</b>"
             return
         self.w_status.value = (f"{self.w_dataset.value}/{stack.name}, {output_label(output)}, zoom box "
-                               f"y={self.box[0]} x={self.box[1]} size={self.box[2]}")
+                               f"y={self.box[0]} x={self.box[1]} size={self.box[2]}; best value of each column "
+                               f"in bold")
         with self.fig_out:
             clear_output(wait=True)
             display(fig)
         plt.close(fig)
         with self.table_out:
             clear_output(wait=True)
-            display(table.round(4))
+            display(styled(table))
+        self._start_prefetch()
+
+
+def other_table_built(comp: Any, output: str) -> bool:
+    """Whether the methods of ``output``'s table are built (the widget offers only what is)."""
+    return OUTPUTS[check_output(output)] in comp.methods
 
 
 def default_methods(comp: Any, output: str) -> list[str]:
@@ -373,17 +523,21 @@ def static_comparison(comp: Any, dataset: str | None = None, sample: str | None 
         raise ValueError(f"no sample {name!r} in {dataset!r} for {output!r}; samples: {list(windows)}")
     chosen = choose_methods(comp, output, methods or None)
     stack = load_window(windows[name], comp.scale)
-    preds = predict(stack, {label: built[label] for label in chosen}, output)
+    preds, seconds = timed_predict(stack, {label: built[label] for label in chosen}, output)
     box = default_box(ground_truth(stack, output), preds)
-    fig = render(stack, output, preds, box, title=f"{output_label(output)}: {dataset}/{stack.name}")
+    fig = error_grid(ground_truth(stack, output), preds, f"{output_label(output)}: {dataset}/{stack.name}", box,
+                     inputs=input_frames(stack, output), notes={k: f"{t:.2f} s" for k, t in seconds.items()})
     state = {"dataset": dataset, "sample": name, "output": output, "methods": chosen, "box": box}
     return state, fig, metrics_table(stack, output, preds)
 
 
 def build_ui(comp: Any, dataset: str | None = None, sample: str | None = None, output: str = "sr_mid",
-             methods: Sequence[str] | None = None) -> ComparisonUI:
+             methods: Sequence[str] | None = None, save_dir: str | Path | None = None,
+             prefetch: int = 2) -> ComparisonUI:
     """The interactive comparison for the methods ``comp`` has built (see :func:`build_methods`): drop-downs
     for output, data set and sample, a multiple selection of methods, and x / y / size sliders of the zoom
     box shared by every panel. Defaults: the first data set and sample, the methods of the paper's figure for
-    ``output``, the box where the first method errs most. ``.snapshot()`` returns the figure and table."""
-    return ComparisonUI(comp, dataset, sample, output, methods)
+    ``output``, the box where the first method errs most. ``.snapshot()`` returns the figure and table,
+    ``.save_png()`` writes the view under ``save_dir``; ``prefetch`` next samples are computed in the background
+    (0: none)."""
+    return ComparisonUI(comp, dataset, sample, output, methods, save_dir, prefetch)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -15,6 +16,20 @@ from starlib.evaluation.methods import Method, ground_truth
 from starlib.evaluation.stats import REFERENCE_LEVELS, gain_by_reference_level
 from starlib.flow import denormalize_flow, flow_to_color
 from starlib.metrics import psnr as psnr_fn
+
+
+#: Average glyph width of matplotlib's default font (DejaVu Sans) in em: what :func:`wrapped` assumes.
+GLYPH_EM = 0.62
+
+
+def wrapped(text: str, width_in: float, fontsize: float, max_lines: int | None = None) -> str:
+    """``text`` broken at spaces into lines that fit ``width_in`` inches at ``fontsize`` points; with
+    ``max_lines``, the last line ends in an ellipsis when the text is longer (no word is ever cut)."""
+    chars = max(8, int(width_in * 72 / (GLYPH_EM * fontsize)))
+    lines = textwrap.wrap(text, chars, break_long_words=False, break_on_hyphens=False) or [""]
+    if max_lines is not None and len(lines) > max_lines:
+        lines = lines[:max_lines - 1] + [textwrap.shorten(" ".join(lines[max_lines - 1:]), chars, placeholder=" …")]
+    return "\n".join(lines)
 
 
 def stamp(fig: plt.Figure, text: str) -> None:
@@ -38,7 +53,7 @@ def sample_grid(stacks: Sequence[FrameStack], flows: Sequence[np.ndarray], title
             ax.set_yticks([])
             if r == 0:
                 ax.set_title(cols[c], fontsize=8)
-        axes[r, 0].set_ylabel(title, fontsize=8)
+        axes[r, 0].set_ylabel(wrapped(title, 1.8, 8), fontsize=8)
         mag = np.hypot(px[..., 0], px[..., 1])
         axes[r, 4].set_xlabel(f"max {mag.max():.1f} px", fontsize=7)
     fig.tight_layout()
@@ -94,41 +109,66 @@ ERROR_CMAP = "magma"
 Box = tuple[int, int, int]
 
 
+def zoom_box(xy: tuple[float, float], width: float, height: float) -> plt.Rectangle:
+    """The zoom box as drawn on every panel: a white line edged in black, visible on any colour (a red box
+    vanished on red content, a cyan one on cold error maps)."""
+    from matplotlib import patheffects
+
+    box = plt.Rectangle(xy, width, height, fill=False, ec="white", lw=1.2)
+    box.set_path_effects([patheffects.Stroke(linewidth=3.0, foreground="black"), patheffects.Normal()])
+    return box
+
+
 def error_grid(gt: np.ndarray, preds: Mapping[str, np.ndarray], title: str, box: Sequence[int] | None = None,
-               vmax: float | None = None) -> plt.Figure:
+               vmax: float | None = None, inputs: Mapping[str, np.ndarray] | None = None,
+               notes: Mapping[str, str] | None = None) -> plt.Figure:
     """The visual comparisons (Figs. 2, 6, 7 and notebook 13): one column per method plus the ground truth
     ``gt`` (last). Rows: the frame with the zoom box, the zoomed
     crop (nearest neighbour; crop PSNR in the title), the absolute-error map with the box (whole-frame PSNR
-    and MAE in the title) and the zoomed error. Every panel uses the same box, every error map the same
-    colour scale (0..``vmax`` levels; default :func:`shared_error_scale`). ``box`` defaults to
-    :func:`default_box`."""
+    and MAE in the title) and the zoomed error. Every panel uses the same box (:func:`zoom_box`), every error
+    map the same colour scale (0..``vmax`` levels; default :func:`shared_error_scale`). ``box`` defaults to
+    :func:`default_box`. ``inputs`` (label -> frame), when given, fill a first row with the box scaled to their
+    size; ``notes`` (label -> text, e.g. a method's seconds) go under a method's name."""
     if not preds:
         raise ValueError("no predictions: select at least one method")
     errors = {label: abs_error(gt, img) for label, img in preds.items()}
     y, x, k = clamp_box(box if box is not None else default_box(gt, preds), gt.shape)
     vmax = float(vmax) if vmax is not None else shared_error_scale(list(errors.values()))
     panels = [*preds.items(), ("ground truth", gt)]
-    n = len(panels)
-    fig, axes = plt.subplots(4, n, figsize=(2.6 * n + 0.9, 10.4), squeeze=False, layout="constrained")
+    n, first = len(panels), (1 if inputs else 0)
+    fig, grid = plt.subplots(4 + first, n, figsize=(2.6 * n + 0.9, 10.4 + 2.4 * first), squeeze=False,
+                             layout="constrained")
+    axes = grid[first:]
+    if inputs:
+        for ax, (label, img) in zip(grid[0], inputs.items()):
+            sy, sx = img.shape[0] / gt.shape[0], img.shape[1] / gt.shape[1]
+            ax.imshow(img, interpolation="nearest")
+            ax.add_patch(zoom_box((x * sx - 0.5, y * sy - 0.5), k * sx, k * sy))
+            ax.set_title(wrapped(f"{label} ({img.shape[1]}x{img.shape[0]})", 2.4, SMALL), fontsize=SMALL)
+        for ax in grid[0, len(inputs):]:
+            ax.set_axis_off()
+        grid[0, 0].set_ylabel("input", fontsize=FONT)
     zoom = (slice(y, y + k), slice(x, x + k))
     mappable = None
     for i, (label, img) in enumerate(panels):
         axes[0, i].imshow(img, interpolation="nearest")
-        axes[0, i].add_patch(plt.Rectangle((x - 0.5, y - 0.5), k, k, fill=False, ec="red", lw=1))
-        axes[0, i].set_title(label, fontsize=FONT)
+        axes[0, i].add_patch(zoom_box((x - 0.5, y - 0.5), k, k))
+        note = (notes or {}).get(label)
+        axes[0, i].set_title(wrapped(label, 2.4, FONT, max_lines=2) + (f"\n{note}" if note else ""), fontsize=FONT)
         axes[1, i].imshow(img[zoom], interpolation="nearest")
         if label in errors:
             err = errors[label]
             axes[1, i].set_title(f"zoom {psnr_fn(gt[zoom], img[zoom]):.2f} dB", fontsize=SMALL)
             mappable = axes[2, i].imshow(err, cmap=ERROR_CMAP, vmin=0.0, vmax=vmax, interpolation="nearest")
-            axes[2, i].add_patch(plt.Rectangle((x - 0.5, y - 0.5), k, k, fill=False, ec="cyan", lw=1))
-            axes[2, i].set_title(f"frame {psnr_fn(gt, img):.2f} dB, MAE {err.mean():.2f}", fontsize=SMALL)
+            axes[2, i].add_patch(zoom_box((x - 0.5, y - 0.5), k, k))
+            axes[2, i].set_title(wrapped(f"frame {psnr_fn(gt, img):.2f} dB, MAE {err.mean():.2f}", 2.4, SMALL),
+                                 fontsize=SMALL)
             axes[3, i].imshow(err[zoom], cmap=ERROR_CMAP, vmin=0.0, vmax=vmax, interpolation="nearest")
         else:
             axes[1, i].set_title(f"zoom y={y} x={x} size={k}", fontsize=SMALL)
             axes[2, i].set_axis_off()
             axes[3, i].set_axis_off()
-    for ax in axes.ravel():
+    for ax in grid.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
     for row, name in enumerate(("output", "zoom", "|error|", "|error| zoom")):
@@ -138,7 +178,7 @@ def error_grid(gt: np.ndarray, preds: Mapping[str, np.ndarray], title: str, box:
     bar.set_label("|output - ground truth|\n(8-bit levels, RGB mean)", fontsize=SMALL)
     bar.ax.tick_params(labelsize=SMALL)
     fig.get_layout_engine().set(rect=(0, 0.02, 1, 0.98))   # room for a provenance stamp at the bottom
-    fig.suptitle(title, fontsize=12)
+    fig.suptitle(wrapped(title, 2.6 * n + 0.5, 12), fontsize=12)
     return fig
 
 
@@ -175,14 +215,14 @@ def flow_panels(flows: dict[str, np.ndarray], frames: dict[str, np.ndarray], tit
     key.tick_params(labelsize=8)
     for ax, (name, img) in zip(axes[1], frames.items()):
         ax.imshow(img, interpolation="nearest")
-        ax.set_title(name, fontsize=10)
+        ax.set_title(wrapped(name, 2.9, 10), fontsize=10)
     for ax in [*axes[0, :len(flows)], *axes[1]]:
         ax.set_xticks([])
         ax.set_yticks([])
     for ax in [*axes[0, len(flows) + 1:], *axes[1, len(frames):]]:
         ax.set_axis_off()
     fig.get_layout_engine().set(rect=(0, 0.02, 1, 0.98))   # room for a provenance stamp
-    fig.suptitle(title, fontsize=11)
+    fig.suptitle(wrapped(title, 3.1 * cols - 0.4, 11), fontsize=11)
     return fig
 
 
@@ -225,8 +265,8 @@ def training_curves(log: list[dict], val: list[dict], title: str, smoothing: flo
         axv.text(0.5, 0.5, "no validation split ([validation] windows = 0)", ha="center", va="center",
                  transform=axv.transAxes, fontsize=8)
     axv.set_xlabel("step")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig.suptitle(wrapped(title, 10.5, 10), fontsize=10)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))          # room for a provenance stamp
     return fig
 
 
@@ -236,7 +276,8 @@ def gain_by_item(a: pd.DataFrame, b: pd.DataFrame, outputs: Sequence[str], title
     score (x), a colour per data set, with the mean gain and its 95% interval per level bin
     (:func:`starlib.evaluation.stats.gain_by_reference_level`, all data sets together) in black."""
     outputs = [o for o in outputs if o in set(a["output"]) and o in set(b["output"])]
-    fig, axes = plt.subplots(1, max(len(outputs), 1), figsize=(4.2 * max(len(outputs), 1), 3.6), squeeze=False)
+    width = max(4.2 * max(len(outputs), 1), 5.6)
+    fig, axes = plt.subplots(1, max(len(outputs), 1), figsize=(width, 3.9), squeeze=False)
     keys = ["dataset", "output", "item"]
     paired = a[keys + [metric]].merge(b[keys + [metric]], on=keys, suffixes=("_a", "_b")).dropna()
     paired = paired[np.isfinite(paired[f"{metric}_a"]) & np.isfinite(paired[f"{metric}_b"])]
@@ -262,8 +303,8 @@ def gain_by_item(a: pd.DataFrame, b: pd.DataFrame, outputs: Sequence[str], title
         ax.set_ylabel("gain over the reference (dB)")
         ax.set_title(output, fontsize=10)
         ax.legend(fontsize=7, loc="lower left")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig.suptitle(wrapped(title, width - 0.4, 10), fontsize=10)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))          # room for a provenance stamp
     return fig
 
 
@@ -292,3 +333,34 @@ def comparison_figure(method: Method, stack: FrameStack, output: str, scale: int
         ax.set_yticks([])
     fig.tight_layout()
     return fig
+
+
+def text_layout_problems(fig: plt.Figure, tolerance_px: float = 1.0) -> list[str]:
+    """Every drawn text of ``fig`` that leaves the canvas or overlaps another drawn text (window extents after
+    a draw; tick labels only of the ticks drawn). Empty when the figure is fit for a paper."""
+    from matplotlib.axis import Axis
+    from matplotlib.text import Text
+
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ticks = {id(t) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis) for tick in axis.get_major_ticks() +
+             axis.get_minor_ticks() for t in (tick.label1, tick.label2)}
+    drawn = [t for ax in fig.axes for axis in (ax.xaxis, ax.yaxis) if ax.get_visible() and axis.get_visible()
+             for tick in Axis._update_ticks(axis) for t in (tick.label1, tick.label2)
+             if t.get_visible() and t.get_text().strip()]
+    drawn += [t for t in fig.findobj(Text) if id(t) not in ticks and t.get_visible() and t.get_text().strip()
+              and (t.axes is None or t.axes.get_visible())]
+    boxes = [(t, t.get_window_extent(renderer)) for t in drawn]
+    width, height = fig.canvas.get_width_height()
+    problems = []
+    for t, b in boxes:
+        if b.x0 < -tolerance_px or b.y0 < -tolerance_px or b.x1 > width + tolerance_px or b.y1 > height + tolerance_px:
+            problems.append(f"{t.get_text()!r} leaves the canvas ({b.x0:.0f}, {b.y0:.0f}, {b.x1:.0f}, {b.y1:.0f} "
+                            f"on {width}x{height})")
+    for i, (t, b) in enumerate(boxes):
+        for u, c in boxes[i + 1:]:
+            overlap_w = min(b.x1, c.x1) - max(b.x0, c.x0)
+            overlap_h = min(b.y1, c.y1) - max(b.y0, c.y0)
+            if overlap_w > tolerance_px and overlap_h > tolerance_px:
+                problems.append(f"{t.get_text()!r} overlaps {u.get_text()!r}")
+    return problems

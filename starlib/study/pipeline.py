@@ -73,37 +73,41 @@ class NotebookFailed(RuntimeError):
 TIMES_FILE = "notebook_times.csv"
 
 
+#: Columns of ``notebook_times.csv``, in order: each row carries the provenance of the run that timed it.
+TIMES_COLUMNS = ("notebook", "seconds", "git_commit", "created_utc", "profile", "seed", "data", "n_items",
+                 "wall_time_s", "torch_version", "device")
+
+
 def record_times(times: dict[str, float], results_dir: Path, profile: str) -> Path:
-    """Merge this run's wall time per executed notebook into ``<results_dir>/<profile>/notebook_times.csv``
-    (rows of notebooks not run now are kept), with provenance."""
+    """Merge this run's wall time per executed notebook into ``<results_dir>/<profile>/notebook_times.csv``:
+    rows of notebooks not run now are kept as they are, provenance included; the rows of this run carry its
+    provenance (``n_items``: notebooks it ran, ``wall_time_s``: their total)."""
     import pandas as pd
 
+    from starlib.util.atomic import atomic_write_text
     from starlib.util.damaged import set_aside
     from starlib.util.hardware import describe_device
-    from starlib.util.provenance import provenance, write_results_csv
+    from starlib.util.provenance import provenance
 
     path = results_dir / profile / TIMES_FILE
-    old = pd.DataFrame(columns=["notebook", "seconds"])
+    old = pd.DataFrame(columns=["notebook"])
     if path.is_file():
         try:
-            old = pd.read_csv(path)
+            old = pd.read_csv(path, dtype={"git_commit": str})
             if not {"notebook", "seconds"} <= set(old.columns):
                 raise ValueError("no notebook and seconds columns")
         except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
             aside = set_aside(path)
-            old = pd.DataFrame(columns=["notebook", "seconds"])
+            old = pd.DataFrame(columns=["notebook"])
             print(f"warning: {path} is damaged ({str(exc).splitlines()[0][:100]}); kept aside as {aside.name} "
                   f"and written anew with this run's times only", file=sys.stderr)
-    old = old[~old["notebook"].isin(times)]
-    rows = old.to_dict("records") + [{"notebook": name, "seconds": round(t, 1)} for name, t in times.items()]
-    rows = sorted(({k: v for k, v in r.items() if k in ("notebook", "seconds", "git_commit", "created_utc")}
-                   for r in rows), key=lambda r: r["notebook"])
-    prov = provenance(profile, -1, "notebooks/ (wall time of each executed notebook)", len(rows), sum(times.values()))
+    kept = old[~old["notebook"].isin(times)].to_dict("records")
+    prov = provenance(profile, -1, "notebooks/ (wall time of each executed notebook)", len(times), sum(times.values()))
     prov["device"] = describe_device("cpu")      # the machine the pipeline ran on (its notebooks record theirs)
-    keep = {k: v for k, v in prov.items() if k not in ("git_commit", "created_utc")}
-    fresh = {"git_commit": prov["git_commit"], "created_utc": prov["created_utc"]}
-    records = [{**r, **({} if "git_commit" in r and r["notebook"] not in times else fresh)} for r in rows]
-    write_results_csv(records, path, keep)
+    fresh = [{"notebook": name, "seconds": round(t, 1), **prov} for name, t in times.items()]
+    frame = pd.DataFrame(sorted(kept + fresh, key=lambda r: r["notebook"]), columns=list(TIMES_COLUMNS))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, frame.to_csv(index=False))
     return path
 
 

@@ -97,6 +97,7 @@ def _table_lines(summary: pd.DataFrame, table: int) -> tuple[list[str], list[lis
                                                                            "paper PSNR", "paper SSIM",
                                                                            "paper data", "paper Δ PSNR"]
     rows = []
+    references = set(summary["reference_method"].dropna()) if "reference_method" in summary else set()
     for (method, dataset, output), g in _row_groups(summary):
         by = {m: g[g.metric == m].iloc[0] for m in set(g.metric)}
         p = by.get("psnr")
@@ -107,7 +108,7 @@ def _table_lines(summary: pd.DataFrame, table: int) -> tuple[list[str], list[lis
             if p is not None and pd.notna(p.get("delta_vs_reference")):
                 cells.append(_delta(p["delta_vs_reference"], p["delta_ci95_low"], p["delta_ci95_high"]))
             else:
-                cells.append("ref" if p is not None and method == p.get("reference_method") else "")
+                cells.append("ref" if method in references else "")
         s = by.get("ssim")
         paper = [f"{p['paper_reported']:.3f}" if p is not None and pd.notna(p["paper_reported"]) else "",
                  f"{s['paper_reported']:.3f}" if s is not None and pd.notna(s["paper_reported"]) else "",
@@ -126,18 +127,38 @@ def render_markdown(summary: pd.DataFrame, table: int) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
+#: The paper's columns are the last four of :func:`_table_lines`' header; LaTeX sets them as a second tabular.
+PAPER_COLUMNS = 4
+#: The tabulars' font and column gap: legible when a table is shrunk to the text width of a two-column paper
+#: (tests/test_render.py compiles tables.tex and keeps the effective size at 6 pt or more).
+LATEX_FONT = r"\footnotesize\setlength{\tabcolsep}{4pt}"
+
+
+def _tabular(head: list[str], rows: list[list[str]], n_left: int) -> list[str]:
+    """A booktabs tabular, shrunk to the line width only when it is wider (never enlarged)."""
+    spec = "l" * n_left + "c" * (len(head) - n_left)
+    return [r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%", r"\begin{tabular}{" + spec + "}",
+            r"\toprule", " & ".join(latex_text(h) for h in head) + r" \\", r"\midrule",
+            *(" & ".join(latex_text(c) for c in r) + r" \\" for r in rows), r"\bottomrule", r"\end{tabular}}"]
+
+
 def render_latex(summary: pd.DataFrame, table: int, caption: str = "", label: str = "") -> str:
-    """One ``table`` float: caption, label, and a booktabs tabular scaled to the column width, with the same
-    columns as the Markdown table (the 95% intervals included)."""
+    """One ``table*`` float (the full text width of a two-column paper): caption (LaTeX numbers it, so the text
+    starts after "Table N."), label, and two booktabs tabulars at :data:`LATEX_FONT`, shrunk to the width only
+    when wider: our columns (the Markdown table's, 95% intervals included), then the paper's values of the
+    rows it reports."""
     head, rows = _table_lines(summary, table)
-    spec = "lll" + "c" * (len(head) - 3)
-    lines = [r"\begin{table}[tbp]", r"\centering", r"\caption{" + latex_text(caption or TITLES.get(table, "")) + "}"]
+    text = re.sub(r"^Table \d+\.\s*", "", caption or TITLES.get(table, ""))
+    lines = [r"\begin{table*}[tbp]", r"\centering", r"\caption{" + latex_text(text) + "}"]
     if label:
         lines.append(r"\label{" + label + "}")
-    lines += [r"\resizebox{\linewidth}{!}{%", r"\begin{tabular}{" + spec + "}", r"\toprule",
-              " & ".join(latex_text(h) for h in head) + r" \\", r"\midrule"]
-    lines += [" & ".join(latex_text(c) for c in r) + r" \\" for r in rows]
-    lines += [r"\bottomrule", r"\end{tabular}}", r"\end{table}"]
+    ours = len(head) - PAPER_COLUMNS
+    lines += [LATEX_FONT, *_tabular(head[:ours], [r[:ours] for r in rows], 3)]
+    reported = [r[:3:2] + r[ours:] for r in rows if any(r[ours:])]
+    if reported:
+        lines += [r"\par\medskip", r"\textit{" + latex_text("Reported by the paper") + "}", r"\par\smallskip",
+                  *_tabular(["method", "output", *head[ours:]], reported, 2)]
+    lines.append(r"\end{table*}")
     return "\n".join(lines)
 
 
@@ -155,11 +176,14 @@ def render_all(results_dir: str | Path) -> tuple[str, str]:
                  f"{prov['n_items']} test items ({prov['data']}), created {prov['created_utc']}")
         title = TITLES.get(table, f"Table {table}")
         md.append(f"## {title}\n\n{where}\n\n{render_markdown(summary, table)}\n")
+        references = sorted(set(summary["reference_method"].dropna()))
+        ref = f"the reference row, {' / '.join(references)} (ref)" if references else "the reference row"
         caption = (f"{title} (regenerated: profile {prov['profile']}, commit {prov['git_commit']}, "
-                   f"{prov['n_items']} test items). Mean ± 95% CI half-width; Δ: paired difference to the reference row.")
+                   f"{prov['n_items']} test items). Mean ± 95% CI half-width; Δ: paired PSNR difference to {ref}.")
         tex.append(render_latex(summary, table, caption, f"tab:starnet-repro-{prov['profile']}-table{table}") + "\n")
     preamble = (f"% Needs \\usepackage{{{','.join(LATEX_PACKAGES)}}} in the document preamble; "
-                f"\\input this file where the tables go.\n")
+                f"\\input this file where the tables go.\n% Each table is a table* sized for the text width of a "
+                f"two-column paper (wider tabulars are shrunk to it).\n")
     return "\n".join(md), preamble + "\n".join(tex)
 
 

@@ -1,6 +1,6 @@
-"""Render results CSVs into Markdown for the README (never typed by hand).
+"""Render results CSVs into Markdown pages under docs/results/ (never typed by hand).
 
-    python -m starlib.study.report --profile cpu      # rewrites the block between the README's results markers
+    python -m starlib.study.report --profile cpu      # writes docs/results/cpu.md and docs/results/benchmarks.md
 """
 
 from __future__ import annotations
@@ -18,13 +18,6 @@ from starlib.util.atomic import atomic_write_text
 from starlib.util.paths import REPO_ROOT
 from starlib.util.damaged import read_results_csv
 
-START, END = "<!-- results:start -->", "<!-- results:end -->"
-CLAIMS_START, CLAIMS_END = "<!-- claims:start -->", "<!-- claims:end -->"
-BENCH_START, BENCH_END = "<!-- bench:start -->", "<!-- bench:end -->"
-TIMES_START, TIMES_END = "<!-- times:start -->", "<!-- times:end -->"
-TARGETS_START, TARGETS_END = "<!-- targets:start -->", "<!-- targets:end -->"
-LEVELS_START, LEVELS_END = "<!-- levels:start -->", "<!-- levels:end -->"
-ADAPT_START, ADAPT_END = "<!-- adaptations:start -->", "<!-- adaptations:end -->"
 BENCH_FILES = ("benchmarks.csv", "benchmarks_cuda.csv")   # results/, written by benchmarks/bench.py
 
 #: Column names of training summaries written before the study layer was rebuilt (still committed for `cpu`).
@@ -183,37 +176,85 @@ def benchmarks_summary(results_root: Path) -> str:
     return "\n\n".join(parts)
 
 
-def _replace_block(text: str, start: str, end: str, body: str, readme: Path) -> str:
-    if start not in text or end not in text:
-        raise ValueError(f"{readme} has no {start} ... {end} block")
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    return f"{head}{start}\n{body}\n{end}{tail}"
+CITATION_FILE = REPO_ROOT / "CITATION.cff"
 
 
-def update_readme(profile: str, readme: Path = REPO_ROOT / "README.md") -> None:
-    text = readme.read_text()
-    results = REPO_ROOT / "results" / profile
-    text = _replace_block(text, START, END, f"Profile `{profile}`:\n\n" + training_table(results), readme)
-    if CLAIMS_START in text:
-        text = _replace_block(text, CLAIMS_START, CLAIMS_END, f"Profile `{profile}`:\n\n" + claims_summary(results),
-                              readme)
-    for start, end, body in ((TARGETS_START, TARGETS_END, targets_summary), (LEVELS_START, LEVELS_END, levels_summary),
-                             (ADAPT_START, ADAPT_END, adaptations_summary)):
-        if start in text:
-            text = _replace_block(text, start, end, f"Profile `{profile}`:\n\n" + body(results), readme)
-    if TIMES_START in text:
-        text = _replace_block(text, TIMES_START, TIMES_END, times_summary(REPO_ROOT / "results"), readme)
-    if BENCH_START in text:
-        text = _replace_block(text, BENCH_START, BENCH_END, benchmarks_summary(REPO_ROOT / "results"), readme)
-    atomic_write_text(readme, text)
+def _cff_field(text: str, key: str) -> str:
+    import re
+
+    m = re.search(rf"^{key}:\s*(.+?)\s*$", text, re.M)
+    return m.group(1).strip("'\"") if m else ""
+
+
+def citation_bibtex(results: Path, cff: Path = CITATION_FILE) -> str:
+    """The repository's BibTeX entry for the results of one profile: version and URL from ``CITATION.cff``
+    (``repository-code``, when set), the commit(s) recorded in the rows of the study's tables and claims."""
+    text = cff.read_text() if cff.is_file() else ""
+    commits, years = set(), set()
+    for path in sorted(results.glob("table*.csv")) + [results / "claims.csv"]:
+        if path.is_file() and "_items" not in path.name:
+            rows = pd.read_csv(path, usecols=["git_commit", "created_utc"])
+            commits |= set(rows["git_commit"].astype(str))
+            years |= {str(t)[:4] for t in rows["created_utc"]}
+    if not commits:
+        return "_No tables yet for this profile: nothing to cite._"
+    url = _cff_field(text, "repository-code")
+    lines = ["```bibtex", "@software{starnet_repro,",
+             "  title   = {starnet-repro: a reproducible study of {STARnet} (Space-Time-Aware Multi-Resolution "
+             "Video Enhancement)},", "  author  = {{The starnet-repro contributors}},",
+             f"  year    = {{{max(years)}}},",
+             f"  version = {{{_cff_field(text, 'version') or 'unreleased'}}},",
+             f"  note    = {{results of profile {results.name} at commit {', '.join(sorted(commits))}}},"]
+    if url:
+        lines.append(f"  url     = {{{url}}},")
+    lines += ["  license = {MIT}", "}", "```"]
+    where = "" if url else ("\n\n(No `repository-code` in `CITATION.cff` yet: add the repository's URL there and "
+                            "the entry gains a `url` field.)")
+    return "\n".join(lines) + where
+
+
+#: Where the rendered pages go: one per profile (``<profile>.md``) and one for the benchmarks.
+DOCS_RESULTS = REPO_ROOT / "docs" / "results"
+BENCH_PAGE = "benchmarks.md"
+#: The sections of a profile's page: (heading, renderer of ``results/<profile>/``), in this order. The README
+#: and docs link to them by the headings' anchors (tests/test_docs.py checks the links).
+PROFILE_SECTIONS = (("Training results", training_table), ("Claims", claims_summary), ("Targets", targets_summary),
+                    ("Gain by floor level", levels_summary), ("Small-budget adaptations", adaptations_summary),
+                    ("How to cite", citation_bibtex))
+GENERATED = "Generated by `python -m starlib.study.report --profile {profile}` from the CSVs; do not edit by hand."
+
+
+def profile_page(profile: str, results_root: Path = REPO_ROOT / "results") -> str:
+    """The Markdown page of one profile: its notebook times, then each of :data:`PROFILE_SECTIONS`."""
+    results = results_root / profile
+    parts = [f"# Results of the `{profile}` profile", "", GENERATED.format(profile=profile), "",
+             "## Notebook times", "", times_summary(results_root, (profile,))]
+    for heading, render in PROFILE_SECTIONS:
+        parts += ["", f"## {heading}", "", render(results)]
+    return "\n".join(parts) + "\n"
+
+
+def benchmarks_page(results_root: Path = REPO_ROOT / "results") -> str:
+    return "\n".join(["# Benchmarks", "", GENERATED.format(profile="<any>") + " The prose is in "
+                      "[../performance.md](../performance.md).", "", benchmarks_summary(results_root)]) + "\n"
+
+
+def write_pages(profile: str, docs_dir: Path = DOCS_RESULTS, results_root: Path = REPO_ROOT / "results") -> list[Path]:
+    """Write ``docs_dir/<profile>.md`` and ``docs_dir/benchmarks.md`` (atomically); returns their paths."""
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    pages = [(docs_dir / f"{profile}.md", profile_page(profile, results_root)),
+             (docs_dir / BENCH_PAGE, benchmarks_page(results_root))]
+    for path, text in pages:
+        atomic_write_text(path, text)
+    return [path for path, _ in pages]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="cpu")
     args = parser.parse_args()
-    update_readme(args.profile)
+    for path in write_pages(args.profile):
+        print(f"wrote {path.relative_to(REPO_ROOT)}")
     return 0
 
 

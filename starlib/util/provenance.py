@@ -26,20 +26,40 @@ OUTPUT_DIRS = ("results", "figures")
 
 def git_commit(repo: Path = REPO_ROOT) -> str:
     """Short commit hash of ``repo``, suffixed ``-dirty`` when tracked files other than the study's outputs
-    (``results/``, ``figures/``: what a run regenerates) differ; ``unknown`` outside git.
+    (``results/``, ``figures/``: what a run regenerates) differ from HEAD; ``unknown`` outside git. A notebook
+    that differs only in what the repository does not commit (outputs, execution counts, volatile metadata:
+    a JupyterLab session saved them) counts as unchanged (:func:`starlib.util.notebooks.same_when_clean`).
     ``$STARLIB_GIT_COMMIT``, when set, wins: for a copy of the working tree run on another machine, whose
     ``.git`` (if any) need not match the code it holds."""
     if os.environ.get("STARLIB_GIT_COMMIT"):
         return os.environ["STARLIB_GIT_COMMIT"]
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
+
     try:
-        sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=repo, capture_output=True,
-                             text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
-                                *(f":(exclude){d}" for d in OUTPUT_DIRS)],
-                               cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+        sha = git("rev-parse", "--short=12", "HEAD").strip()
+        changed = git("diff", "--name-only", "-z", "HEAD", "--", ".",
+                      *(f":(exclude){d}" for d in OUTPUT_DIRS)).split("\0")
+        top = Path(git("rev-parse", "--show-toplevel").strip())
+        dirty = [name for name in changed if name and not _only_outputs_changed(top, name, git)]
         return sha + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def _only_outputs_changed(top: Path, name: str, git: Any) -> bool:
+    """Whether tracked file ``name`` is a notebook that commits the same as HEAD's (see :func:`git_commit`)."""
+    from starlib.util.notebooks import same_when_clean
+
+    path = top / name
+    if not name.endswith(".ipynb") or not path.is_file():
+        return False
+    try:
+        committed = git("show", f"HEAD:{name}")
+    except subprocess.CalledProcessError:          # new in the index, not in HEAD: a real change
+        return False
+    return same_when_clean(path.read_text(encoding="utf-8", errors="replace"), committed)
 
 
 def provenance(profile: str, seed: int, data: str, n_items: int, wall_time_s: float,
