@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from starlib.util.atomic import atomic_path
+from starlib.util.hashing import file_sha256
 from starlib.util.paths import data_root
 from starlib.util.progress import progress_bar
 
@@ -58,21 +59,13 @@ def mirror_from_env() -> Path | None:
     return Path(given).expanduser() if given else None
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def file_state(path: Path, entry: ManifestFile, hash_it: bool = True) -> str:
     """``"present"``, ``"missing"`` or ``"corrupt"`` (wrong size, or with ``hash_it`` wrong SHA-256)."""
     try:
         size = path.stat().st_size
     except (FileNotFoundError, NotADirectoryError):
         return "missing"
-    if size != entry.size or (hash_it and _sha256(path) != entry.sha256):
+    if size != entry.size or (hash_it and file_sha256(path) != entry.sha256):
         return "corrupt"
     return "present"
 

