@@ -75,3 +75,28 @@ def test_regenerated_outputs_do_not_make_the_commit_dirty_but_code_does(tmp_path
     assert git_commit(tmp_path) == clean
     (tmp_path / "starlib/x.py").write_text("b")
     assert git_commit(tmp_path) == clean + "-dirty"
+
+
+#: Floors of starlib/train: what a run is, its saved state, its folder, the loop, the entry point.
+TRAIN_FLOORS = {"init": 0, "losses": 0, "run": 1, "run_state": 2, "run_folder": 3, "loop": 4, "trainer": 5,
+                "__init__": 6}
+
+
+def test_the_trainer_parts_import_only_lower_floors():
+    folder = PACKAGE / "train"
+    assert {p.stem for p in folder.glob("*.py")} == set(TRAIN_FLOORS)
+    for path in folder.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        siblings = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1 and n.module}
+        siblings |= {n.module.rsplit(".", 1)[-1] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+                     and n.level == 0 and (n.module or "").startswith("starlib.train.")}
+        for other in siblings:
+            assert TRAIN_FLOORS[other] < TRAIN_FLOORS[path.stem], f"starlib/train/{path.name} imports {other}"
+
+
+def test_the_training_loop_fits_on_a_screen():
+    import inspect
+    from starlib.train.loop import train_locked
+    lines = inspect.getsource(train_locked).splitlines()
+    assert len(lines) <= 50, f"starlib.train.loop.train_locked has {len(lines)} lines; keep the loop on one screen"
+    assert len(inspect.signature(train_locked).parameters) <= 5
