@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 
 def _add_enhance(sub: argparse._SubParsersAction) -> None:
-    from starlib.infer.enhance import DEMO_ST, DEMO_T_HR, MODE_DESCRIPTIONS, Settings
+    from starlib.infer.enhance import DEMO_ST, DEMO_T_HR, ENHANCE_MODES, Settings
     from starlib.flow import BACKENDS
     from starlib.util.paths import REPO_ROOT
 
@@ -37,8 +37,8 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
                     "outputs cropped back (never modcropped); odd-sized video outputs lose their last row/column.")
     p.add_argument("input", help="video file, folder of frames, or image")
     p.add_argument("-o", "--output", required=True, help="video file (by extension) or folder")
-    p.add_argument("--mode", choices=sorted(MODE_DESCRIPTIONS), default="st",
-                   help="; ".join(f"{k}: {v}" for k, v in MODE_DESCRIPTIONS.items()) + " (default: st)")
+    p.add_argument("--mode", choices=sorted(ENHANCE_MODES), default="st",
+                   help="; ".join(f"{m.name}: {m.description}" for m in ENHANCE_MODES.values()) + " (default: st)")
     p.add_argument("--times", type=int, choices=(1, 2), default=1,
                    help="frame-rate doublings: 2 adds a STAR-T_HR pass on the outputs (paper Table 5); default 1")
     p.add_argument("--checkpoint", default=None,
@@ -67,13 +67,13 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_enhance(args: argparse.Namespace) -> int:
-    from starlib.infer.enhance import Settings, enhance
+    from starlib.infer.enhance import Settings, enhance, enhance_mode
 
     settings = Settings(tile=args.tile, overlap=args.overlap, margin=args.margin, flow_backend=args.flow,
                         flow_cache=args.flow_cache, channels_last=args.channels_last, bf16=args.bf16,
                         prefetch_flows=not args.no_prefetch)
-    r = enhance(args.input, args.output, args.checkpoint, args.mode, args.times, args.checkpoint2, settings,
-                args.device, args.fps, args.overwrite, progress=not args.quiet)
+    r = enhance(args.input, args.output, args.checkpoint, enhance_mode(args.mode), args.times, args.checkpoint2,
+                settings, args.device, args.fps, args.overwrite, progress=not args.quiet)
     print(f"{r.output}: {r.frames_out} frames {r.size_out[0]}x{r.size_out[1]} at {r.fps_out:g} fps "
           f"(from {r.frames_in} frames {r.size_in[0]}x{r.size_in[1]} at {r.fps_in:g} fps) in {r.seconds:.1f} s "
           f"on {r.device}")
@@ -235,7 +235,7 @@ def _run_zsm(args: argparse.Namespace) -> int:
 
     from starlib.data.septuplets import ClipError
     from starlib.flow import FlowCache
-    from starlib.infer.enhance import load_for_mode
+    from starlib.infer.enhance import ENHANCE_MODES, load_for_mode
     from starlib.study.profile import ZSMSettings
     from starlib.study.table_zsm import score_checkpoint
     from starlib.util.atomic import atomic_write_text
@@ -256,7 +256,7 @@ def _run_zsm(args: argparse.Namespace) -> int:
                                vimeo_lists=lists, max_clips=args.max_clips, max_windows=args.max_windows,
                                crop=crop, lr_method=args.lr_method, key_frames=args.key_frames,
                                tail_window=args.zsm_tail)
-        model, objective = load_for_mode(args.checkpoint, "st")
+        model, objective = load_for_mode(args.checkpoint, ENHANCE_MODES["st"])
         device = resolve_device(args.device)
         label = f"{objective} ({Path(args.checkpoint).name})"
         note = "" if args.vid4 or args.vimeo else ("training data of the cpu profile (and of the demo checkpoints): "

@@ -45,6 +45,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from starlib.infer.modes import (DEMO_DIR, DEMO_ST, DEMO_T_HR, ENHANCE_MODES, SECOND_PASS, EnhanceMode,
+                                enhance_mode)
 from starlib.infer.runner import EnhanceError, NonFiniteOutputError, PairRunner, Settings, input_geometry
 from starlib.infer.videoio import Terminated, check_fps, check_output, cleanup_on_signals, open_input, open_output
 from starlib.models import STARnet, load_checkpoint
@@ -54,13 +56,8 @@ from starlib.util.hardware import resolve_device as hardware_resolve_device
 from starlib.util.paths import REPO_ROOT
 from starlib.util.provenance import git_commit
 
-MODES = ("st", "s", "t")
-MODE_DESCRIPTIONS = {"st": "4x space, 2x frame rate", "s": "4x space", "t": "2x frame rate at input size"}
-#: What each mode takes from a network: (the outputs it writes, as scored outputs; the frames that go in).
-MODE_NEEDS = {"st": (("sr_t", "sr_mid", "sr_t1"), "lr"), "s": (("sr_t", "sr_t1"), "lr"), "t": (("hr_mid",), "hr")}
-DEMO_DIR = REPO_ROOT / "checkpoints" / "demo"
-DEMO_ST = DEMO_DIR / "star-st-cpu.pt"
-DEMO_T_HR = DEMO_DIR / "star-t_hr-cpu.pt"
+MODES = tuple(ENHANCE_MODES)
+MODE_DESCRIPTIONS = {m.name: m.description for m in ENHANCE_MODES.values()}
 
 
 @dataclass
@@ -76,9 +73,9 @@ class EnhanceResult:
     device: str
 
 
-def default_checkpoint(mode: str) -> Path:
+def default_checkpoint(mode: str | EnhanceMode) -> Path:
     """The shipped demo checkpoint for ``mode`` (trained under the ``cpu`` profile)."""
-    return DEMO_T_HR if mode == "t" else DEMO_ST
+    return enhance_mode(mode).demo
 
 
 def resolve_device(name: str) -> torch.device:
@@ -89,20 +86,15 @@ def resolve_device(name: str) -> torch.device:
         raise EnhanceError(str(exc)) from exc
 
 
-def objectives_for_mode(mode: str) -> tuple[str, ...]:
-    """The objectives (:data:`starlib.paper.objectives.OBJECTIVES`) whose networks serve ``mode``, preferred
-    first: those scored on every output the mode writes, with the mode's inputs; the objective made for the
-    mode (``Objective.enhance_mode``) before the others, finetunes before the objective they start from."""
-    outputs, inputs = MODE_NEEDS[mode]
-    serving = [o for o in OBJECTIVES.values() if o.inputs == inputs and set(outputs) <= set(o.scored)]
-    return tuple(o.name for o in sorted(serving, key=lambda o: (o.enhance_mode != mode, o.parent is None)))
+def objectives_for_mode(mode: str | EnhanceMode) -> tuple[str, ...]:
+    """The objectives whose networks serve ``mode``, preferred first (:meth:`EnhanceMode.objectives`)."""
+    return enhance_mode(mode).objectives()
 
 
-def load_for_mode(path: str | Path, mode: str, flag: str = "--checkpoint") -> tuple[STARnet, str]:
+def load_for_mode(path: str | Path, mode: str | EnhanceMode, flag: str = "--checkpoint") -> tuple[STARnet, str]:
     """Load a checkpoint and check that its variant serves ``mode``; returns ``(model, objective)``."""
     path = Path(path)
-    if mode not in MODES:
-        raise EnhanceError(f"unknown mode {mode!r}; choose one of {MODES}")
+    mode = enhance_mode(mode)
     if path.is_dir():
         inside = path / "model.pt"
         example = inside if inside.is_file() else "runs/<profile>/<objective>-<hash>/model.pt"
@@ -115,7 +107,7 @@ def load_for_mode(path: str | Path, mode: str, flag: str = "--checkpoint") -> tu
                                 f"(runs/<profile>/<objective>-<hash>/model.pt)")
     model, extra = load_checkpoint(path)          # refuses non-finite weights, naming the first such tensor
     objective = extra.get("objective")
-    allowed = objectives_for_mode(mode)
+    allowed = mode.objectives()
     if objective is None:
         raise EnhanceError(f"{path} does not record the objective it was trained for, so its variant is unknown; "
                            f"re-save it with starlib.models.save_checkpoint(model, path, extra={{'objective': "
@@ -125,9 +117,9 @@ def load_for_mode(path: str | Path, mode: str, flag: str = "--checkpoint") -> tu
         kind = "an HR-input" if record is not None and record.inputs == "hr" else "an LR-input"
         other = record.enhance_mode if record is not None else None
         hint = f"use --mode {other} with it, or " if other and flag == "--checkpoint" else ""
-        raise EnhanceError(f"{path} holds a {objective} model ({kind} variant); mode {mode!r} "
-                           f"({MODE_DESCRIPTIONS[mode]}) needs a {' or '.join(allowed)} checkpoint: {hint}pass "
-                           f"{flag} with one (e.g. {default_checkpoint(mode).relative_to(REPO_ROOT)})")
+        raise EnhanceError(f"{path} holds a {objective} model ({kind} variant); mode {mode.name!r} "
+                           f"({mode.description}) needs a {' or '.join(allowed)} checkpoint: {hint}pass "
+                           f"{flag} with one (e.g. {mode.demo.relative_to(REPO_ROOT)})")
     return model, objective
 
 
@@ -145,16 +137,21 @@ def _checked(frames: Iterable[np.ndarray], source: str) -> Iterator[np.ndarray]:
         yield frame
 
 
-def _too_short(source: str, mode: str) -> EnhanceError:
-    return EnhanceError(f"{source} holds 1 frame; mode {mode!r} ({MODE_DESCRIPTIONS[mode]}) interpolates between "
+def _too_short(source: str, mode: EnhanceMode) -> EnhanceError:
+    return EnhanceError(f"{source} holds 1 frame; mode {mode.name!r} ({mode.description}) interpolates between "
                         f"consecutive frames and needs at least 2: pass a longer clip, or --mode s for space only")
+
+
+def _interpolating() -> str:
+    """The modes that double the frame rate, for messages: ``st or t``."""
+    return " or ".join(m.name for m in ENHANCE_MODES.values() if m.interpolates)
 
 
 def _frame_name(i: int, names: Sequence[str] | None) -> str:
     return f"frame {i} ({names[i]})" if names is not None and i < len(names) else f"frame {i}"
 
 
-def pair_stream(frames: Iterable[np.ndarray], runner: PairRunner, mode: str, source: str = "input",
+def pair_stream(frames: Iterable[np.ndarray], runner: PairRunner, mode: str | EnhanceMode, source: str = "input",
                 names: Sequence[str] | None = None) -> Iterator[np.ndarray]:
     """One pass of ``mode`` over a stream of (H, W, 3) uint8 frames, yielding output frames as they are ready.
 
@@ -167,6 +164,7 @@ def pair_stream(frames: Iterable[np.ndarray], runner: PairRunner, mode: str, sou
         except NonFiniteOutputError as exc:
             raise NonFiniteOutputError(f"{source}: {pair}: {exc}", exc.output) from exc
 
+    mode = enhance_mode(mode)
     it = _checked(frames, source)
     a = next(it, None)
     if a is None:
@@ -174,10 +172,11 @@ def pair_stream(frames: Iterable[np.ndarray], runner: PairRunner, mode: str, sou
     size = a.shape[:2]
     b = next(it, None)
     if b is None:
-        if mode != "s":
+        if mode.interpolates or mode.frame_key is None:
             raise _too_short(source, mode)
         pa = runner.pad(a)
-        yield forward(_frame_name(0, names), pa, pa, runner.submit_flows(pa, pa).result(), ("sr_t",))["sr_t"]
+        key = mode.frame_key
+        yield forward(_frame_name(0, names), pa, pa, runner.submit_flows(pa, pa).result(), (key,))[key]
         return
     pa, pb = runner.pad(a), runner.pad(b)
     pending = runner.submit_flows(pa, pb)
@@ -186,25 +185,19 @@ def pair_stream(frames: Iterable[np.ndarray], runner: PairRunner, mode: str, sou
         c = next(it, None)
         pc = runner.pad(c) if c is not None else None
         following = runner.submit_flows(pb, pc) if pc is not None else None
-        keys = {"st": ("sr_t", "sr_mid"), "s": ("sr_t",), "t": ("lr_mid",)}[mode]
-        if c is None and mode != "t":
-            keys += ("sr_t1",)
+        keys = mode.pair_keys(last=c is None)
         out = forward(f"{_frame_name(i, names)} and {_frame_name(i + 1, names)}", pa, pb, pending.result(), keys)
-        if mode == "t":
-            yield a
-            yield out["lr_mid"]
-        else:
-            yield out["sr_t"]
-            if mode == "st":
-                yield out["sr_mid"]
+        yield a if mode.frame_key is None else out[mode.frame_key]
+        if mode.mid_key is not None:
+            yield out[mode.mid_key]
         if c is None:
-            yield b if mode == "t" else out["sr_t1"]
+            yield b if mode.last_key is None else out[mode.last_key]
             return
         a, b, pa, pb, pending = b, c, pb, pc, following
         i += 1
 
 
-def enhance_frames(frames: Iterable[np.ndarray], model: STARnet, mode: str = "st", times: int = 1,
+def enhance_frames(frames: Iterable[np.ndarray], model: STARnet, mode: str | EnhanceMode = "st", times: int = 1,
                    model2: STARnet | None = None, settings: Settings | None = None,
                    device: str | torch.device = "auto", source: str = "input",
                    names: Sequence[str] | None = None) -> Iterator[np.ndarray]:
@@ -213,12 +206,12 @@ def enhance_frames(frames: Iterable[np.ndarray], model: STARnet, mode: str = "st
     ``model`` must be the variant the mode needs (:func:`load_for_mode` checks checkpoints); ``names`` (the
     frames' file names) are used in errors about a pair.
     """
-    if mode not in MODES:
-        raise EnhanceError(f"unknown mode {mode!r}; choose one of {MODES}")
+    mode = enhance_mode(mode)
     if times not in (1, 2):
         raise EnhanceError(f"times must be 1 or 2, got {times}")
-    if times == 2 and mode == "s":
-        raise EnhanceError("--times 2 doubles the frame rate twice; it needs --mode st or t, not s")
+    if times == 2 and not mode.interpolates:
+        raise EnhanceError(f"--times 2 doubles the frame rate twice; it needs --mode {_interpolating()}, not "
+                           f"{mode.name}")
     if times == 2 and model2 is None:
         raise EnhanceError("--times 2 needs a STAR-T_HR model for the second pass: pass --checkpoint2")
     settings = settings or Settings()
@@ -229,7 +222,7 @@ def enhance_frames(frames: Iterable[np.ndarray], model: STARnet, mode: str = "st
     try:
         stream: Iterable[np.ndarray] = pair_stream(frames, runners[0], mode, source, names)
         if times == 2:
-            stream = pair_stream(stream, runners[1], "t", f"{source} (after the first pass)")
+            stream = pair_stream(stream, runners[1], SECOND_PASS, f"{source} (after the first pass)")
         yield from stream
     finally:
         for r in runners:
@@ -250,7 +243,8 @@ def _counted(frames: Iterable[np.ndarray], tally: _Tally) -> Iterator[np.ndarray
         yield frame
 
 
-def enhance(input: str | Path, output: str | Path, checkpoint: str | Path | None = None, mode: str = "st",
+def enhance(input: str | Path, output: str | Path, checkpoint: str | Path | None = None,
+            mode: str | EnhanceMode = "st",
             times: int = 1, checkpoint2: str | Path | None = None, settings: Settings | None = None,
             device: str = "auto", fps: float | None = None, overwrite: bool = False,
             progress: bool = True) -> EnhanceResult:
@@ -261,27 +255,28 @@ def enhance(input: str | Path, output: str | Path, checkpoint: str | Path | None
     from starlib.util.progress import progress_bar
 
     start = time.perf_counter()
-    if times not in (1, 2) or (times == 2 and mode == "s"):
-        raise EnhanceError(f"--times {times} with --mode {mode}: --times is 1 or 2, and --times 2 (frame rate "
-                           f"doubled twice) needs --mode st or t")
+    mode = enhance_mode(mode)
+    if times not in (1, 2) or (times == 2 and not mode.interpolates):
+        raise EnhanceError(f"--times {times} with --mode {mode.name}: --times is 1 or 2, and --times 2 (frame rate "
+                           f"doubled twice) needs --mode {_interpolating()}")
     fps = check_fps(fps)
     check_output(output, overwrite, input)          # before anything is loaded or computed
     settings = settings or Settings()
-    ckpt = Path(checkpoint) if checkpoint else default_checkpoint(mode)
+    ckpt = Path(checkpoint) if checkpoint else mode.demo
     model, _ = load_for_mode(ckpt, mode)
     model2, ckpt2 = None, None
-    if times == 2 and mode != "s":
-        ckpt2 = Path(checkpoint2) if checkpoint2 else (ckpt if mode == "t" else DEMO_T_HR)
-        model2, _ = load_for_mode(ckpt2, "t", flag="--checkpoint2")
+    if times == 2:
+        ckpt2 = Path(checkpoint2) if checkpoint2 else (ckpt if mode == SECOND_PASS else SECOND_PASS.demo)
+        model2, _ = load_for_mode(ckpt2, SECOND_PASS, flag="--checkpoint2")
     dev = resolve_device(device)
     clip = open_input(input, fps)
-    factor = 1 if mode == "s" else 2**times
-    meta = {"source": str(clip.source), "fps_in": clip.fps, "fps_in_from": clip.fps_source, "mode": mode,
+    factor = mode.fps_factor(times)
+    meta = {"source": str(clip.source), "fps_in": clip.fps, "fps_in_from": clip.fps_source, "mode": mode.name,
             "times": times, "checkpoint": str(ckpt), "checkpoint2": str(ckpt2) if ckpt2 else None,
             "settings": asdict(settings), "git_commit": git_commit()}
     tally_in, tally_out = _Tally(), _Tally()
     n = clip.n_frames
-    expected = None if n is None else (n if mode == "s" else (n - 1) * factor + 1)   # output frames
+    expected = None if n is None else mode.frames_out(n, times)   # output frames
     bar = None
     with cleanup_on_signals():          # SIGTERM/SIGHUP: the sink's abort still runs
         sink = open_output(output, clip.fps * factor, overwrite, meta, source=input)
@@ -289,7 +284,7 @@ def enhance(input: str | Path, output: str | Path, checkpoint: str | Path | None
             stream = enhance_frames(_counted(clip.frames, tally_in), model, mode, times, model2, settings, dev,
                                     str(clip.source), clip.names)
             bar = progress_bar(_counted(stream, tally_out), total=expected, unit="frame",
-                              desc=f"enhance {mode} (output frames)", disable=not progress)
+                              desc=f"enhance {mode.name} (output frames)", disable=not progress)
             for frame in bar:
                 sink.write(frame)
             sink.finish()
@@ -306,6 +301,6 @@ def enhance(input: str | Path, output: str | Path, checkpoint: str | Path | None
                          tally_out.size, time.perf_counter() - start, str(dev))
 
 
-__all__ = ["DEMO_ST", "DEMO_T_HR", "EnhanceError", "EnhanceResult", "MODES", "NonFiniteOutputError", "Settings",
-           "default_checkpoint", "enhance", "enhance_frames", "input_geometry", "load_for_mode", "objectives_for_mode",
-           "pair_stream", "resolve_device"]
+__all__ = ["DEMO_DIR", "DEMO_ST", "DEMO_T_HR", "ENHANCE_MODES", "EnhanceError", "EnhanceMode", "EnhanceResult",
+           "MODES", "NonFiniteOutputError", "Settings", "default_checkpoint", "enhance", "enhance_frames",
+           "enhance_mode", "input_geometry", "load_for_mode", "objectives_for_mode", "pair_stream", "resolve_device"]
