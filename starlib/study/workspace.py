@@ -10,7 +10,6 @@ Every default is resolved against the repository (:mod:`starlib.util.paths`), ne
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -22,6 +21,7 @@ from starlib.flow import FlowCache
 from starlib.study.profile import Profile, load_profile
 from starlib.study.shipped_scores import SeedCheck
 from starlib.train import TrainConfig
+from starlib.util.env import shipped_scores_enabled
 from starlib.util.hardware import resolve_device
 from starlib.util.paths import CACHE_DIR, REPO_ROOT, RUNS_DIR, SHIPPED_RUNS_DIR, SHIPPED_SCORES
 from starlib.util.provenance import provenance
@@ -47,6 +47,8 @@ class Workspace:
     device: torch.device = torch.device("cpu")   # where training, scoring and figures run (resolved once)
     allow_training: bool = False  # train a run the profile ships whose files are missing (else refused, saying
                                   # what and how long: starlib.study.shipped_runs); other runs train either way
+    shipped_scores: bool = True   # seed the score cache from the shipped scores ($STARLIB_SHIPPED_SCORES, read
+                                  # by create)
 
     @classmethod
     def create(cls, profile: str | Profile, results_dir: str | Path | None = None,
@@ -56,7 +58,8 @@ class Workspace:
         """``results_dir`` / ``figures_dir`` / ``runs_dir`` are parents of the per-profile folders (as the
         notebooks' parameters); ``cache_dir`` holds ``flows/`` and ``scores/``. Empty or None: the repository's.
         ``device``: auto, cpu, cuda or cuda:N (empty or None: the profile's ``device``, by default auto).
-        ``seed``: the training seed; None or negative: the profile's. ``allow_training``: see the field."""
+        ``seed``: the training seed; None or negative: the profile's. ``allow_training``: see the field.
+        ``$STARLIB_SHIPPED_SCORES`` is read here (:mod:`starlib.util.env`)."""
         prof = profile if isinstance(profile, Profile) else load_profile(profile)
         name = prof.name
         return cls(prof,
@@ -65,7 +68,8 @@ class Workspace:
                    results=_folder(results_dir, REPO_ROOT / "results") / name,
                    figures=_folder(figures_dir, REPO_ROOT / "figures") / name,
                    seed=seed if seed is not None and seed >= 0 else None, progress=progress,
-                   device=resolve_device(device or prof.device), allow_training=bool(allow_training))
+                   device=resolve_device(device or prof.device), allow_training=bool(allow_training),
+                   shipped_scores=shipped_scores_enabled())
 
     @cached_property
     def flows(self) -> FlowCache:
@@ -75,8 +79,8 @@ class Workspace:
     @cached_property
     def scores(self) -> ScoreCache:
         """The score cache, seeded from the scores shipped in git for runs whose weights are the shipped ones
-        (:mod:`starlib.study.shipped_scores`), unless ``STARLIB_SHIPPED_SCORES=0``."""
-        if os.environ.get("STARLIB_SHIPPED_SCORES", "1") == "0":
+        (:mod:`starlib.study.shipped_scores`), unless ``shipped_scores`` is off (``STARLIB_SHIPPED_SCORES=0``)."""
+        if not self.shipped_scores:
             return ScoreCache(self.cache / "scores")
         shipped = SHIPPED_RUNS_DIR / self.profile.name / SHIPPED_SCORES
         return ScoreCache(self.cache / "scores", shipped=shipped, may_seed=SeedCheck(shipped, self.runs))
