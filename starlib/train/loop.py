@@ -16,10 +16,11 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 import torch
 import torch.distributed as dist
+from torch.optim.lr_scheduler import LRScheduler
 
 from starlib.models import STARConfig, STARnet
 from starlib.util.config import ConfigError
@@ -35,6 +36,13 @@ from .run_folder import RunFolder, RunLog
 
 class TrainingDiverged(RuntimeError):
     """A loss or gradient became NaN/inf; the last checkpoint on disk is still the last good state."""
+
+
+class BatchSource(Protocol):
+    """What a run trains on: the batch of a step for some of its items, a pure function of ``(step, indices)``
+    (e.g. :class:`starlib.data.RandomCropWindows`)."""
+
+    def batch(self, step: int, indices: list[int]) -> dict[str, torch.Tensor]: ...
 
 
 #: A validator maps the model being trained (in eval mode, under no_grad) to rows of scores.
@@ -85,7 +93,7 @@ class _Network:
     forward: torch.nn.Module
     ddp: torch.nn.parallel.DistributedDataParallel | None
     optimizer: torch.optim.Optimizer
-    scheduler: Any
+    scheduler: LRScheduler
 
     @property
     def lr(self) -> float:
@@ -96,7 +104,7 @@ class _StepBatches(torch.utils.data.Dataset):
     """Map-style view for a DataLoader: item i is the batch of step ``start + i`` for this rank's items, what
     the training loop would otherwise build itself (``dataset.batch``), so the two paths train the same."""
 
-    def __init__(self, dataset: Any, start: int, end: int, indices: list[int]) -> None:
+    def __init__(self, dataset: BatchSource, start: int, end: int, indices: list[int]) -> None:
         self.dataset, self.start, self.end, self.indices = dataset, start, end, indices
 
     def __len__(self) -> int:
@@ -106,7 +114,7 @@ class _StepBatches(torch.utils.data.Dataset):
         return self.dataset.batch(self.start + i, self.indices)
 
 
-def step_batches(dataset: Any, start: int, end: int, indices: list[int], workers: int,
+def step_batches(dataset: BatchSource, start: int, end: int, indices: list[int], workers: int,
                  pin_memory: bool = False) -> Iterator[dict[str, torch.Tensor]]:
     """The batches of steps ``start .. end - 1`` (this rank's ``indices``), prepared by ``workers`` DataLoader
     processes ahead of the training loop (two batches each)."""
@@ -120,7 +128,7 @@ class _Batches:
     """This rank's items of every batch, in micro-batches of ``TrainConfig.micro_batch``; built on demand
     (``dataset.batch``) or prepared ahead by DataLoader workers (``TrainConfig.loader_workers``)."""
 
-    def __init__(self, dataset: Any, cfg: TrainConfig, where: Placement, start: int, end: int) -> None:
+    def __init__(self, dataset: BatchSource, cfg: TrainConfig, where: Placement, start: int, end: int) -> None:
         self.dataset = dataset
         self.mine = list(range(where.rank, cfg.batch_size, where.world))
         if not self.mine:
@@ -252,7 +260,8 @@ class _Validation:
         model.train()
 
 
-def train_locked(run: Run, folder: RunFolder, dataset: Any, where: Placement, options: LoopOptions) -> RunResult:
+def train_locked(run: Run, folder: RunFolder, dataset: BatchSource, where: Placement,
+                 options: LoopOptions) -> RunResult:
     """Train ``run`` (in ``folder``) from where it stands to its last step, or to ``options.stop_after``, once
     this process holds the run (rank 0 holds its lock). ``dataset`` provides ``batch(step, indices) -> dict``."""
     cfg = run.train

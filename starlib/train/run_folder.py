@@ -30,10 +30,10 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch.optim.lr_scheduler import LRScheduler
 
 from starlib.models import STARnet, load_checkpoint, save_checkpoint
 from starlib.models.checkpoint import CheckpointError, atomic_torch_save
@@ -222,7 +222,7 @@ class RunFolder:
         """``val.csv``, its rows past ``keep_until`` dropped (written only when ``enabled``)."""
         return RunLog(self.path / "val.csv", keep_until, enabled)
 
-    def resume(self, cfg: TrainConfig, model: STARnet, optimizer: torch.optim.Optimizer, scheduler: Any,
+    def resume(self, cfg: TrainConfig, model: STARnet, optimizer: torch.optim.Optimizer, scheduler: LRScheduler,
                rank: int) -> tuple[int, float]:
         """Load the run's training state into the model, optimiser and scheduler: ``(step, seconds so far)``,
         ``(0, 0.0)`` for a fresh run. An unreadable ``state.pt`` falls back to ``state.prev.pt`` with a warning
@@ -256,7 +256,7 @@ class RunFolder:
         raise TrainingStateError(f"run {run_dir.name} cannot be resumed: {reasons}. Remove {files} to restart the run "
                                  f"from step 0{earlier}")
 
-    def save_state(self, step: int, model: STARnet, optimizer: torch.optim.Optimizer, scheduler: Any,
+    def save_state(self, step: int, model: STARnet, optimizer: torch.optim.Optimizer, scheduler: LRScheduler,
                    train_seconds: float) -> None:
         """Keep the current ``state.pt`` as ``state.prev.pt`` (a hard link, so ``state.pt`` never goes missing),
         then write the new state atomically. A full disk is a :class:`DiskFullError` naming the file; the last

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.optim.lr_scheduler import LRScheduler
 
 from starlib.models import STARnet
 from starlib.models.checkpoint import (CheckpointError, check_finite, check_fits, check_state_dict_layout,
@@ -28,7 +29,7 @@ class TrainingStateError(CheckpointError):
     fix."""
 
 
-def state_payload(step: int, model: STARnet, optimizer: torch.optim.Optimizer, scheduler: Any,
+def state_payload(step: int, model: STARnet, optimizer: torch.optim.Optimizer, scheduler: LRScheduler,
                   train_seconds: float) -> dict[str, Any]:
     """What ``state.pt`` holds after ``step`` steps."""
     return {"format": STATE_FORMAT, "step": step, "model": model.state_dict(), "train_seconds": train_seconds,
@@ -79,7 +80,7 @@ def _check_plain_state(saved: Any, own: dict[str, Any], what: str) -> None:
 
 
 def apply_state(state: dict[str, Any], path: Path, model: STARnet, optimizer: torch.optim.Optimizer,
-                 scheduler: Any) -> None:
+                 scheduler: LRScheduler) -> None:
     """Load a state read by :func:`read_state` into the model, optimiser and scheduler (all checked first)."""
     source = str(path)
     check_state_dict_layout(state["model"], source)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -18,7 +17,7 @@ from starlib.models import STARConfig
 from starlib.util.hardware import tf32_arithmetic
 from starlib.util.paths import REPO_ROOT
 
-from .loop import LoopOptions, Placement, TrainingDiverged, Validator, step_batches, train_locked
+from .loop import BatchSource, LoopOptions, Placement, TrainingDiverged, Validator, step_batches, train_locked
 from .losses import VGGFeatures
 from .run import ADAMAX_IMPLEMENTATIONS, COMPILE_BACKENDS, NOT_IN_RUN_NAME, Run, RunResult, TrainConfig, run_id
 from .run_folder import (BROKEN_STATE_NAME, LOCK_NAME, PREV_STATE_NAME, TIMING_COLUMNS, RunFolder, RunLocked,
@@ -26,7 +25,7 @@ from .run_folder import (BROKEN_STATE_NAME, LOCK_NAME, PREV_STATE_NAME, TIMING_C
 from .run_state import STATE_FORMAT, TrainingStateError
 
 
-def train(model_cfg: STARConfig, cfg: TrainConfig, dataset: Any, data_tag: str,
+def train(model_cfg: STARConfig, cfg: TrainConfig, dataset: BatchSource, data_tag: str,
           runs_dir: str | Path = REPO_ROOT / "runs", device: str | torch.device = "cpu", progress: bool = True,
           stop_after: int | None = None, vgg: VGGFeatures | None = None,
           on_step: Callable[[int, dict], None] | None = None, validator: Validator | None = None,
