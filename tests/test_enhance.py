@@ -286,6 +286,20 @@ def test_mode_preferences_come_from_the_objectives():
     assert objectives_for_mode("t") == hr and not set(hr) & set(objectives_for_mode("st") + objectives_for_mode("s"))
 
 
+
+def test_mode_records_say_what_each_mode_writes_and_are_looked_up_once():
+    from starlib.infer.modes import ENHANCE_MODES, SECOND_PASS, enhance_mode
+    st, s, t = (ENHANCE_MODES[m] for m in ("st", "s", "t"))
+    assert enhance_mode("st") is st and enhance_mode(st) is st and SECOND_PASS is t
+    assert [m.frames_out(5, 1) for m in (st, s, t)] == [9, 5, 9] and st.frames_out(5, 2) == 17
+    assert [m.fps_factor(2) for m in (st, s, t)] == [4, 1, 4]
+    assert st.pair_keys(last=False) == ("sr_t", "sr_mid") and st.pair_keys(last=True) == ("sr_t", "sr_mid", "sr_t1")
+    assert s.pair_keys(last=True) == ("sr_t", "sr_t1") and t.pair_keys(last=True) == ("lr_mid",)
+    assert {o.enhance_mode for o in OBJECTIVES.values()} - {None} == set(ENHANCE_MODES)
+    with pytest.raises(EnhanceError, match=r"unknown mode 'x'; choose one of \('st', 's', 't'\)"):
+        enhance_mode("x")
+
+
 # --- bad input -------------------------------------------------------------------------------------------
 
 def test_missing_input_names_the_file_and_the_fix(tmp_path):
