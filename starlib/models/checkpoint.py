@@ -24,6 +24,7 @@ from torch.overrides import TorchFunctionMode
 
 import starlib
 from starlib.util.atomic import atomic_path
+from starlib.util import env
 from starlib.util.config import env_limit
 
 from .config import STARConfig
@@ -52,7 +53,7 @@ class CheckpointError(RuntimeError):
 
 def max_parameters() -> int:
     """:data:`MAX_PARAMETERS`, or ``$STARLIB_MAX_PARAMETERS`` when set (a positive integer)."""
-    return env_limit("STARLIB_MAX_PARAMETERS", MAX_PARAMETERS, CheckpointError, "parameters")
+    return env_limit(env.MAX_PARAMETERS, MAX_PARAMETERS, CheckpointError, "parameters")
 
 
 def describe_load_error(exc: BaseException) -> str:
