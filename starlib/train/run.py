@@ -18,6 +18,7 @@ from starlib.models import STARConfig, STARnet
 from starlib.paper.objectives import OBJECTIVES, PRETRAINING
 from starlib.paper.objectives import objective as objective_record
 from starlib.util.config import ConfigError, sparse_asdict
+from starlib.util.hashing import file_sha256
 
 from .init import PART_FIELDS, is_run_name
 
@@ -140,14 +141,6 @@ class TrainConfig:
 NOT_IN_RUN_NAME = ("loader_workers", "compile", "adamax")
 
 
-def _file_digest(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def run_id(model_cfg: STARConfig, train_cfg: TrainConfig, data_tag: str) -> str:
     """``<objective>-<hash>``: the hash covers the fields of both configs that differ from their defaults and
     the data tag. A parent run enters by its name; a checkpoint file by its content (never by its path), so the
@@ -159,7 +152,7 @@ def run_id(model_cfg: STARConfig, train_cfg: TrainConfig, data_tag: str) -> str:
             if not Path(source).is_file():
                 raise FileNotFoundError(f"TrainConfig.{name}={source!r} is neither a run name nor an existing "
                                         f"checkpoint file")
-            train[name] = "sha256:" + _file_digest(source)
+            train[name] = "sha256:" + file_sha256(source)
     blob = json.dumps({"model": model_cfg.to_dict(), "train": train, "data": data_tag}, sort_keys=True).encode()
     return f"{train_cfg.objective}-{hashlib.sha256(blob).hexdigest()[:10]}"
 
