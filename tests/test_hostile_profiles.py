@@ -80,7 +80,9 @@ def with_value(table: str, name: str, value) -> dict:
 def test_every_table_of_a_profile_is_covered():
     hints = typing.get_type_hints(Profile)
     tables = {f.name for f in dataclasses.fields(Profile) if dataclasses.is_dataclass(hints[f.name])}
-    assert tables - {"train"} <= set(TABLES) and len(CASES) > 150
+    numberless = {name for name in tables - {"train"} if not list(numeric_fields(hints[name]))}
+    assert numberless == {"released"}                 # file paths only; its errors: tests/test_released_weights.py
+    assert tables - {"train"} - numberless <= set(TABLES) and len(CASES) > 150
     assert TrainSettings not in TABLES.values()          # [train] holds TrainConfig fields: tested as TrainConfig
 
 
