@@ -103,10 +103,10 @@ def test_the_pipeline_passes_allow_training_only_to_notebooks_that_declare_it(mo
 
 
 def test_make_reproduce_passes_allow_training():
-    made = subprocess.run(["make", "-n", "reproduce", "ALLOW_TRAINING=1"], cwd=REPO_ROOT, capture_output=True,
+    made = subprocess.run(["make", "--no-print-directory", "-n", "reproduce", "ALLOW_TRAINING=1"], cwd=REPO_ROOT, capture_output=True,
                           text=True, check=True).stdout
     assert "--allow-training" in made.splitlines()[-1]
-    made = subprocess.run(["make", "-n", "reproduce"], cwd=REPO_ROOT, capture_output=True, text=True,
+    made = subprocess.run(["make", "--no-print-directory", "-n", "reproduce"], cwd=REPO_ROOT, capture_output=True, text=True,
                           check=True).stdout
     assert "--allow-training" not in made
 

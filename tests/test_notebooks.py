@@ -91,11 +91,13 @@ def test_the_inventory_names_every_run_the_notebooks_trained(shared_dirs: Path):
     """`python -m starlib train --all` (what torchrun runs for GPUS=N) trains exactly the runs the notebooks
     need: after the smoke notebooks, every finished run is in the inventory and every inventory run exists."""
     from starlib.study.inventory import study_runs
+    from starlib.study.scaling import scaling_runs
     from starlib.study.workspace import Workspace
 
     runs = shared_dirs / "runs" / "smoke"
     if not runs.is_dir():
         pytest.skip("run together with the notebook tests")
     made = {p.parent.name for p in runs.glob("*/model.pt")}
-    listed = {name for name, _ in study_runs(Workspace.create("smoke", runs_dir=shared_dirs / "runs", progress=False))}
+    ws = Workspace.create("smoke", runs_dir=shared_dirs / "runs", progress=False)
+    listed = {name for name, _ in study_runs(ws)} | {run[0] for run in scaling_runs(ws)}   # notebook 15's budgets
     assert made == listed, {"trained but not listed": sorted(made - listed), "listed but not trained": sorted(listed - made)}
