@@ -17,7 +17,6 @@ import errno
 import hashlib
 import http.client
 import os
-import shutil
 import socket
 import sys
 import threading
