@@ -177,3 +177,20 @@ def test_the_figure_has_a_panel_per_psnr_claim_and_per_validated_row(ws):
     fig = scaling_figure(rows, val, "t")
     assert sum(ax.get_visible() for ax in fig.axes) == 2
     assert "k=2: not reproduced -> inconclusive" in trend_markdown(S.trends(rows))
+
+
+def test_a_scored_budget_keeps_its_runs_records_so_hours_and_curves_survive_the_runs(ws):
+    import shutil
+    b = S.budget_workspace(ws, 2)
+    name, what = S.budget_runs(b, "central")[-1]
+    run = b.runs / name
+    run.mkdir(parents=True)
+    (run / "model.pt").write_bytes(b"weights")
+    (run / "log.csv").write_text("step,loss,seconds_per_step\n1,0.5,2.0\n2,0.4,4.0\n")
+    (run / "val.csv").write_text("step,output,psnr,baseline_psnr\n2,sr_mid,30.0,29.0\n")
+    steps = run_configs(b, what)[1].steps
+    assert S.keep_run_records(b, "central") == [name]
+    shutil.rmtree(b.runs)                                   # another machine: the runs are gone
+    kept = S.run_records_dir(b) / name
+    assert sorted(p.name for p in kept.iterdir()) == ["log.csv", "val.csv"] and not (kept / "model.pt").exists()
+    assert S.run_hours(b, name, steps) == pytest.approx(3.0 * steps / 3600)

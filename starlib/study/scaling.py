@@ -188,11 +188,38 @@ def budget_entries(ws: Workspace, group: str) -> dict[int, list[Entry]]:
     return {1: table1(ws), 4: table4(ws), 6: table6(ws)}
 
 
+#: A run's files kept beside a scored budget (:func:`keep_run_records`): enough for its hours and validation curve.
+RUN_RECORD_FILES = ("config.json", "log.csv", "val.csv")
+
+
+def run_records_dir(bws: Workspace) -> Path:
+    """Where a budget keeps its runs' records: ``<budget results>/runs/<run name>/`` (committed with the budget,
+    so notebook 15 draws the curve on a machine that does not hold the runs)."""
+    return bws.results / "runs"
+
+
 def _log_file(ws: Workspace, name: str, file: str) -> Path | None:
-    for folder in (ws.runs / name, SHIPPED_RUNS_DIR / ws.profile.name / name):
+    for folder in (ws.runs / name, SHIPPED_RUNS_DIR / ws.profile.name / name, run_records_dir(ws) / name):
         if (folder / file).is_file():
             return folder / file
     return None
+
+
+def keep_run_records(bws: Workspace, group: str) -> list[str]:
+    """Copy each trained run's :data:`RUN_RECORD_FILES` of the group (from the runs folder; shipped runs are
+    committed already) into :func:`run_records_dir`; the run names copied."""
+    kept = []
+    for name, _ in budget_runs(bws, group):
+        source = bws.runs / name
+        if not (source / "model.pt").is_file():
+            continue
+        target = run_records_dir(bws) / name
+        target.mkdir(parents=True, exist_ok=True)
+        for file in RUN_RECORD_FILES:
+            if (source / file).is_file():
+                atomic_write_text(target / file, (source / file).read_text())
+        kept.append(name)
+    return kept
 
 
 def run_hours(ws: Workspace, name: str, steps: int) -> float:
@@ -269,6 +296,7 @@ def score_budget(ws: Workspace, group: str, k: float, log: Callable[..., None] =
     tested = claims[claims.verdict != "not tested"]
     prov = bws.provenance(data, int(tested["n"].sum()) if len(tested) else 0, clock())
     write_results_csv(runs.assign(group=group, k=k).to_dict("records"), bws.results_file(f"runs_{group}.csv"), prov)
+    keep_run_records(bws, group)
     write_results_csv(claims.to_dict("records"), claims_file(bws, group), prov)
     log(f"{group} {budget_label(k)}: scored in {clock():.0f} s -> {bws.results}")
     return claims
