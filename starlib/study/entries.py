@@ -53,6 +53,7 @@ class Entry:
     run: RunResult | None = None        # the training run of a trained entry (its model, log, folder)
     paper_rows: Mapping[str, tuple[int, str]] = field(default_factory=dict)  # output -> (paper table, row),
                                         # for entries whose paper values come from other tables
+    key: str = ""                       # the method's score-cache key (names it exactly; "" when not run)
 
 
 def reported_entry(label: str, outputs: tuple[str, ...], status: str = "reported by the paper",
@@ -76,7 +77,7 @@ def method_entry(ws: Workspace, label: str, method: Method, key: str, benchmarks
     """A table entry for a method that needs no training (baselines, cascades of trained parts); ``key`` names
     the method exactly in the score cache."""
     return Entry(label, _scored(ws, label, method, key, benchmarks, outputs, niqe), paper_method, note,
-                 method=method)
+                 method=method, key=key)
 
 
 def run_key(run: RunResult, inputs: str, tile: int, suffix: str = "") -> str:
@@ -117,7 +118,7 @@ def trained_entry(ws: Workspace, label: str, what: Training, benchmarks: Benchma
         {**run_info(run), "setup": authors.setup, **authors.info}
     return Entry(label, _scored(ws, label, method, key, benchmarks, outputs, niqe), paper_method,
                  note if authors is None else authors.note, info=info, method=method, run=run,
-                 paper_rows=dict(paper_rows or {}))
+                 paper_rows=dict(paper_rows or {}), key=key)
 
 
 # --- summaries ------------------------------------------------------------------------------------------

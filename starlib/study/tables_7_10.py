@@ -96,7 +96,9 @@ class Comparisons:
         self.bench = test_benchmarks(ws.profile)
         self.scale = ws.profile.scale
         self.methods: dict[int, dict[str, Method]] = {}
+        self.entries: dict[int, dict[str, Entry]] = {}   # the run entries of each table built (keys, runs)
         self._ssr: dict[str, tuple[STARMethod, RunResult]] = {}
+        self._published_methods: dict[int, dict[str, tuple[Method, str]]] = {}
 
     # --- helpers -------------------------------------------------------------------------------------
     def _baseline(self, label: str, method: Method, key: str, bench: dict[str, list[Window]],
@@ -115,12 +117,44 @@ class Comparisons:
         return e
 
     @cached_property
-    def _published_parts(self) -> tuple[BasicVSRMethod, RIFEInterpolator]:
+    def published_parts(self) -> tuple[BasicVSRMethod, RIFEInterpolator]:
         """One BasicVSR and one RIFE for every published row (loaded on first use)."""
         return BasicVSRMethod(self.ws.device), RIFEInterpolator(device=self.ws.device)
 
+    def published_methods(self, table: int) -> dict[str, tuple[Method, str]]:
+        """Label -> (method, score-cache key) of the published-weights rows of ``table`` (7-10), built once; no
+        network loads before a method runs (Table 7's RBPN -> RIFE loads the Net_S-alone RBPN run)."""
+        if table not in self._published_methods:
+            basicvsr, rife = self.published_parts
+            if table == 8:
+                window = BasicVSRWindow(basicvsr)
+                rows = {PUBLISHED.BASICVSR: (basicvsr, basicvsr.key), PUBLISHED.BASICVSR_WINDOW: (window, window.key)}
+            elif table == 7:
+                rbpn, run = self.ssr_method("RBPN")
+                rows = {PUBLISHED.BASICVSR_RIFE: (SpaceThenTime(basicvsr, rife, interpolate=False),
+                                                  f"{basicvsr.key}-then-{rife.key}"),
+                        PUBLISHED.RIFE_BASICVSR: (TimeThenSpace(rife, basicvsr, interpolate=False),
+                                                  f"{rife.key}-then-{basicvsr.key}"),
+                        PUBLISHED.BASICVSR_FI: (SpaceThenTime(basicvsr, self.cache),
+                                                f"{basicvsr.key}-then-flow_interp-{self.cache.backend}"),
+                        PUBLISHED.RBPN_RIFE: (SpaceThenTime(rbpn, rife, interpolate=False),
+                                              f"RBPN-{run.run_dir.name}-then-{rife.key}")}
+            elif table in (9, 10):
+                method = RIFEMethod(rife, inputs=("hr",) if table == 9 else ("lr",))
+                rows = {PUBLISHED.RIFE: (method, method.key)}
+            else:
+                raise ValueError(f"published rows belong to Tables 7-10, not {table}")
+            self._published_methods[table] = rows
+        return self._published_methods[table]
+
+    def _published_entries(self, table: int, bench: dict[str, list[Window]], outputs: tuple[str, ...],
+                           niqe: bool = False) -> list[Entry]:
+        return [self._published(label, method, key, bench, outputs, niqe=niqe)
+                for label, (method, key) in self.published_methods(table).items()]
+
     def _built(self, table: int, entries: list[Entry]) -> list[Entry]:
         self.methods[table] = {e.label: e.method for e in entries if e.method is not None}
+        self.entries[table] = {e.label: e for e in entries if e.method is not None}
         return entries
 
     def ssr_method(self, name: str) -> tuple[STARMethod, RunResult]:
@@ -147,10 +181,7 @@ class Comparisons:
         for label in (T8.STAR_ST, T8.STAR_S):
             entries.append(self._trained(label, label, self.bench, ("sr_t",), paper_method=label))
         if self.profile.tables.published_rows:
-            basicvsr, _ = self._published_parts
-            window = BasicVSRWindow(basicvsr)
-            entries.append(self._published(PUBLISHED.BASICVSR, basicvsr, basicvsr.key, self.bench, ("sr_t",)))
-            entries.append(self._published(PUBLISHED.BASICVSR_WINDOW, window, window.key, self.bench, ("sr_t",)))
+            entries += self._published_entries(8, self.bench, ("sr_t",))
         return self._built(8, entries)
 
     # --- Table 7: ST-SR --------------------------------------------------------------------------------
@@ -186,17 +217,7 @@ class Comparisons:
         for paper in ("*RBPN -> DAIN (joint)", "DBPN -> TOFlow"):
             entries.append(reported_entry(paper, out))
         if self.profile.tables.published_rows:
-            basicvsr, rife = self._published_parts
-            rows = [(PUBLISHED.BASICVSR_RIFE, SpaceThenTime(basicvsr, rife, interpolate=False),
-                     f"{basicvsr.key}-then-{rife.key}"),
-                    (PUBLISHED.RIFE_BASICVSR, TimeThenSpace(rife, basicvsr, interpolate=False),
-                     f"{rife.key}-then-{basicvsr.key}"),
-                    (PUBLISHED.BASICVSR_FI, SpaceThenTime(basicvsr, self.cache),
-                     f"{basicvsr.key}-then-flow_interp-{self.cache.backend}"),
-                    (PUBLISHED.RBPN_RIFE, SpaceThenTime(ssr["RBPN"][0], rife, interpolate=False),
-                     f"RBPN-{ssr['RBPN'][1].run_dir.name}-then-{rife.key}")]
-            for label, method, key in rows:
-                entries.append(self._published(label, method, key, self.bench, out, niqe=True))
+            entries += self._published_entries(7, self.bench, out, niqe=True)
         return self._built(7, entries)
 
     # --- Table 9: T-SR at the original resolution ------------------------------------------------------
@@ -215,8 +236,7 @@ class Comparisons:
         for paper in ("DAIN", "MEMC-Net", "SepConv-L_1", "TOFlow", "DVF"):
             entries.append(reported_entry(paper, out))
         if self.profile.tables.published_rows:
-            rife = RIFEMethod(self._published_parts[1], inputs=("hr",))
-            entries.append(self._published(PUBLISHED.RIFE, rife, rife.key, self.hr_bench, out))
+            entries += self._published_entries(9, self.hr_bench, out)
         return self._built(9, entries)
 
     # --- Table 10: T-SR on S-LR ------------------------------------------------------------------------
@@ -233,8 +253,7 @@ class Comparisons:
         for paper in ("DAIN", "TOFlow"):
             entries.append(reported_entry(paper, out))
         if self.profile.tables.published_rows:
-            rife = RIFEMethod(self._published_parts[1], inputs=("lr",))
-            entries.append(self._published(PUBLISHED.RIFE, rife, rife.key, self.bench, out))
+            entries += self._published_entries(10, self.bench, out)
         return self._built(10, entries)
 
     # --- figures -----------------------------------------------------------------------------------------
