@@ -11,7 +11,7 @@ timed), then times, on one :class:`starlib.study.compare_ui.ComparisonUI` with n
 
 then, on a second widget (a new session: nothing in memory, what a restarted kernel sees), 5. its first view and
 6. the change to the next sample: from the output cache on disk (``--memory-only``: without it, as before the
-cache existed). Each time covers running the methods (or reading their outputs), the metrics, and rendering the
+cache existed); 7. adding the published BasicVSR -> RIFE cascade to that view (when the wheels are installed). Each time covers running the methods (or reading their outputs), the metrics, and rendering the
 figure to a PNG and the table to HTML as a notebook's display does. Prints one line per step; the output cache
 is emptied first (``--keep`` keeps it). Nothing under results/ or figures/ is written.
 """
@@ -89,6 +89,10 @@ def main(argv: list[str] | None = None) -> None:
     timed("4. output S-SR, not computed yet", lambda: setattr(ui.w_output, "value", "sr_t"))
     again = timed("5. a new session's first view (ST-SR, first sample)", new_ui)
     timed("6. a new session's change to the next sample", lambda: setattr(again.w_sample, "value", second))
+    cascade = "BasicVSR -> RIFE (published)"
+    if cascade in again.w_methods.options:
+        timed(f"7. add {cascade}", lambda: setattr(again.w_methods, "value", (*again.w_methods.value, cascade)))
+        print(f"   (its seconds on {second}: {again.seconds()[cascade]:.2f} s)")
     for w in (ui, again):
         if "error" in w.w_status.value.lower():
             sys.exit(f"the widget reported: {w.w_status.value}")

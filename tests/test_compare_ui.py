@@ -236,6 +236,18 @@ def test_the_next_samples_are_computed_ahead_so_a_change_redraws_from_memory(com
         comp.methods[7].update(methods)
 
 
+def test_a_negative_prefetch_computes_every_sample_of_the_data_set_ahead(comp):
+    four = SimpleNamespace(**{**vars(comp), "bench": {"ucf101": ucf101_dvf()[:4]}})
+    w = ui.build_ui(four, output="sr_t", prefetch=0, output_cache=False)
+    w.prefetch = 2
+    first, *others = w.w_sample.options
+    assert [s for _, s, o in w.upcoming() if o == "sr_t"] == others[:2]
+    w.prefetch = -1
+    todo = w.upcoming()
+    assert [s for _, s, o in todo if o == "sr_t"] == others            # every other sample, in order
+    assert todo[2][1:] == (first, "sr_mid")                           # the current sample's other outputs early
+
+
 # --- the output cache on disk ---------------------------------------------------------------------------------
 
 class Counted:

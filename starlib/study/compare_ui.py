@@ -530,16 +530,18 @@ class ComparisonUI(widgets.VBox):
 
     def upcoming(self) -> list[tuple[str, str, str]]:
         """(data set, sample, output) the background worker computes next: the next ``prefetch`` samples of
-        the current data set, then the current sample's other outputs."""
+        the current data set (negative: all of them) with at most two before the current sample's other
+        outputs, the others after."""
         dataset, name, output = self.w_dataset.value, self.w_sample.value, self.w_output.value
         names = list(self.w_sample.options)
         after = names[names.index(name) + 1:] + names[:names.index(name)] if name in names else []
-        todo = [(dataset, n, output) for n in after[:self.prefetch]]
+        ahead = [(dataset, n, output) for n in (after if self.prefetch < 0 else after[:self.prefetch])]
+        todo = ahead[:2]
         for other in OUTPUTS:
             if other != output and other_table_built(self._comp, other) and dataset in datasets(self._comp, other) \
                     and name in samples(self._comp, dataset, other):
                 todo.append((dataset, name, other))
-        return todo
+        return todo + ahead[2:]
 
     def prefetch_now(self, generation: int | None = None) -> None:
         """Compute the outputs of :meth:`upcoming` (the selected methods; each other output's default ones)."""
@@ -648,6 +650,6 @@ def build_ui(comp: Any, dataset: str | None = None, sample: str | None = None, o
     box shared by every panel. Defaults: the first data set and sample, the methods of the paper's figure for
     ``output``, the box where the first method errs most. ``.snapshot()`` returns the figure and table,
     ``.save_png()`` writes the view under ``save_dir``; ``prefetch`` next samples are computed in the background
-    (0: none). ``output_cache``: where method outputs are kept between sessions (True: the workspace's
+    (0: none; negative: every sample of the data set, kept in the output cache for later sessions). ``output_cache``: where method outputs are kept between sessions (True: the workspace's
     ``cache/compare/<profile>/``; False: memory only)."""
     return ComparisonUI(comp, dataset, sample, output, methods, save_dir, prefetch, output_cache)
