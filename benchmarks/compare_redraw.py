@@ -11,9 +11,10 @@ timed), then times, on one :class:`starlib.study.compare_ui.ComparisonUI` with n
 
 then, on a second widget (a new session: nothing in memory, what a restarted kernel sees), 5. its first view and
 6. the change to the next sample: from the output cache on disk (``--memory-only``: without it, as before the
-cache existed); 7. adding the published BasicVSR -> RIFE cascade to that view (when the wheels are installed). Each time covers running the methods (or reading their outputs), the metrics, and rendering the
-figure to a PNG and the table to HTML as a notebook's display does. Prints one line per step; the output cache
-is emptied first (``--keep`` keeps it). Nothing under results/ or figures/ is written.
+cache existed); 7. adding the published BasicVSR -> RIFE cascade to that view (when the wheels are installed).
+Each time covers running the methods (or reading their outputs), the metrics, and rendering the figure to a PNG
+and the table to HTML as a notebook's display does. Prints one line per step; the output cache is emptied first
+(``--keep`` keeps it). Nothing under results/ or figures/ is written.
 """
 
 from __future__ import annotations

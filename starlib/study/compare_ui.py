@@ -138,6 +138,7 @@ def published_methods(comp: Any, output: str) -> dict[str, Method]:
 
 
 def is_published(label: str) -> bool:
+    """Whether ``label`` is a published-weights row (their labels end in "(published)")."""
     return label.endswith("(published)")
 
 
@@ -650,6 +651,7 @@ def build_ui(comp: Any, dataset: str | None = None, sample: str | None = None, o
     box shared by every panel. Defaults: the first data set and sample, the methods of the paper's figure for
     ``output``, the box where the first method errs most. ``.snapshot()`` returns the figure and table,
     ``.save_png()`` writes the view under ``save_dir``; ``prefetch`` next samples are computed in the background
-    (0: none; negative: every sample of the data set, kept in the output cache for later sessions). ``output_cache``: where method outputs are kept between sessions (True: the workspace's
+    (0: none; negative: every sample of the data set, kept in the output cache for later sessions).
+    ``output_cache``: where method outputs are kept between sessions (True: the workspace's
     ``cache/compare/<profile>/``; False: memory only)."""
     return ComparisonUI(comp, dataset, sample, output, methods, save_dir, prefetch, output_cache)
