@@ -346,6 +346,28 @@ def test_a_damaged_cache_entry_is_computed_again_with_one_warning(cached_comp, d
     assert counted.calls == 2 and capsys.readouterr().err == ""   # rewritten clean: read, no warning
 
 
+def test_a_full_disk_is_one_warning_and_the_outputs_are_still_shown(cached_comp, monkeypatch, capsys):
+    from contextlib import contextmanager
+
+    from starlib.study import compare_cache
+    from starlib.util.atomic import DiskFullError
+
+    @contextmanager
+    def full(path):
+        raise DiskFullError(path)
+        yield
+
+    comp, counted, cache, _ = cached_comp
+    monkeypatch.setattr(compare_cache, "atomic_path", full)
+    monkeypatch.setattr(compare_cache, "atomic_write_text", lambda path, text: full(path).__enter__())
+    capsys.readouterr()
+    w = open_ui(comp, cache)
+    w.w_sample.value = w.w_sample.options[1]
+    err = capsys.readouterr().err.strip().splitlines()
+    assert counted.calls == 2 and "zoom box" in w.w_status.value and not list(cache.root.rglob("*.npz"))
+    assert len(err) == 1 and err[0].startswith("warning: output cache: no space left") and "not kept" in err[0]
+
+
 # --- published weights ------------------------------------------------------------------------------------------
 
 @pytest.fixture

@@ -4,9 +4,9 @@ One entry per (profile, method, data set, item, output):
 ``<root>/<profile>/<method key>/<data set>/<item>.<output>.<digest>.npz`` with the output frame (``output``,
 (H, W, 3) uint8) and the wall seconds the method took on the item (``seconds``, all its outputs), and beside it
 ``....metrics.json``, the frame's metrics against the ground truth once computed (a redraw from disk then runs
-no metric: SSIM alone took about 0.4 s per frame of 640x480). The method key
-is the score cache's (:mod:`starlib.evaluation.score_cache`: it names the run folders, input mode, tile and flow
-backend, or a published network's weight file by its SHA256 prefix). ``digest`` hashes, with the key, the
+no metric: SSIM alone took about 0.4 s per frame of 640x480). The method key is the score cache's
+(:mod:`starlib.evaluation.score_cache`: it names the run folders, input mode, tile and flow backend, or a
+published network's weight file by its SHA256 prefix). ``digest`` hashes, with the key, the
 SHA256 of the ``model.pt`` of every run the key names (so a run retrained under the same name is computed
 anew) and the content of the item's frames (so a change of data or crop is too).
 
