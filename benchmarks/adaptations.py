@@ -26,6 +26,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from starlib.study import recipes as R                      # noqa: E402
+from starlib.study import training_runs as TR                # noqa: E402
 from starlib.study.workspace import Workspace               # noqa: E402
 from starlib.util.provenance import write_results_csv       # noqa: E402
 
@@ -78,19 +79,19 @@ def run(profile: str = "cpu", runs_dir: str | None = None, cache_dir: str | None
             continue                                      # the profile has this one off already
         what = R.Training("STAR", variant, {"steps": prof.stages.core_steps} if prof.stages.core_steps else {},
                           stage="core")
-        rows += _core_rows(label, R.train_run(ws, what))
+        rows += _core_rows(label, TR.train_run(ws, what))
     core_steps = prof.stages.core_steps or R.train_config(prof, "STAR").steps
     patch = R.train_config(prof, "STAR").patch
     if patch:
         larger, steps = crop_variant(patch, core_steps)
         what = R.Training("STAR", {"flow_refine": False}, {"steps": steps, "patch": larger}, stage="core")
         rows += _core_rows(f"{larger}-px crops, {steps} steps (same LR pixels as {patch} px x {core_steps})",
-                           R.train_run(ws, what))
+                           TR.train_run(ws, what))
     for label, change in FR_VARIANTS.items():
         cfg = R.model_config(prof, change)
         if change and cfg == R.model_config(prof):
             continue
-        result = R.train_run(ws, R.fr_stage(prof, cfg))
+        result = TR.train_run(ws, R.fr_stage(prof, cfg))
         tail = result.log[-5:]                            # the last logged steps, averaged (single batches are noisy)
         refined = sum(float(r["flow"]) for r in tail) / len(tail)
         unrefined = sum(float(r["flow_unrefined"]) for r in tail) / len(tail)

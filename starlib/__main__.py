@@ -120,7 +120,8 @@ def _run_train(args: argparse.Namespace) -> int:
 
     from starlib.util.config import ConfigError
     from starlib.study.profile import load_profile
-    from starlib.study.recipes import Training, train_run
+    from starlib.study.recipes import Training
+    from starlib.study.training_runs import train_run
     from starlib.study.workspace import Workspace
 
     try:
@@ -152,10 +153,10 @@ def _run_train(args: argparse.Namespace) -> int:
     overrides = {"steps": args.steps} if args.steps is not None else {}
     if args.all:
         from starlib.study.inventory import study_runs
-        from starlib.study.recipes import run_configs, stages
+        from starlib.study.plans import run_configs, stages
         runs = [(n, ws, t) for n, t in study_runs(ws)]
         if args.scaling:
-            from starlib.study.scaling import scaling_runs
+            from starlib.study.scaling_runs import scaling_runs
             known = {n for n, _, _ in runs}
             runs += [r for r in scaling_runs(ws) if r[0] not in known]
         if args.only is not None:

@@ -84,7 +84,8 @@ def test_static_inputs_scores_finished_runs_only(tmp_path):
 
     from helpers import tiny_config
     from starlib.models import STARnet, save_checkpoint
-    from starlib.study.recipes import Training, run_name
+    from starlib.study.plans import run_name
+    from starlib.study.recipes import Training
     from starlib.study.workspace import Workspace
 
     spec = iu.spec_from_file_location("static_inputs", REPO_ROOT / "benchmarks" / "static_inputs.py")
@@ -106,7 +107,8 @@ def test_static_training_scores_the_study_run_and_each_static_fraction(tmp_path)
     import json
 
     from starlib.models import STARnet, save_checkpoint
-    from starlib.study.recipes import Training, run_name
+    from starlib.study.plans import run_name
+    from starlib.study.recipes import Training
     from starlib.study.workspace import Workspace
 
     spec = iu.spec_from_file_location("static_training", REPO_ROOT / "benchmarks" / "static_training.py")

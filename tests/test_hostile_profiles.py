@@ -175,7 +175,8 @@ def test_papermill_with_a_profile_path_creates_nothing(tmp_path):
 def test_whole_frames_of_several_sizes_in_one_batch_are_refused_before_training(tmp_path):
     """patch = 0 (whole frames, as the authors) with a batch of 2 on the embedded clips, whose frames come in
     several sizes, used to end in torch.stack's traceback at the first step."""
-    from starlib.study.recipes import Training, train_run
+    from starlib.study.recipes import Training
+    from starlib.study.training_runs import train_run
     from starlib.study.workspace import Workspace
 
     data = smoke()

@@ -11,8 +11,10 @@ import subprocess
 
 import pytest
 
-from starlib.study import recipes
-from starlib.study.recipes import Training, check_training_allowed, run_name, stages
+from starlib.study import training_runs
+from starlib.study.plans import run_name, stages
+from starlib.study.recipes import Training
+from starlib.study.training_runs import check_training_allowed
 from starlib.study.shipped_runs import TrainingNotAllowed, expected_seconds, shipped_run_names
 from starlib.study.workspace import Workspace
 from starlib.util.paths import REPO_ROOT, SHIPPED_RUNS_DIR
@@ -31,7 +33,7 @@ def shipped(tmp_path, monkeypatch):
                 (root / "cpu" / run.name / f.name).symlink_to(f)
     (root / "cpu" / "scores").mkdir()
     shutil.copy(REAL / "scores" / "MANIFEST.json", root / "cpu" / "scores" / "MANIFEST.json")
-    monkeypatch.setattr(recipes, "SHIPPED_RUNS_DIR", root)
+    monkeypatch.setattr(training_runs, "SHIPPED_RUNS_DIR", root)
     return root
 
 
@@ -48,7 +50,7 @@ def test_a_missing_shipped_model_is_refused_with_what_when_and_how(shipped, tmp_
     check_training_allowed(ws, star_st)                         # everything shipped: nothing to say
     (shipped / "cpu" / "STAR-ST-5717d5f670" / "model.pt").unlink()
     with pytest.raises(TrainingNotAllowed) as info:
-        recipes.train_run(ws, star_st)
+        training_runs.train_run(ws, star_st)
     message = str(info.value)
     assert "\n" not in message
     assert "STAR-ST-5717d5f670/model.pt is missing" in message and "1 run(s) would be trained" in message

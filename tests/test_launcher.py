@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from starlib.models import load_checkpoint
-from starlib.study import recipes as R
+from starlib.study import plans as P
+from starlib.study import training_runs as TR
 from starlib.study.inventory import study_runs, study_trainings
 from starlib.study.pipeline import train_all, train_command
 from starlib.study.workspace import Workspace
@@ -29,16 +30,16 @@ def test_the_inventory_lists_each_run_once_with_its_stages_first():
     assert len(names) == len(set(names))
     position = {n: i for i, n in enumerate(names)}
     for name, what in runs:
-        for step in R.stages(ws, what)[:-1]:
-            assert position[R.run_name(ws, step)] < position[name]
-    assert {R.run_name(ws, w) for w in study_trainings(ws)} <= set(names)
+        for step in P.stages(ws, what)[:-1]:
+            assert position[P.run_name(ws, step)] < position[name]
+    assert {P.run_name(ws, w) for w in study_trainings(ws)} <= set(names)
 
 
 @pytest.mark.slow
 def test_two_processes_through_the_launcher_train_the_same_run_as_one(tmp_path):
     ws = Workspace.create("smoke", runs_dir=tmp_path / "one", progress=False)
     name, what = next((n, t) for n, t in study_runs(ws) if t.objective == "STAR-S" and t.variant.get("net_s_only"))
-    single = R.train_run(ws, what)
+    single = TR.train_run(ws, what)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     train_all("smoke", 2, run=name, runs_dir=tmp_path / "two", env=env, log=lambda *_: None)
     two, _ = load_checkpoint(tmp_path / "two" / "smoke" / name / "model.pt")

@@ -91,7 +91,7 @@ def test_the_inventory_names_every_run_the_notebooks_trained(shared_dirs: Path):
     """`python -m starlib train --all` (what torchrun runs for GPUS=N) trains exactly the runs the notebooks
     need: after the smoke notebooks, every finished run is in the inventory and every inventory run exists."""
     from starlib.study.inventory import study_runs
-    from starlib.study.scaling import scaling_runs
+    from starlib.study.scaling_runs import scaling_runs
     from starlib.study.workspace import Workspace
 
     runs = shared_dirs / "runs" / "smoke"

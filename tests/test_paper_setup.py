@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from starlib.study import recipes as R
+from starlib.study import plans as P
 from starlib.study.profile import PROFILE_DIR, load_profile, parse_profile
 from starlib.study.workspace import Workspace
 from starlib.util.config import ConfigError
@@ -42,7 +43,7 @@ def test_the_paper_profile_reads_the_paper_schedule_and_the_code_reading_is_one_
     star, thr = code.train.config("STAR"), code.train.config("STAR-T_HR")
     assert star.steps == 307878 and star.lr_milestones == pytest.approx((19 / 60, 39 / 60, 59 / 60))
     assert thr.lr_milestones == pytest.approx((9 / 20, 19 / 20)) and thr.batch_size == 4
-    assert "schedule code" in R.setup(Workspace.create(_embedded(code), progress=False), R.Training("STAR"))
+    assert "schedule code" in P.setup(Workspace.create(_embedded(code), progress=False), R.Training("STAR"))
 
 
 def test_a_schedule_and_train_setting_the_same_key_or_an_unknown_reading_are_errors(tmp_path):
@@ -65,26 +66,29 @@ def _embedded(prof):
 
 
 def test_tables_1_2_use_the_captions_net_s_and_loss_and_say_which_ran(vgg_file, monkeypatch):
-    from starlib.study import tables_1_6 as T
+    from starlib.study.catalog import T1, table_catalog
     prof = _embedded(load_profile("paper"))
     ws = Workspace.create(prof, progress=False)
-    what, note = T._t12(ws, "STAR-ST", {})
+    row = table_catalog(ws, 2)["STAR-ST"]
+    what, note = row.training, row.note
     assert what.variant == {"net_s": "dbpn"} and what.overrides == {"perceptual_weight": 0.1}
     assert note.endswith("here: Net_S = DBPN, L_f")
-    chain = R.stages(ws, what)
-    cfgs = [R._configs(ws, t)[1] for t in chain]
+    chain = P.stages(ws, what)
+    cfgs = [P.run_configs(ws, t)[1] for t in chain]
     # the loss goes through the chain (STAR without FR, STAR, the finetune); Net_S and FR alone keep L_r
     assert [c.perceptual_weight for c in cfgs] == [0.0, 0.1, 0.0, 0.1, 0.1]
-    assert R.setup(ws, what).startswith("Net_S=dbpn; L_f; schedule paper")
+    assert P.setup(ws, what).startswith("Net_S=dbpn; L_f; schedule paper")
     monkeypatch.setenv("STARLIB_VGG19", str(vgg_file.parent / "absent.pth"))
-    what, note = T._t12(ws, "STAR", {})
+    row = table_catalog(ws, 1)[T1.FULL]
+    what, note = row.training, row.note
     assert what.overrides == {} and note.endswith("L_r (L_f asked for; VGG19 ImageNet weights missing)")
     cpu = Workspace.create("cpu", progress=False)
-    assert T._t12(cpu, "STAR", {})[0] == R.Training("STAR")       # cpu keeps its choices: RBPN, L_r
+    assert table_catalog(cpu, 1)[T1.FULL].training == R.Training("STAR")       # cpu keeps its choices: RBPN, L_r
 
 
 def test_the_lf_path_trains_and_scores_table3_end_to_end_from_a_weights_file(vgg_file, tmp_path):
-    from starlib.study.tables_1_6 import T3, table3
+    from starlib.study.catalog import T3
+    from starlib.study.tables_1_6 import table3
     ws = Workspace.create("smoke", runs_dir=tmp_path / "runs", cache_dir=tmp_path / "cache",
                           results_dir=tmp_path / "results", progress=False)
     entries = {e.label: e for e in table3(ws)}
@@ -92,7 +96,7 @@ def test_the_lf_path_trains_and_scores_table3_end_to_end_from_a_weights_file(vgg
     assert lf.status == "run" and lf.per_item is not None and len(lf.per_item)
     log = (lf.run.run_dir / "log.csv").read_text().splitlines()
     assert "vgg_sr_mid" in log[0] and lf.info["setup"].split("; ")[1] == "L_f"
-    parent = R._configs(ws, R.Training("STAR-ST", overrides={"perceptual_weight": 0.1}))[1].init_from
+    parent = P.run_configs(ws, R.Training("STAR-ST", overrides={"perceptual_weight": 0.1}))[1].init_from
     assert "vgg_sr_mid" in (ws.runs / parent / "log.csv").read_text().splitlines()[0]    # STAR with L_f too
 
 

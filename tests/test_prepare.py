@@ -13,7 +13,8 @@ from starlib.infer.runner import input_geometry
 from starlib.study.inventory import study_runs
 from starlib.study.prepare import study_flow_jobs
 from starlib.study import recipes
-from starlib.study.recipes import run_configs, training_split
+from starlib.study.plans import run_configs
+from starlib.study.recipes import training_split
 from starlib.study.workspace import Workspace
 
 

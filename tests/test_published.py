@@ -241,8 +241,8 @@ def test_table10_scores_a_published_rife_row_only_when_the_profile_asks(tmp_path
     from starlib.study.tables_7_10 import PUBLISHED, Comparisons
     from starlib.study.workspace import Workspace
     smoke = load_profile("smoke")
-    assert not smoke.tables.published_rows and load_profile("cpu").tables.published_rows   # cpu: regenerated with them
-    monkeypatch.setattr(Comparisons, "_trained", lambda self, label, *a, **k: Entry(label, None, status="not run"))
+    assert not smoke.tables.published_rows and not load_profile("cpu").tables.published_rows
+    monkeypatch.setattr(Comparisons, "_trained", lambda self, table, label, *a, **k: Entry(label, None, status="not run"))
     for switch in (False, True):
         prof = dataclasses.replace(smoke, tables=dataclasses.replace(smoke.tables, published_rows=switch))
         ws = Workspace.create(prof, cache_dir=tmp_path / "cache", results_dir=tmp_path, runs_dir=tmp_path,

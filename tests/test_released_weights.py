@@ -65,7 +65,7 @@ def no_training(*_args, **_kwargs):
 def test_a_released_file_is_imported_once_scored_untrained_and_labelled(tmp_path, tiny_paper, monkeypatch):
     theirs = authors_file(tmp_path / ST_FILE)
     ws = workspace(tmp_path, {"STAR-ST": tmp_path / ST_FILE})
-    monkeypatch.setattr(entries, "train_run", no_training)
+    monkeypatch.setattr(entries, "train_plan", no_training)
     bench = tiny_bench(tmp_path)
     e = trained_entry(ws, "STAR-ST", Training("STAR-ST"), bench, ("sr_t",), note="here: L_r", released=True)
 
@@ -98,9 +98,9 @@ def test_rows_of_other_trainings_and_objectives_without_a_file_still_train(tmp_p
     class Trained(Exception):
         pass
 
-    def trains(_ws, what):
-        raise Trained(what.objective)
-    monkeypatch.setattr(entries, "train_run", trains)
+    def trains(_ws, planned):
+        raise Trained(planned.objective.name)
+    monkeypatch.setattr(entries, "train_plan", trains)
     bench = tiny_bench(tmp_path)
     with pytest.raises(Trained, match="STAR-ST"):                   # an ablation row never asks for the file
         trained_entry(ws, "STAR-ST L_f", Training("STAR-ST", overrides={"perceptual_weight": 0.1}), bench, ("sr_t",))

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from starlib.study import scaling as S
+from starlib.study import scaling_runs as SR
 from starlib.study.profile import load_profile, parse_profile
-from starlib.study.recipes import run_configs, run_name, stages
+from starlib.study.plans import run_configs, run_name, stages
 from starlib.study.workspace import Workspace
 from starlib.util.config import ConfigError
 
@@ -21,29 +22,29 @@ def ws(tmp_path):
 
 
 def test_k1_is_the_profile_itself_with_the_same_runs(ws):
-    assert S.scaled_profile(ws.profile, 1) is ws.profile
-    b = S.budget_workspace(ws, 1)
+    assert SR.scaled_profile(ws.profile, 1) is ws.profile
+    b = SR.budget_workspace(ws, 1)
     assert b.runs == ws.runs and b.results == ws.results / "scaling" / "k1"
-    for group in S.GROUPS:
-        assert [n for n, _ in S.budget_runs(b, group)] == [n for n, _ in S.budget_runs(ws, group)]
+    for group in SR.GROUPS:
+        assert [n for n, _ in SR.budget_runs(b, group)] == [n for n, _ in SR.budget_runs(ws, group)]
 
 
 def test_a_budget_scales_every_step_count_and_the_validation_interval(ws):
-    p, q = ws.profile, S.scaled_profile(ws.profile, 2)
+    p, q = ws.profile, SR.scaled_profile(ws.profile, 2)
     assert q.name == p.name
     assert (q.stages.net_s_steps, q.stages.fr_steps, q.stages.core_steps) == \
         (2 * p.stages.net_s_steps, 2 * p.stages.fr_steps, 2 * p.stages.core_steps)
     assert q.validation.every == 2 * p.validation.every
-    b = S.budget_workspace(ws, 2)
-    base = dict(S.budget_runs(ws, "central"))
-    scaled = S.budget_runs(b, "central")
+    b = SR.budget_workspace(ws, 2)
+    base = dict(SR.budget_runs(ws, "central"))
+    scaled = SR.budget_runs(b, "central")
     assert not set(base) & {n for n, _ in scaled}          # every run of the chains is another run
-    rows, scaled_rows = S.row_trainings(ws, "central"), S.row_trainings(b, "central")
+    rows, scaled_rows = SR.row_trainings(ws, "central"), SR.row_trainings(b, "central")
     for row, whats in rows.items():                         # the same chains, every run at twice the steps
         for what, twice in zip(stages(ws, whats[-1]), stages(b, scaled_rows[row][-1]), strict=True):
             one, two = run_configs(ws, what)[1], run_configs(b, twice)[1]
             assert two.steps == 2 * one.steps and two.lr_milestones == one.lr_milestones
-    half = S.scaled_profile(p, 0.1)                          # never below one step
+    half = SR.scaled_profile(p, 0.1)                          # never below one step
     assert half.stages.fr_steps == 1 and half.train.fields("STAR")["steps"] == 1
 
 
@@ -51,9 +52,9 @@ def test_a_profile_that_loads_a_stage_from_a_file_is_refused(ws, tmp_path):
     weights = tmp_path / "net_s.pth"
     weights.write_bytes(b"x")
     loaded = dataclasses.replace(ws.profile, stages=dataclasses.replace(ws.profile.stages, net_s_file=str(weights)))
-    assert S.scaled_profile(loaded, 1) is loaded
+    assert SR.scaled_profile(loaded, 1) is loaded
     with pytest.raises(ConfigError, match="net_s_file"):
-        S.scaled_profile(loaded, 2)
+        SR.scaled_profile(loaded, 2)
 
 
 def test_scaling_section_is_validated():
@@ -73,7 +74,7 @@ def test_scaling_section_is_validated():
 
 
 def test_claim_compute_counts_a_run_both_rows_share_once(ws):
-    runs = pd.DataFrame([{"run": n, "flops": 1.0, "hours": 0.5} for n, _ in S.budget_runs(ws, "central")])
+    runs = pd.DataFrame([{"run": n, "flops": 1.0, "hours": 0.5} for n, _ in SR.budget_runs(ws, "central")])
     compute = S.claim_compute(ws, "central", runs).set_index("claim")
     # STAR-ST's chain (Net_S, FR, core, STAR, STAR-ST) holds STAR's: five runs, not nine
     assert compute.loc["T7-starst-vs-star", "train_flops"] == 5
@@ -102,7 +103,7 @@ def test_verdict_changes_names_the_budget():
 
 
 def _budget_claims(ws, k, margin, commit):
-    b = S.budget_workspace(ws, k)
+    b = SR.budget_workspace(ws, k)
     rows = [{"claim": "T2-st", "table": 2, "text": "t", "dataset": d, "output": "sr_mid", "metric": "psnr", "n": 10,
              "margin": margin, "margin_ci95_low": margin - 0.1, "margin_ci95_high": margin + 0.1, "min_effect": 0.05,
              "verdict": "reproduced" if margin - 0.1 > 0.05 else "not reproduced" if margin + 0.1 < -0.05
@@ -129,16 +130,16 @@ def test_collect_keeps_each_budgets_commit_and_trends_follow(ws):
 def test_a_budget_without_its_runs_is_skipped_when_not_training(ws):
     said = []
     assert not S.run_budget(ws, "central", 2, train_missing=False, log=said.append)
-    assert "--budgets 2" in said[0] and not S.claims_file(S.budget_workspace(ws, 2), "central").exists()
-    S.budget_workspace(ws, 1).results_file("claims_central.csv").write_text("claim\n")
+    assert "--budgets 2" in said[0] and not S.claims_file(SR.budget_workspace(ws, 2), "central").exists()
+    SR.budget_workspace(ws, 1).results_file("claims_central.csv").write_text("claim\n")
     assert S.run_budget(ws, "central", 1, train_missing=False) and not S.run_budget(ws, "ablations", 1, False, said.append)
 
 
 def test_scaled_runs_are_in_the_inventory(ws):
-    names = {n for n, _, _ in S.scaling_runs(ws)}
-    b = S.budget_workspace(ws, 2)
-    assert run_name(b, S.row_trainings(b, "central")[(7, "STAR-ST")][0]) in names
-    assert {n for n, _ in S.budget_runs(ws, "ablations")} <= names
+    names = {n for n, _, _ in SR.scaling_runs(ws)}
+    b = SR.budget_workspace(ws, 2)
+    assert run_name(b, SR.row_trainings(b, "central")[(7, "STAR-ST")][0]) in names
+    assert {n for n, _ in SR.budget_runs(ws, "ablations")} <= names
 
 
 def test_train_all_lists_the_scaled_runs(tmp_path, capsys):
@@ -147,20 +148,20 @@ def test_train_all_lists_the_scaled_runs(tmp_path, capsys):
     assert main(["train", "--profile", "smoke", "--all", "--scaling", "--list", "--runs-dir", str(tmp_path)]) == 0
     listed = capsys.readouterr().out.splitlines()
     ws = Workspace.create("smoke", runs_dir=tmp_path, progress=False)
-    b = S.budget_workspace(ws, 2)
-    star_st = run_name(b, S.row_trainings(b, "central")[(7, "STAR-ST")][0])
+    b = SR.budget_workspace(ws, 2)
+    star_st = run_name(b, SR.row_trainings(b, "central")[(7, "STAR-ST")][0])
     assert any(line.startswith(star_st) and "to train" in line for line in listed)
     assert len(listed) == len({line.split()[0] for line in listed})          # each run once
 
 
 def test_the_video_group_is_the_central_group_with_more_video(ws):
-    b = S.budget_workspace(ws, 1, "video")
+    b = SR.budget_workspace(ws, 1, "video")
     assert b.results == ws.results / "scaling" / "video-k1"
     assert b.profile.data.packaged_video == ws.profile.scaling.video_clips and not ws.profile.data.packaged_video
     assert S.group_claims("video") == S.group_claims("central")
-    assert set(S.row_trainings(b, "video")) == set(S.row_trainings(ws, "central"))
+    assert set(SR.row_trainings(b, "video")) == set(SR.row_trainings(ws, "central"))
     with pytest.raises(ConfigError, match="scaling group"):
-        S.budget_workspace(ws, 1, "nope")
+        SR.budget_workspace(ws, 1, "nope")
 
 
 def test_the_figure_has_a_panel_per_psnr_claim_and_per_validated_row(ws):
@@ -181,16 +182,16 @@ def test_the_figure_has_a_panel_per_psnr_claim_and_per_validated_row(ws):
 
 def test_a_scored_budget_keeps_its_runs_records_so_hours_and_curves_survive_the_runs(ws):
     import shutil
-    b = S.budget_workspace(ws, 2)
-    name, what = S.budget_runs(b, "central")[-1]
+    b = SR.budget_workspace(ws, 2)
+    name, what = SR.budget_runs(b, "central")[-1]
     run = b.runs / name
     run.mkdir(parents=True)
     (run / "model.pt").write_bytes(b"weights")
     (run / "log.csv").write_text("step,loss,seconds_per_step\n1,0.5,2.0\n2,0.4,4.0\n")
     (run / "val.csv").write_text("step,output,psnr,baseline_psnr\n2,sr_mid,30.0,29.0\n")
     steps = run_configs(b, what)[1].steps
-    assert S.keep_run_records(b, "central") == [name]
+    assert SR.keep_run_records(b, "central") == [name]
     shutil.rmtree(b.runs)                                   # another machine: the runs are gone
-    kept = S.run_records_dir(b) / name
+    kept = SR.run_records_dir(b) / name
     assert sorted(p.name for p in kept.iterdir()) == ["log.csv", "val.csv"] and not (kept / "model.pt").exists()
-    assert S.run_hours(b, name, steps) == pytest.approx(3.0 * steps / 3600)
+    assert SR.run_hours(b, name, steps) == pytest.approx(3.0 * steps / 3600)

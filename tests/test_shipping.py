@@ -8,7 +8,7 @@ import pytest
 from starlib.__main__ import main
 from starlib.models import STARnet, save_checkpoint
 from starlib.study import shipping
-from starlib.study.recipes import install_shipped
+from starlib.study.training_runs import install_shipped
 from starlib.study.workspace import Workspace
 
 from helpers import tiny_config

@@ -10,6 +10,8 @@ import torch
 from starlib.models import STARConfig, STARnet, save_checkpoint
 from starlib.models.checkpoint import CheckpointError
 from starlib.study import recipes as R
+from starlib.study import plans as P
+from starlib.study import training_runs as TR
 from starlib.study.profile import load_profile, parse_profile
 from starlib.study.workspace import Workspace
 from starlib.train import TrainConfig
@@ -27,14 +29,14 @@ def ws(tmp_path):
 
 
 def _chain(ws, what):
-    return [(t.objective, t.stage, R._configs(ws, t)[1]) for t in R.stages(ws, what)]
+    return [(t.objective, t.stage, P.run_configs(ws, t)[1]) for t in P.stages(ws, what)]
 
 
 def test_the_chain_of_a_finetune_runs_every_stage_once_upstream_first(ws):
     chain = _chain(ws, R.Training("STAR-ST"))
     assert [(o, s) for o, s, _ in chain] == [("STAR-S", ""), ("STAR", "core"), ("FR", ""), ("STAR", ""),
                                              ("STAR-ST", "")]
-    names = [R.run_name(ws, t) for t in R.stages(ws, R.Training("STAR-ST"))]
+    names = [P.run_name(ws, t) for t in P.stages(ws, R.Training("STAR-ST"))]
     (_, _, net_s), (_, _, core), (_, _, fr), (_, _, star), (_, _, st) = chain
     assert core.init_net_s == names[0] and core.steps == ws.profile.stages.core_steps
     assert star.init_from == names[1] and star.init_flow_net == names[2] and not star.init_net_s
@@ -44,17 +46,17 @@ def test_the_chain_of_a_finetune_runs_every_stage_once_upstream_first(ws):
 
 def test_stages_are_shared_by_the_tables_that_need_them(ws):
     prof = ws.profile
-    star = R.stages(ws, R.Training("STAR"))
-    no_fr = R.stages(ws, R.Training("STAR", {"flow_refine": False}))
-    dbpn = R.stages(ws, R.Training("STAR", {"net_s": "dbpn"}))
-    no_stage2 = R.stages(ws, R.Training("STAR", {"stage2": False}))
-    name = lambda t: R.run_name(ws, t)                                   # noqa: E731
+    star = P.stages(ws, R.Training("STAR"))
+    no_fr = P.stages(ws, R.Training("STAR", {"flow_refine": False}))
+    dbpn = P.stages(ws, R.Training("STAR", {"net_s": "dbpn"}))
+    no_stage2 = P.stages(ws, R.Training("STAR", {"stage2": False}))
+    name = lambda t: P.run_name(ws, t)                                   # noqa: E731
     # Table 8's RBPN and DBPN are stage (a) of STAR and of Table 4's DBPN variant
     assert name(star[0]) == name(R.net_s_alone(prof, "RBPN")) and name(dbpn[0]) == name(R.net_s_alone(prof, "DBPN"))
     # w/o FR continues STAR's own stage (c) for the same steps without FR (same schedule as the full row)
     assert [name(t) for t in no_fr[:2]] == [name(t) for t in star[:2]] and len(no_fr) == 3
-    assert R._configs(ws, no_fr[-1])[1].steps == R._configs(ws, star[-1])[1].steps
-    assert not R._configs(ws, no_fr[-1])[1].init_flow_net
+    assert P.run_configs(ws, no_fr[-1])[1].steps == P.run_configs(ws, star[-1])[1].steps
+    assert not P.run_configs(ws, no_fr[-1])[1].init_flow_net
     # a variant that keeps Net_S and the U-Net shares (a) and (b), not (c)
     assert name(no_stage2[0]) == name(star[0]) and name(no_stage2[2]) == name(star[2])
     assert name(no_stage2[1]) != name(star[1])
@@ -63,19 +65,19 @@ def test_stages_are_shared_by_the_tables_that_need_them(ws):
 def test_without_stages_a_star_run_starts_from_scratch(ws):
     prof = dataclasses.replace(ws.profile, stages=dataclasses.replace(ws.profile.stages, net_s=False, fr=False))
     ws2 = dataclasses.replace(ws, profile=prof)
-    (only,) = R.stages(ws2, R.Training("STAR"))
-    cfg = R._configs(ws2, only)[1]
+    (only,) = P.stages(ws2, R.Training("STAR"))
+    cfg = P.run_configs(ws2, only)[1]
     assert not (cfg.init_from or cfg.init_net_s or cfg.init_flow_net)
 
 
 def test_a_staged_smoke_chain_trains_and_each_stage_starts_from_the_last(ws):
-    result = R.train_run(ws, R.Training("STAR"))
-    chain = R.stages(ws, R.Training("STAR"))
-    runs = [ws.runs / R.run_name(ws, t) for t in chain]
+    result = TR.train_run(ws, R.Training("STAR"))
+    chain = P.stages(ws, R.Training("STAR"))
+    runs = [ws.runs / P.run_name(ws, t) for t in chain]
     assert all((r / "model.pt").is_file() for r in runs)
     fr_log = (runs[2] / "log.csv").read_text().splitlines()
     assert "flow_unrefined" in fr_log[0]                                 # the FR stage logs what it has to beat
-    assert result.run_dir == runs[-1] and R.train_run(ws, R.Training("STAR")).reused
+    assert result.run_dir == runs[-1] and TR.train_run(ws, R.Training("STAR")).reused
 
 
 def _saved(cfg, path, seed):
@@ -189,9 +191,9 @@ def test_stage_files_in_a_profile_must_exist_and_init_fields_belong_to_the_recip
     data["stages"]["net_s_file"] = str(weights)
     prof = parse_profile("smoke", data, tmp_path / "smoke.toml")
     ws = Workspace.create(prof, runs_dir=tmp_path / "runs", progress=False)
-    chain = R.stages(ws, R.Training("STAR"))
+    chain = P.stages(ws, R.Training("STAR"))
     assert [t.objective for t in chain] == ["STAR", "FR", "STAR"]       # (a) comes from the file
-    assert R._configs(ws, chain[0])[1].init_net_s == str(weights)
+    assert P.run_configs(ws, chain[0])[1].init_net_s == str(weights)
 
 
 def test_every_shipped_profile_resolves_the_chain_of_every_objective():
@@ -203,7 +205,7 @@ def test_every_shipped_profile_resolves_the_chain_of_every_objective():
             continue                                                    # run names need the data's size
         ws = Workspace.create(prof, progress=False)
         for objective in OBJECTIVES:
-            assert R.stages(ws, R.Training(objective))[-1].objective == objective
+            assert P.stages(ws, R.Training(objective))[-1].objective == objective
 
 
 def test_the_train_command_takes_the_authors_files_and_names_a_missing_one(tmp_path, capsys):
@@ -224,14 +226,14 @@ def test_the_train_command_takes_the_authors_files_and_names_a_missing_one(tmp_p
 def test_a_shipped_run_is_installed_instead_of_trained_with_none_of_its_stages(tmp_path, monkeypatch):
     import shutil
     trained = Workspace.create("smoke", runs_dir=tmp_path / "a", cache_dir=tmp_path / "cache", progress=False)
-    first = R.train_run(trained, R.Training("STAR-T_LR"))
+    first = TR.train_run(trained, R.Training("STAR-T_LR"))
     shipped = tmp_path / "checkpoints" / "smoke" / first.run_dir.name
     shipped.mkdir(parents=True)
     for f in ("model.pt", "config.json", "log.csv", "val.csv"):
         shutil.copyfile(first.run_dir / f, shipped / f)
-    monkeypatch.setattr(R, "SHIPPED_RUNS_DIR", tmp_path / "checkpoints")
+    monkeypatch.setattr(TR, "SHIPPED_RUNS_DIR", tmp_path / "checkpoints")
     fresh = Workspace.create("smoke", runs_dir=tmp_path / "b", cache_dir=tmp_path / "cache", progress=False)
-    again = R.train_run(fresh, R.Training("STAR-T_LR"))
+    again = TR.train_run(fresh, R.Training("STAR-T_LR"))
     assert again.reused and [p.name for p in (tmp_path / "b" / "smoke").iterdir()] == [first.run_dir.name]
     assert [float(r["total"]) for r in again.log] == [float(r["total"]) for r in first.log]
     assert len(again.val) == len(first.val)
@@ -239,7 +241,7 @@ def test_a_shipped_run_is_installed_instead_of_trained_with_none_of_its_stages(t
     # an unfinished run folder (an interrupted training) is left to resume, never overwritten
     partial = Workspace.create("smoke", runs_dir=tmp_path / "c", cache_dir=tmp_path / "cache", progress=False)
     (tmp_path / "c" / "smoke" / first.run_dir.name).mkdir(parents=True)
-    assert not R.install_shipped(partial, first.run_dir.name)
+    assert not TR.install_shipped(partial, first.run_dir.name)
 
 
 def test_every_adaptation_variant_resolves_its_chain_at_cpu_and_keeps_the_profiles_run_names(tmp_path):
@@ -252,16 +254,16 @@ def test_every_adaptation_variant_resolves_its_chain_at_cpu_and_keeps_the_profil
     adaptations = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(adaptations)
     ws = Workspace.create("cpu", runs_dir=tmp_path / "runs", cache_dir=tmp_path / "cache", progress=False)
-    own = R.run_name(ws, R.net_s_stage(ws.profile, ws.profile.model))
+    own = P.run_name(ws, R.net_s_stage(ws.profile, ws.profile.model))
     for label, change in adaptations.CORE_VARIANTS.items():
         what = R.Training("STAR", {**change, "flow_refine": False}, stage="core")
-        chain = R.stages(ws, what)
-        net_s = R._configs(ws, chain[0])[0]
+        chain = P.stages(ws, what)
+        net_s = P.run_configs(ws, chain[0])[0]
         assert net_s.net_s_only and net_s.global_residual == change.get("global_residual", True), label
         if change.get("global_residual", True):
-            assert R.run_name(ws, chain[0]) == own, label         # shared with the study's stage (a)
+            assert P.run_name(ws, chain[0]) == own, label         # shared with the study's stage (a)
     for change in adaptations.FR_VARIANTS.values():
-        R.run_name(ws, R.fr_stage(ws.profile, R.model_config(ws.profile, change)))
+        P.run_name(ws, R.fr_stage(ws.profile, R.model_config(ws.profile, change)))
 
 
 def test_the_larger_crop_variant_trains_the_same_lr_pixels():

@@ -23,10 +23,8 @@ import numpy as np
 import pandas as pd
 
 from starlib.evaluation.stats import LOWER_IS_BETTER, paired_difference
+from starlib.study.catalog import FLOOR, T1, T3, T4, T5, T6, T7, T8, T9, T10
 from starlib.study.render import interval_digits
-from starlib.study.floors import FLOOR
-from starlib.study.tables_1_6 import T1, T3, T4, T5, T6
-from starlib.study.tables_7_10 import T7, T8, T9, T10
 from starlib.util.damaged import read_results_csv
 
 #: The smallest paired difference (in the metric's unit) that counts as an effect: 0.05 dB PSNR, 0.002 SSIM,

@@ -27,10 +27,11 @@ from starlib.evaluation.score_cache import KEYS
 from starlib.evaluation.stats import paired_difference, summarize
 from starlib.infer.runner import STARMethod
 from starlib.models.star import count_parameters
-from starlib.paper.objectives import objective as objective_record
 from starlib.paper.reference import paper_results
-from starlib.study.recipes import Training, setup, train_run
+from starlib.study.plans import describe, plan
+from starlib.study.recipes import Training
 from starlib.study.released import released_run
+from starlib.study.training_runs import train_plan
 from starlib.study.workspace import Workspace
 from starlib.train import RunResult
 from starlib.util.provenance import write_results_csv
@@ -105,8 +106,9 @@ def trained_entry(ws: Workspace, label: str, what: Training, benchmarks: Benchma
     ``[released]`` for ``what.objective`` stands in for the training when there is one
     (:mod:`starlib.study.released`; the row's note and ``setup`` then say so)."""
     authors = released_run(ws, what.objective) if released else None
-    run = authors.run if authors else train_run(ws, what)
-    inputs = inputs or objective_record(what.objective).inputs
+    planned = plan(ws, what) if authors is None else None      # computed once: the run and its setup
+    run = authors.run if authors else train_plan(ws, planned)
+    inputs = inputs or what.record.inputs
     tile = ws.profile.eval.tile(inputs)
     method: Method = STARMethod(run.model, ws.flows, inputs=inputs, tile=tile, device=ws.device)
     suffix = ""
@@ -114,7 +116,7 @@ def trained_entry(ws: Workspace, label: str, what: Training, benchmarks: Benchma
         method = wrap(method)
         suffix = getattr(method, "key_suffix", "")
     key = run_key(run, inputs, tile, suffix)
-    info = {**run_info(run), "setup": setup(ws, what)} if authors is None else \
+    info = {**run_info(run), "setup": describe(ws, planned)} if authors is None else \
         {**run_info(run), "setup": authors.setup, **authors.info}
     return Entry(label, _scored(ws, label, method, key, benchmarks, outputs, niqe), paper_method,
                  note if authors is None else authors.note, info=info, method=method, run=run,

@@ -8,10 +8,10 @@ from collections.abc import Mapping, Sequence
 
 from starlib.data.sources import Window
 from starlib.evaluation.baselines import bicubic_and_average
+from starlib.study.catalog import FLOOR
 from starlib.study.entries import Entry, method_entry
 from starlib.study.workspace import Workspace
 
-FLOOR = "Bicubic + averaging"
 FLOOR_NOTE = "ours only: the non-learned floor"
 
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from starlib.data.precompute import FlowJob, precompute
 from starlib.infer.runner import input_geometry
-from starlib.paper.objectives import objective as objective_record
-from starlib.study.inventory import study_runs
-from starlib.study.recipes import hr_input_benchmarks, run_configs, test_benchmarks, training_split
+from starlib.study.inventory import study_plans
+from starlib.study.recipes import hr_input_benchmarks, test_benchmarks, training_split
 from starlib.study.workspace import Workspace
 
 
@@ -18,12 +17,12 @@ def study_flow_jobs(ws: Workspace) -> list[FlowJob]:
     profile = ws.profile
     windows = training_split(profile)[0]
     jobs: list[FlowJob] = []
-    for _, what in study_runs(ws):
-        mcfg, tcfg = run_configs(ws, what)
+    for p in study_plans(ws):
+        mcfg, tcfg = p.model, p.train
         if not mcfg.use_flow:
             continue
         jobs += [FlowJob(w, mcfg.scale, tcfg.inputs, fr_targets=True) for w in windows]
-        if not objective_record(what.objective).scored:
+        if not p.objective.scored:
             continue
         bench = test_benchmarks(profile) if tcfg.inputs == "lr" else hr_input_benchmarks(profile)
         jobs += [FlowJob(w, mcfg.scale, tcfg.inputs, pad=input_geometry(mcfg)) for ws_ in bench.values()

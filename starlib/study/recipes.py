@@ -1,4 +1,5 @@
-"""Recipes: a profile, an objective and a network variant give the data, the configs and the runs to train.
+"""Recipes: a profile, an objective and a network variant give the data and the configs of a training, and the
+stages it starts from (:mod:`starlib.study.plans` puts them together into one plan per run).
 
 Used by every table and notebook and by ``python -m starlib train``. The ``smoke`` and ``cpu`` profiles train
 on the embedded real clips (DAVIS triplets, the TOFlow clip); a profile with ``[data] train_data =
@@ -7,35 +8,19 @@ on the embedded real clips (DAVIS triplets, the TOFlow clip); a profile with ``[
 
 from __future__ import annotations
 
-import dataclasses
-import os
-import shutil
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from starlib import metrics as M
-from starlib.data import (FrameStack, RandomCropWindows, Window, davis_triplets, frame_folder, load_window,
-                          middlebury_other, sliding_windows, ucf101_dvf, vimeo90k)
+from starlib.data import Window, davis_triplets, frame_folder, middlebury_other, sliding_windows, ucf101_dvf, vimeo90k
 from starlib.data.packaged_video import packaged_windows
 from starlib.data.sources import toflow_frames
-from starlib.evaluation.baselines import bicubic_and_average
-from starlib.evaluation.methods import ground_truth
-from starlib.infer.runner import STARMethod
-from starlib.models import STARConfig, STARnet
+from starlib.models import STARConfig
+from starlib.paper.objectives import Objective
 from starlib.paper.objectives import objective as objective_record
 from starlib.study.profile import Profile
-from starlib.study.workspace import Workspace
-from starlib.train import RunResult, TrainConfig, run_id, train
+from starlib.train import TrainConfig
 from starlib.train.losses import VGGWeightsMissing, find_vgg19_weights
-from starlib.study.shipped_runs import refusal, shipped_run_names
-from starlib.util.config import ConfigError
-from starlib.util.paths import SHIPPED_RUNS_DIR
 
 #: The S-SR networks of Tables 7-8 as Net_S alone (``STARConfig.net_s_only``).
 NET_S_ALONE: dict[str, dict[str, Any]] = {
@@ -63,6 +48,11 @@ class Training:
         objective_record(self.objective)
         if self.stage not in ("", "core"):
             raise ValueError(f"Training.stage must be '' or 'core', got {self.stage!r}")
+
+    @property
+    def record(self) -> Objective:
+        """The objective's record (outputs scored, inputs, parent: :mod:`starlib.paper.objectives`)."""
+        return objective_record(self.objective)
 
 
 def _split(windows: list[Window], held_out: list[Window], tag: str) -> tuple[list[Window], list[Window], str]:
@@ -98,47 +88,6 @@ def training_split(profile: Profile, length: int = 3) -> tuple[list[Window], lis
         return _split(windows + packaged_windows(data.packaged_video, length), held_out,
                       f"davis+toflow+{'+'.join(data.packaged_video)}-w{length}")
     return _split(windows, held_out, f"davis+toflow-w{length}")
-
-
-class Validation:
-    """A validator for :func:`starlib.train.train`: the mean PSNR of each scored output of an objective on the
-    validation windows, next to bicubic + frame averaging on the same frames (loaded and scored on the first
-    call, so a finished run that is only reused costs nothing)."""
-
-    def __init__(self, ws: Workspace, windows: list[Window], objective: str) -> None:
-        record = objective_record(objective)
-        self.ws, self.windows, self.inputs, self.outputs = ws, windows, record.inputs, record.scored
-
-    @cached_property
-    def stacks(self) -> list[FrameStack]:
-        scale, crop = self.ws.profile.scale, self.ws.profile.validation.crop
-        return [_centre_crop(load_window(w, scale), crop, scale) for w in self.windows]
-
-    @cached_property
-    def baseline(self) -> dict[str, float]:
-        scale = self.ws.profile.scale
-        return {o: float(np.mean([M.psnr(ground_truth(s, o), bicubic_and_average(s, scale)[o]) for s in self.stacks]))
-                for o in self.outputs}
-
-    def __call__(self, model: STARnet) -> list[dict]:
-        method = STARMethod(model, self.ws.flows, inputs=self.inputs, tile=self.ws.profile.eval.tile(self.inputs),
-                            device=self.ws.device)
-        preds = [method(s) for s in self.stacks]
-        return [{"output": o, "psnr": float(np.mean([M.psnr(ground_truth(s, o), p[o])
-                                                     for s, p in zip(self.stacks, preds)])),
-                 "baseline_psnr": self.baseline[o], "n": len(self.stacks)} for o in self.outputs]
-
-
-def _centre_crop(stack: FrameStack, crop: int, scale: int) -> FrameStack:
-    """The centre ``crop`` x ``crop`` LR px of every frame (``crop * scale`` HR px); 0 = whole frames."""
-    if not crop:
-        return stack
-    h, w = stack.lr[0].shape[:2]
-    c = min(crop, h, w)
-    y, x = (h - c) // 2, (w - c) // 2
-    lr = [f[y:y + c, x:x + c] for f in stack.lr]
-    hr = [f[y * scale:(y + c) * scale, x * scale:(x + c) * scale] for f in stack.hr]
-    return FrameStack(stack.name, hr, lr)
 
 
 def test_benchmarks(profile: Profile) -> dict[str, list[Window]]:
@@ -237,52 +186,6 @@ def fr_stage(profile: Profile, cfg: STARConfig) -> Training:
     return Training("FR", variant, {"steps": profile.stages.fr_steps, "lr": star_lr}, from_parent=False)
 
 
-def _configs(ws: Workspace, what: Training) -> tuple[STARConfig, TrainConfig, list[Training]]:
-    """The network and training configs of ``what`` and the runs it starts from (trained first when
-    missing); those enter by their run names, computed without loading or training them."""
-    profile, stages = ws.profile, ws.profile.stages
-    overrides = dict(what.overrides)
-    seed = {k: v for k, v in overrides.items() if k == "seed"}
-    if ws.seed is not None:
-        overrides.setdefault("seed", ws.seed)
-        seed = {"seed": overrides["seed"]}
-    # the loss goes with the network through its chain: a finetune's parent and stage (c) (the authors'
-    # scripts all train with the same 0.1 L_vgg); stages (a) and (b) have losses of their own
-    carried = {**seed, **{k: v for k, v in overrides.items() if k == "perceptual_weight"}}
-    mcfg = model_config(profile, what.variant)
-    record = objective_record(what.objective)
-    needs: list[Training] = []
-
-    def start(key: str, source: Training | str) -> None:
-        if key not in overrides:
-            if isinstance(source, Training):                    # every stage runs with the same seed
-                source = dataclasses.replace(source, overrides={**source.overrides, **seed})
-                needs.append(source)
-                source = run_name(ws, source)
-            overrides[key] = source
-
-    if record.parent:                                           # (e) a finetune: from its parent's run
-        if what.from_parent:
-            start("init_from", Training(record.parent, what.variant, carried))
-    elif what.from_parent and not mcfg.net_s_only and not mcfg.fr_only:
-        if stages.fr and not what.stage:                        # (d): from (c), the U-Net from (b)
-            core = Training(what.objective, {**what.variant, "flow_refine": False},
-                            {**carried, "steps": stages.core_steps} if stages.core_steps else carried,
-                            stage="core")
-            start("init_from", core)
-            if mcfg.flow_refine:
-                start("init_flow_net", stages.fr_file or fr_stage(profile, mcfg))
-        elif stages.net_s or stages.net_s_file:                 # (c), or the only stage: Net_S from (a)
-            start("init_net_s", stages.net_s_file or net_s_stage(profile, mcfg))
-    return mcfg, train_config(profile, what.objective, **overrides), needs
-
-
-def run_configs(ws: Workspace, what: Training) -> tuple[STARConfig, TrainConfig]:
-    """The network and training configs ``what`` trains with (nothing is loaded or trained)."""
-    mcfg, tcfg, _ = _configs(ws, what)
-    return mcfg, tcfg
-
-
 #: The paper's two losses as TrainConfig.perceptual_weight (eqs. 16-17).
 LOSSES = {"L_r": 0.0, "L_f": 0.1}
 
@@ -299,110 +202,3 @@ def loss_overrides(profile: Profile, loss: str) -> tuple[dict[str, Any], str]:
             return {}, "L_r (L_f asked for; VGG19 ImageNet weights missing)"
         return {"perceptual_weight": LOSSES["L_f"]}, "L_f"
     return {}, "L_r"
-
-
-def setup(ws: Workspace, what: Training) -> str:
-    """What a table row's network was trained with: Net_S, loss, schedule and its chain of runs."""
-    mcfg, tcfg, _ = _configs(ws, what)
-    chain = " -> ".join(("Net_S alone" if t.objective == "STAR-S" and t is not what else
-                         "FR alone" if t.objective == "FR" else
-                         f"{t.objective} w/o FR" if t.stage else t.objective) for t in stages(ws, what))
-    loss = "L_f" if tcfg.perceptual_weight > 0 else "L_r"
-    schedule = ws.profile.schedule or "[train]"
-    return f"Net_S={mcfg.net_s}; {loss}; schedule {schedule}; {chain}"
-
-
-def stages(ws: Workspace, what: Training) -> list[Training]:
-    """Every run ``what`` starts from, upstream first (each once), then ``what`` itself."""
-    chain: list[Training] = []
-    for need in _configs(ws, what)[2]:
-        chain += [t for t in stages(ws, need) if t not in chain]
-    return chain + [what]
-
-
-def run_name(ws: Workspace, what: Training) -> str:
-    """The folder name of ``what``'s run (``<objective>-<hash>``), whether or not it exists yet."""
-    mcfg, tcfg, _ = _configs(ws, what)
-    return run_id(mcfg, tcfg, training_split(ws.profile)[2])
-
-
-SHIPPED_FILES = ("model.pt", "config.json", "log.csv", "val.csv")
-
-
-def install_shipped(ws: Workspace, name: str, shipped_dir: Path | None = None) -> bool:
-    """Whether run ``name`` is finished in the workspace's runs folder, after copying it there from the runs
-    shipped in git (``checkpoints/<profile>/<name>/``, :data:`starlib.util.paths.SHIPPED_RUNS_DIR`) when it was
-    missing. The copy is assembled beside the run folder and renamed into place, so a crash leaves no half run;
-    a run folder that exists unfinished (an interrupted training) is left alone to resume."""
-    target = ws.runs / name
-    if (target / "model.pt").is_file():
-        return True
-    source = (shipped_dir or SHIPPED_RUNS_DIR) / ws.profile.name / name
-    if not (source / "model.pt").is_file() or target.exists():
-        return False
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
-    try:
-        for file in SHIPPED_FILES:
-            if (source / file).is_file():
-                shutil.copyfile(source / file, tmp / file)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return True
-
-
-def runs_to_train(ws: Workspace, what: Training, finished: Callable[[str], bool]) -> list[Training]:
-    """The runs :func:`train_run` of ``what`` would train, upstream first: ``what`` unless ``finished(its name)``,
-    and, for each run trained, the runs it starts from that are not finished."""
-    if finished(run_name(ws, what)):
-        return []
-    todo: list[Training] = []
-    for need in _configs(ws, what)[2]:
-        todo += [t for t in runs_to_train(ws, need, finished) if t not in todo]
-    return todo + [what]
-
-
-def check_training_allowed(ws: Workspace, what: Training) -> None:
-    """Refuse (:class:`starlib.study.shipped_runs.TrainingNotAllowed`) to train a run the profile ships whose
-    files are missing, unless the workspace allows training; runs nobody ships train as before."""
-    if ws.allow_training:
-        return
-    shipped = shipped_run_names(ws.profile.name, SHIPPED_RUNS_DIR)
-    if not shipped:
-        return
-    source = SHIPPED_RUNS_DIR / ws.profile.name
-    todo = runs_to_train(ws, what, lambda name: any((folder / name / "model.pt").is_file()
-                                                    for folder in (ws.runs, source)))
-    names = [run_name(ws, t) for t in todo]
-    missing = [name for name in names if name in shipped]
-    if missing:
-        raise refusal(ws.profile.name, missing, [(name, run_configs(ws, t)[1].steps) for name, t in zip(names, todo)],
-                      SHIPPED_RUNS_DIR)
-
-
-def train_run(ws: Workspace, what: Training) -> RunResult:
-    """Train (or reuse) ``what`` under the workspace's profile, on its device; the runs it starts from (a
-    finetune's parent, the stages of the staged recipe) are trained first when they are not finished."""
-    profile = ws.profile
-    mcfg, tcfg, needs = _configs(ws, what)
-    check_training_allowed(ws, what)
-    if not install_shipped(ws, run_name(ws, what)):
-        for need in needs:
-            if not (ws.runs / run_name(ws, need) / "model.pt").is_file():
-                train_run(ws, need)
-    windows, held_out, tag = training_split(profile)
-    data = RandomCropWindows(windows, patch=tcfg.patch, scale=mcfg.scale, samples_per_epoch=10**9,
-                             flow_cache=ws.flows, flow_on=tcfg.inputs, seed=tcfg.seed, static_prob=tcfg.static_items)
-    per_forward = tcfg.micro_batch or tcfg.batch_size
-    if tcfg.patch == 0 and per_forward > 1 and len(data.frame_sizes) > 1:
-        sizes = ", ".join(f"{w}x{h}" for h, w in sorted(data.frame_sizes)[:4])
-        raise ConfigError(f"{profile.path or profile.name} [train]: patch = 0 trains {what.objective} on whole "
-                          f"frames, but its training frames come in {len(data.frame_sizes)} sizes ({sizes}, ...), "
-                          f"which cannot share a batch of {per_forward}; set patch (e.g. 32) or micro_batch = 1")
-    scored = objective_record(what.objective).scored
-    every = profile.validation.every if held_out and scored and mcfg.scale == profile.scale else 0
-    validator = Validation(ws, held_out, what.objective) if every else None
-    return train(mcfg, tcfg, data, tag, runs_dir=ws.runs, progress=ws.progress, device=ws.device,
-                 validator=validator, validate_every=every)

@@ -5,7 +5,8 @@ A budget multiplier k scales every step count of the chains a claim group needs:
 cascades' Net_S-alone runs too), and ``[validation] every`` (the same number of validation points at every
 budget). Learning-rate milestones are fractions of a run, so they move with it. Both sides of every comparison
 get the same k. k = 1 is the profile itself (the same runs, shipped runs and cached scores included); a scaled
-run is an ordinary run of the profile's runs folder (named by its configs, resumable, reused).
+run is an ordinary run of the profile's runs folder (named by its configs, resumable, reused): the budgets' runs
+are :mod:`starlib.study.scaling_runs`, and this module trains and scores them.
 
 Groups: ``central`` (Table 7: STAR-ST vs RBPN -> flow interp. and DBPN -> flow interp.; Table 2: STAR-ST vs
 STAR) and ``ablations`` (Table 1 stage 2, flow, FR; Table 4 Net_S; Table 6 T-SR paths). Each budget's tables
@@ -19,244 +20,51 @@ notebook 12's rule (:mod:`starlib.study.claims`). Command line, one group's budg
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import math
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from starlib.models.flops import count_train_flops
+from starlib.study.catalog import T1, T4, T6, T7
 from starlib.study.claims import CLAIMS, Claim, evaluate_claims
 from starlib.study.entries import Entry, Stopwatch, data_description, write_table
-from starlib.study.profile import Profile, load_profile
-from starlib.study.recipes import Training, net_s_alone, run_configs, run_name, stages, train_run
-from starlib.study.tables_1_6 import (T1, T4, T6, table1, table1_trainings, table2, table2_trainings, table4,
-                                      table4_trainings, table6, table6_trainings)
-from starlib.study.tables_7_10 import T7, Comparisons, t7_star
+from starlib.study.plans import plan, run_configs, run_name
+from starlib.study.profile import load_profile
+from starlib.study.scaling_runs import (GROUP_TABLES, GROUPS, T2_ROWS, T7_ROWS, budget_label, budget_runs,
+                                        budget_workspace, group_kind, keep_run_records, missing_runs,
+                                        row_trainings, run_compute, run_file)
+from starlib.study.tables_1_6 import table1, table2, table4, table6
+from starlib.study.tables_7_10 import Comparisons
+from starlib.study.training_runs import train_run
 from starlib.study.workspace import Workspace
-from starlib.train import TrainConfig
 from starlib.util.atomic import atomic_write_text
-from starlib.util.config import ConfigError
-from starlib.util.paths import SHIPPED_RUNS_DIR
 from starlib.util.provenance import PROVENANCE_COLUMNS, write_results_csv
 
-GROUPS = ("central", "ablations", "video")
 #: The central claim against the other cascade: not a claim of the paper's text, but the same Table 7 rows.
 STARST_VS_DBPN = Claim("T7-starst-vs-dbpn-cascade", 7, T7.STAR_ST, T7.DBPN_FI, "sr_mid",
                        "STAR-ST beats DBPN -> flow interp. (the DBPN cascade)")
 CENTRAL_IDS = ("T7-starst-vs-cascade", "T7-star-vs-cascade", "T7-starst-vs-star", "T2-st")
-#: Rows of the restricted tables (the floor is always there) and each table's reference row.
-T7_ROWS = (T7.DBPN_FI, T7.RBPN_FI, T7.STAR, T7.STAR_ST)
-T2_ROWS = ("STAR", "STAR-ST")
+#: Each restricted table's reference row.
 REFERENCES = {7: T7.RBPN_FI, 2: "STAR", 1: T1.FULL, 4: T4.DBPN, 6: T6.ONLY_ST}
-GROUP_TABLES = {"central": (7, 2), "ablations": (1, 4, 6)}
-
-
-def _kind(group: str) -> str:
-    """The claims and tables of a group: ``video`` is the central group trained with more real video."""
-    if group not in GROUPS:
-        raise ConfigError(f"unknown scaling group {group!r}; choose one of {list(GROUPS)}")
-    return "central" if group == "video" else group
 
 
 def group_claims(group: str) -> tuple[Claim, ...]:
     """The claims a group's budgets judge."""
-    if _kind(group) == "central":
+    if group_kind(group) == "central":
         return tuple(c for c in CLAIMS if c.id in CENTRAL_IDS) + (STARST_VS_DBPN,)
     return tuple(c for c in CLAIMS if c.table in GROUP_TABLES["ablations"])
-
-
-def budget_label(k: float) -> str:
-    """The folder name of budget ``k``: ``k0.25``, ``k1``, ``k8``."""
-    return f"k{k:g}"
-
-
-def scale_steps(steps: int, k: float) -> int:
-    """``steps`` x ``k``, halves rounded up, at least 1."""
-    return max(1, math.floor(steps * k + 0.5))
-
-
-def scaled_profile(profile: Profile, k: float) -> Profile:
-    """``profile`` with every step count (and the validation interval) times ``k``; ``k = 1`` returns the
-    profile itself. A profile that loads a stage from a file (``[stages] net_s_file``, ``fr_file``) is refused:
-    that stage would not scale with the rest."""
-    if not k > 0:
-        raise ConfigError(f"budget multiplier k = {k}: must be > 0")
-    if k == 1:
-        return profile
-    stages = profile.stages
-    loaded = [key for key in ("net_s_file", "fr_file") if getattr(stages, key)]
-    if loaded:
-        raise ConfigError(f"{profile.path or profile.name}: [stages] {', '.join(loaded)} loads a stage from a file, "
-                          f"which a budget multiplier cannot scale; remove it to study claims against compute")
-    train = profile.train
-
-    def scaled(table: dict[str, Any], default: int | None) -> dict[str, Any]:
-        steps = table.get("steps", default)
-        return table if steps is None else {**table, "steps": scale_steps(int(steps), k)}
-
-    train = dataclasses.replace(train, base=scaled(train.base, TrainConfig.steps), finetune=scaled(train.finetune, None),
-                                per_objective={o: scaled(t, None) for o, t in train.per_objective.items()})
-    stages = dataclasses.replace(stages, **{key: scale_steps(getattr(stages, key), k) if getattr(stages, key) else 0
-                                            for key in ("net_s_steps", "fr_steps", "core_steps")})
-    validation = profile.validation
-    if validation.every:
-        validation = dataclasses.replace(validation, every=scale_steps(validation.every, k))
-    note = f" (scaled: k = {k:g} x every step count)"
-    return dataclasses.replace(profile, description=profile.description + note, train=train, stages=stages,
-                               validation=validation)
-
-
-def budget_workspace(ws: Workspace, k: float, group: str = "central") -> Workspace:
-    """The workspace of budget ``k``: the scaled profile, the same runs and caches, results in
-    ``<results>/scaling/k<k>/``. The ``video`` group trains with ``[scaling] video_clips`` added to the
-    training data (``[data] packaged_video``: other run names), results in ``scaling/video-k<k>/``."""
-    profile = scaled_profile(ws.profile, k)
-    folder = budget_label(k)
-    if _kind(group) != group:
-        clips = ws.profile.scaling.video_clips
-        profile = dataclasses.replace(profile, data=dataclasses.replace(profile.data, packaged_video=clips))
-        folder = f"{group}-{folder}"
-    return dataclasses.replace(ws, profile=profile, results=ws.results / "scaling" / folder)
-
-
-def row_trainings(ws: Workspace, group: str) -> dict[tuple[int, str], list[Training]]:
-    """``(table, row label) -> the trainings behind that row`` (the floor has none) for a group's tables."""
-    if _kind(group) == "central":
-        rows = {(7, T7.DBPN_FI): [net_s_alone(ws.profile, "DBPN")], (7, T7.RBPN_FI): [net_s_alone(ws.profile, "RBPN")],
-                (7, T7.STAR): [t7_star(ws)[0]], (7, T7.STAR_ST): [Training("STAR-ST")]}
-        rows.update({(2, label): [what] for label, (what, _, _) in table2_trainings(ws, T2_ROWS).items()})
-        return rows
-    rows = {(1, label): [what] for label, (what, _, _) in table1_trainings(ws).items()}
-    rows.update({(4, label): [what] for label, (what, _) in table4_trainings(ws).items()})
-    rows.update({(6, label): [what] for label, (what, _) in table6_trainings(ws).items()})
-    return rows
-
-
-def budget_runs(ws: Workspace, group: str) -> list[tuple[str, Training]]:
-    """``(run name, what)`` of every run a group needs under ``ws``'s profile, upstream stages first, once."""
-    seen: dict[str, Training] = {}
-    for whats in row_trainings(ws, group).values():
-        for what in whats:
-            for step in stages(ws, what):
-                seen.setdefault(run_name(ws, step), step)
-    return list(seen.items())
-
-
-def scaling_runs(ws: Workspace) -> list[tuple[str, Workspace, Training]]:
-    """Every run of the profile's ``[scaling]`` budgets (both groups), each once with the workspace it trains
-    under; k = 1 gives the study's own runs."""
-    seen: dict[str, tuple[Workspace, Training]] = {}
-    for group in GROUPS:
-        for k in ws.profile.scaling.budgets(group):
-            bws = budget_workspace(ws, k, group)
-            for name, what in budget_runs(bws, group):
-                seen.setdefault(name, (bws, what))
-    return [(name, bws, what) for name, (bws, what) in seen.items()]
-
-
-def _finished(ws: Workspace, name: str) -> bool:
-    return (ws.runs / name / "model.pt").is_file() or (SHIPPED_RUNS_DIR / ws.profile.name / name / "model.pt").is_file()
-
-
-def missing_runs(ws: Workspace, group: str) -> list[str]:
-    """Runs of the group at ``ws``'s budget that are neither finished in the runs folder nor shipped. A shipped
-    run stands for its parents (train_run installs it without them)."""
-    missing, covered = [], set()
-    for whats in row_trainings(ws, group).values():
-        for what in whats:
-            chain = stages(ws, what)
-            if _finished(ws, run_name(ws, what)):
-                covered.update(run_name(ws, t) for t in chain)
-    for name, _ in budget_runs(ws, group):
-        if name not in covered and not _finished(ws, name):
-            missing.append(name)
-    return missing
 
 
 # --- scoring a budget ---------------------------------------------------------------------------------------
 
 def budget_entries(ws: Workspace, group: str) -> dict[int, list[Entry]]:
     """Train (or reuse) and score the group's tables under ``ws``: table number -> entries."""
-    if _kind(group) == "central":
+    if group_kind(group) == "central":
         return {7: Comparisons(ws).table7(only=T7_ROWS), 2: table2(ws, T2_ROWS)}
     return {1: table1(ws), 4: table4(ws), 6: table6(ws)}
-
-
-#: A run's files kept beside a scored budget (:func:`keep_run_records`): enough for its hours and validation curve.
-RUN_RECORD_FILES = ("config.json", "log.csv", "val.csv")
-
-
-def run_records_dir(bws: Workspace) -> Path:
-    """Where a budget keeps its runs' records: ``<budget results>/runs/<run name>/`` (committed with the budget,
-    so notebook 15 draws the curve on a machine that does not hold the runs)."""
-    return bws.results / "runs"
-
-
-def _log_file(ws: Workspace, name: str, file: str) -> Path | None:
-    for folder in (ws.runs / name, SHIPPED_RUNS_DIR / ws.profile.name / name, run_records_dir(ws) / name):
-        if (folder / file).is_file():
-            return folder / file
-    return None
-
-
-def keep_run_records(bws: Workspace, group: str) -> list[str]:
-    """Copy each trained run's :data:`RUN_RECORD_FILES` of the group (from the runs folder; shipped runs are
-    committed already) into :func:`run_records_dir`; the run names copied."""
-    kept = []
-    for name, _ in budget_runs(bws, group):
-        source = bws.runs / name
-        if not (source / "model.pt").is_file():
-            continue
-        target = run_records_dir(bws) / name
-        target.mkdir(parents=True, exist_ok=True)
-        for file in RUN_RECORD_FILES:
-            if (source / file).is_file():
-                atomic_write_text(target / file, (source / file).read_text())
-        kept.append(name)
-    return kept
-
-
-def run_hours(ws: Workspace, name: str, steps: int) -> float:
-    """Training hours of a run from its ``log.csv`` (mean seconds per logged step x steps); NaN without a log."""
-    path = _log_file(ws, name, "log.csv")
-    if path is None:
-        return float("nan")
-    log = pd.read_csv(path)
-    if log.empty or "seconds_per_step" not in log.columns:
-        return float("nan")
-    return float(log["seconds_per_step"].mean()) * steps / 3600
-
-
-def step_flops(ws: Workspace, what: Training) -> int:
-    """FLOPs of one training step of ``what`` (forward+backward of a batch at the run's crop,
-    :func:`starlib.models.flops.count_train_flops`), kept in ``<cache>/flops.json`` (counting takes seconds)."""
-    mcfg, tcfg = run_configs(ws, what)
-    patch = tcfg.patch or ws.profile.validation.crop or 64      # full frames: counted at a 64-px crop
-    key = json.dumps({"model": mcfg.to_dict(), "patch": patch, "batch": tcfg.batch_size}, sort_keys=True)
-    path = ws.cache / "flops.json"
-    known = json.loads(path.read_text()) if path.is_file() else {}
-    if key not in known:
-        known[key] = count_train_flops(mcfg, (patch, patch), tcfg.batch_size)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, json.dumps(known, indent=1, sort_keys=True))
-    return int(known[key])
-
-
-def run_compute(ws: Workspace, group: str) -> pd.DataFrame:
-    """One row per run of the group at ``ws``'s budget: steps, training FLOPs (:func:`step_flops` x steps) and
-    hours from its log."""
-    rows = []
-    for name, what in budget_runs(ws, group):
-        steps = run_configs(ws, what)[1].steps
-        rows.append({"run": name, "objective": what.objective, "steps": steps,
-                     "flops": step_flops(ws, what) * steps, "hours": run_hours(ws, name, steps)})
-    return pd.DataFrame(rows)
 
 
 def claim_compute(ws: Workspace, group: str, runs: pd.DataFrame) -> pd.DataFrame:
@@ -265,8 +73,8 @@ def claim_compute(ws: Workspace, group: str, runs: pd.DataFrame) -> pd.DataFrame
     trainings = row_trainings(ws, group)
     rows = []
     for c in group_claims(group):
-        names = {run_name(ws, t) for label in (c.better, c.worse) for what in trainings.get((c.table, label), [])
-                 for t in stages(ws, what)}
+        names = {p.name for label in (c.better, c.worse) for what in trainings.get((c.table, label), [])
+                 for p in plan(ws, what).chain}
         sel = by_name.loc[sorted(names)] if names else by_name.iloc[:0]
         timed = sel["hours"].notna()
         rows.append({"claim": c.id, "train_flops": float(sel["flops"].sum()),
@@ -448,7 +256,7 @@ def validation_curves(ws: Workspace, group: str, budgets: Sequence[float] | None
             if table == 2:                  # the same runs as Table 7's rows
                 continue
             name = run_name(bws, whats[-1])
-            path = _log_file(bws, name, "val.csv")
+            path = run_file(bws, name, "val.csv")
             if path is None:
                 continue
             val = pd.read_csv(path)

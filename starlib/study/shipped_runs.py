@@ -1,7 +1,7 @@
 """No silent training of a run the study ships: when a shipped run's files are missing, say what and refuse.
 
 A profile that ships runs in git (``checkpoints/<profile>/<run>/``: the cpu profile) installs them instead of
-training them (:func:`starlib.study.recipes.install_shipped`). When a shipped ``model.pt`` is gone (deleted, a
+training them (:func:`starlib.study.training_runs.install_shipped`). When a shipped ``model.pt`` is gone (deleted, a
 sparse checkout), the notebook would otherwise start hours of training without a word; instead
 :class:`TrainingNotAllowed` names the missing file, the ``git checkout`` that restores it, every run that would be
 trained and the time it is expected to take (from the shipped logs), unless training was allowed: the notebooks'

@@ -25,86 +25,23 @@ from starlib.data.sources import Window, frame_folder, toflow_frames
 from starlib.flow import denormalize_flow
 from starlib.infer.runner import STARMethod
 from starlib.paper.objectives import OBJECTIVES
+from starlib.study.catalog import TABLE2, T1, T3, T5, table_catalog
 from starlib.study.entries import Entry, reported_entry, trained_entry
 from starlib.study.figures import flow_panels, worst_crop
 from starlib.study.floors import floor_entry
 from starlib.study.profile import Profile
-from starlib.study.recipes import Training, ablation_benchmarks, loss_overrides, test_benchmarks, train_run
+from starlib.study.recipes import ablation_benchmarks, test_benchmarks
+from starlib.study.training_runs import train_run
 from starlib.study.workspace import Workspace
 from starlib.util.paths import from_repo
-
-
-class T1:
-    """Row labels of Table 1 (the claims refer to these)."""
-    NO_STAGE2, NO_FLOW, NO_FR, FULL = "STAR w/o Stage 2", "STAR w/o Flow", "STAR w/o FR", "STAR"
-
-
-class T3:
-    LF, LR = "STAR-ST L_f", "STAR-ST L_r"
-
-
-class T4:
-    DBPN, RBPN = "Net_S = DBPN", "Net_S = RBPN"
-
-
-class T5:
-    TWICE_2X, ST_THEN_THR = "(1) STAR-ST -> STAR-ST", "(2) STAR-ST -> STAR-T_HR"
-
-
-class T6:
-    ONLY_ST, HR, LR, FULL = "(1) Only ST-SR", "(2) ST-SR + T-SR S-HR", "(3) ST-SR + T-SR S-LR", "(4) Full"
-
-
-#: Table 1 rows: label -> (paper row, network variant); the full model is the reference.
-TABLE1 = {
-    T1.NO_STAGE2: ("STAR w/o Stage 2", {"stage2": False}),
-    T1.NO_FLOW: ("STAR w/o Flow", {"use_flow": False, "use_motion": False, "flow_refine": False}),
-    T1.NO_FR: ("STAR w/o FR", {"flow_refine": False}),
-    T1.FULL: ("STAR", {}),
-}
-#: Table 2 rows: the objectives, each scored on the outputs it is trained for (labels are objective names).
-TABLE2 = ("STAR", "STAR-ST", "STAR-S", "STAR-T_LR")
-#: Table 6 rows: label -> (paper row, T-SR paths of Net_ST).
-TABLE6 = {
-    T6.ONLY_ST: ("Only ST-SR", "none"),
-    T6.HR: ("ST-SR+T-SR S-HR", "hr"),
-    T6.LR: ("ST-SR+T-SR S-LR", "lr"),
-    T6.FULL: ("Full", "both"),
-}
-
-
-def _t12(ws: Workspace, objective: str, variant: dict[str, Any]) -> tuple[Training, str]:
-    """A Table 1-2 network with the profile's Net_S and loss for these tables (``[tables] t12_net_s``,
-    ``t12_loss``; the paper: DBPN and L_f), and the note that says what ran."""
-    tables = ws.profile.tables
-    overrides, loss = loss_overrides(ws.profile, tables.t12_loss)
-    net_s = {"net_s": tables.t12_net_s} if tables.t12_net_s != ws.profile.model.net_s else {}
-    note = f"paper: Net_S = DBPN, L_f; here: Net_S = {tables.t12_net_s.upper()}, {loss}"
-    return Training(objective, {**net_s, **variant}, overrides), note
-
-
-def _with_paper_row(trained: tuple[Training, str], paper: str) -> tuple[Training, str, str]:
-    what, note = trained
-    return what, paper, note
-
-
-def table1_trainings(ws: Workspace) -> dict[str, tuple[Training, str, str]]:
-    """Table 1's networks: label -> (what to train, paper row, note)."""
-    return {label: _with_paper_row(_t12(ws, "STAR", variant), paper) for label, (paper, variant) in TABLE1.items()}
-
-
-def table2_trainings(ws: Workspace, objectives: tuple[str, ...] = TABLE2) -> dict[str, tuple[Training, str, str]]:
-    """Table 2's networks (``objectives``: a subset of its rows): objective -> (what to train, paper row, note)."""
-    return {name: _with_paper_row(_t12(ws, name, {}), OBJECTIVES[name].label) for name in objectives}
 
 
 def table1(ws: Workspace) -> list[Entry]:
     """Basic components: without stage 2, without flow (no flows, no Net_M, no FR), without FR, full;
     all trained with the STAR objective for the same steps; outputs I_t^sr and I_t+^sr."""
     bench = ablation_benchmarks(ws.profile)
-    return [trained_entry(ws, label, what, bench, ("sr_t", "sr_mid"), paper_method=paper, note=note)
-            for label, (what, paper, note) in table1_trainings(ws).items()] \
-        + [floor_entry(ws, bench, ("sr_t", "sr_mid"))]
+    return [trained_entry(ws, label, row.training, bench, ("sr_t", "sr_mid"), paper_method=row.paper, note=row.note)
+            for label, row in table_catalog(ws, 1).items()] + [floor_entry(ws, bench, ("sr_t", "sr_mid"))]
 
 
 def table2(ws: Workspace, objectives: tuple[str, ...] = TABLE2) -> list[Entry]:
@@ -113,15 +50,9 @@ def table2(ws: Workspace, objectives: tuple[str, ...] = TABLE2) -> list[Entry]:
     names for it."""
     bench = test_benchmarks(ws.profile)
     outputs = tuple(dict.fromkeys(o for name in objectives for o in OBJECTIVES[name].scored))
-    return [trained_entry(ws, name, what, bench, OBJECTIVES[name].scored, paper_method=paper, note=note,
-                          released=True)
-            for name, (what, paper, note) in table2_trainings(ws, objectives).items()] + [floor_entry(ws, bench, outputs)]
-
-
-def table3_trainings(ws: Workspace) -> dict[str, Training]:
-    """Table 3's networks: L_r, and L_f where VGG19 ImageNet weights are found."""
-    overrides, loss = loss_overrides(ws.profile, "L_f")
-    return {T3.LR: Training("STAR-ST"), **({T3.LF: Training("STAR-ST", overrides=overrides)} if loss == "L_f" else {})}
+    return [trained_entry(ws, name, row.training, bench, OBJECTIVES[name].scored, paper_method=row.paper,
+                          note=row.note, released=True)
+            for name, row in table_catalog(ws, 2, objectives).items()] + [floor_entry(ws, bench, outputs)]
 
 
 def table3(ws: Workspace) -> list[Entry]:
@@ -131,54 +62,32 @@ def table3(ws: Workspace) -> list[Entry]:
     the paper's loss)."""
     bench = test_benchmarks(ws.profile)
     outputs = ("sr_t", "sr_mid")
-    trainings = table3_trainings(ws)
-    lr_entry = trained_entry(ws, T3.LR, trainings[T3.LR], bench, outputs, niqe=True, paper_method=T3.LR)
+    rows = table_catalog(ws, 3)
+    lr_entry = trained_entry(ws, T3.LR, rows[T3.LR].training, bench, outputs, niqe=True, paper_method=T3.LR)
     floor = floor_entry(ws, bench, outputs, niqe=True)
-    if T3.LF not in trainings:
+    if T3.LF not in rows:
         lf_entry = reported_entry(T3.LF, outputs, status="not run: VGG19 ImageNet weights missing",
                                   note="needs torchvision's vgg19-dcbb9e9d.pth (STARLIB_VGG19 or the torch cache)")
         return [lf_entry, lr_entry, floor]
-    lf_entry = trained_entry(ws, T3.LF, trainings[T3.LF], bench, outputs, niqe=True,
-                             paper_method=T3.LF, note="STAR and its STAR-ST finetune both trained with L_f")
+    lf = rows[T3.LF]
+    lf_entry = trained_entry(ws, T3.LF, lf.training, bench, outputs, niqe=True, paper_method=lf.paper, note=lf.note)
     return [lf_entry, lr_entry, floor]
 
 
-def ablation_objective(profile: Profile) -> str:
-    """Objective of the Table 4 and 6 networks: ``[tables] t46_objective`` (the paper's STAR-ST by default;
-    the ``cpu`` profile saves four finetunes with STAR)."""
-    return profile.tables.t46_objective
-
-
-def _ablation_note(profile: Profile) -> str:
-    objective = ablation_objective(profile)
-    return "" if objective == "STAR-ST" else f"trained with the {objective} objective (paper: STAR-ST)"
+def _ablation(ws: Workspace, table: int) -> list[Entry]:
+    bench = ablation_benchmarks(ws.profile)
+    return [trained_entry(ws, label, row.training, bench, ("sr_t", "sr_mid"), paper_method=row.paper, note=row.note)
+            for label, row in table_catalog(ws, table).items()] + [floor_entry(ws, bench, ("sr_t", "sr_mid"))]
 
 
 def table4(ws: Workspace) -> list[Entry]:
-    """Net_S = DBPN vs RBPN (STAR-ST in the paper; see :func:`ablation_objective`)."""
-    bench = ablation_benchmarks(ws.profile)
-    return [trained_entry(ws, label, what, bench, ("sr_t", "sr_mid"), paper_method=paper,
-                          note=_ablation_note(ws.profile)) for label, (what, paper) in table4_trainings(ws).items()] \
-        + [floor_entry(ws, bench, ("sr_t", "sr_mid"))]
-
-
-def table4_trainings(ws: Workspace) -> dict[str, tuple[Training, str]]:
-    objective = ablation_objective(ws.profile)
-    return {T4.DBPN: (Training(objective, {"net_s": "dbpn"}), "STAR-ST with DBPN"),
-            T4.RBPN: (Training(objective), "STAR-ST with RBPN")}
-
-
-def table6_trainings(ws: Workspace) -> dict[str, tuple[Training, str]]:
-    objective = ablation_objective(ws.profile)
-    return {label: (Training(objective, {"tsr_paths": paths}), paper) for label, (paper, paths) in TABLE6.items()}
+    """Net_S = DBPN vs RBPN (STAR-ST in the paper; see :func:`starlib.study.catalog.ablation_objective`)."""
+    return _ablation(ws, 4)
 
 
 def table6(ws: Workspace) -> list[Entry]:
     """T-SR paths of Net_ST: none, on S-HR, on S-LR, both (STAR-ST with FR in the paper)."""
-    bench = ablation_benchmarks(ws.profile)
-    return [trained_entry(ws, label, what, bench, ("sr_t", "sr_mid"), paper_method=paper,
-                          note=_ablation_note(ws.profile)) for label, (what, paper) in table6_trainings(ws).items()] \
-        + [floor_entry(ws, bench, ("sr_t", "sr_mid"))]
+    return _ablation(ws, 6)
 
 
 # --- Table 5: 4x frame rate ------------------------------------------------------------------------
@@ -217,10 +126,6 @@ def _pair(method: Any, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
     return method(FrameStack("pair", [a, b], [a, b]))
 
 
-#: Table 5's networks: STAR-ST at 4x, STAR-T_HR, STAR-ST at 2x space.
-TABLE5_TRAININGS = (Training("STAR-ST"), Training("STAR-T_HR"), Training("STAR-ST", {"scale": 2}))
-
-
 def table5(ws: Workspace) -> tuple[list[Entry], str]:
     """4x frame rate from frames 1 and 5 of five-frame windows (paper Table 5):
     (1) STAR-ST at 2x space, twice (2x2 = 4x space, 2x2 = 4x time);
@@ -228,12 +133,14 @@ def table5(ws: Workspace) -> tuple[list[Entry], str]:
     Outputs: ``sr_t`` = frames 1 and 5, ``sr_mid`` = frames 2, 3, 4; one score row per frame."""
     prof, cache = ws.profile, ws.flows
     tile = prof.eval.tile_hr
-    st4, thr, st2 = (train_run(ws, what) for what in TABLE5_TRAININGS)
+    rows = table_catalog(ws, 5)
+    (st2_what,), (st4_what, thr_what) = rows[T5.TWICE_2X].trainings, rows[T5.ST_THEN_THR].trainings
+    st4, thr, st2 = (train_run(ws, what) for what in (st4_what, thr_what, st2_what))
     m_st4 = STARMethod(st4.model, cache, device=ws.device)
     m_thr = STARMethod(thr.model, cache, inputs="hr", tile=tile, device=ws.device)
     m_st2 = STARMethod(st2.model, cache, device=ws.device)
     stacks, tag = septuplet_windows(prof)
-    rows: dict[str, list[dict]] = {T5.TWICE_2X: [], T5.ST_THEN_THR: []}
+    scores: dict[str, list[dict]] = {T5.TWICE_2X: [], T5.ST_THEN_THR: []}
     for stack in progress_bar(stacks, desc="Table 5", disable=not ws.progress):
         lr0, lr4 = stack.lr[0], stack.lr[-1]
         # (1): 2x, then 2x between each pair of 2x frames
@@ -247,14 +154,14 @@ def table5(ws: Workspace) -> tuple[list[Entry], str]:
                  _pair(m_thr, b["sr_mid"], b["sr_t1"])["hr_mid"], b["sr_t1"]]
         for label, frames in ((T5.TWICE_2X, path1), (T5.ST_THEN_THR, path2)):
             for i, (pred, gt) in enumerate(zip(frames, stack.hr)):
-                rows[label].append({"dataset": tag.split(" ")[0], "item": f"{stack.name}/f{i + 1}",
+                scores[label].append({"dataset": tag.split(" ")[0], "item": f"{stack.name}/f{i + 1}",
                                     "output": "sr_t" if i in (0, 4) else "sr_mid",
                                     "psnr": M.psnr(gt, pred), "ssim": M.ssim_matlab3d(gt, pred),
                                     "psnr_y": M.psnr_y(gt, pred), "ssim_y": M.ssim_y(gt, pred)})
     note = "frames scored one by one (5 per window); models trained on triplets (the paper: septuplets)"
-    entries = [Entry(T5.TWICE_2X, pd.DataFrame(rows[T5.TWICE_2X]), "STAR-ST -> STAR-ST", note,
+    entries = [Entry(T5.TWICE_2X, pd.DataFrame(scores[T5.TWICE_2X]), rows[T5.TWICE_2X].paper, note,
                      info={"runs": st2.run_dir.name}),
-               Entry(T5.ST_THEN_THR, pd.DataFrame(rows[T5.ST_THEN_THR]), "STAR-ST -> STAR-T", note,
+               Entry(T5.ST_THEN_THR, pd.DataFrame(scores[T5.ST_THEN_THR]), rows[T5.ST_THEN_THR].paper, note,
                      info={"runs": f"{st4.run_dir.name}+{thr.run_dir.name}"})]
     return entries, tag
 
@@ -278,8 +185,8 @@ def figure5(ws: Workspace, window: Window) -> Any:
     """Fig. 5: flows without FR, refined by FR, and through the true middle frame, with I_t+^sr of the
     models trained without and with FR (zoomed where the model without FR errs most)."""
     cache = ws.flows
-    trainings = table1_trainings(ws)
-    full, no_fr = train_run(ws, trainings[T1.FULL][0]), train_run(ws, trainings[T1.NO_FR][0])
+    rows = table_catalog(ws, 1)
+    full, no_fr = train_run(ws, rows[T1.FULL].training), train_run(ws, rows[T1.NO_FR].training)
     stack = load_window(window, ws.profile.scale)
     flows = refined_flows(full.model.eval(), stack, cache)
     gt = stack.hr[len(stack.hr) // 2]

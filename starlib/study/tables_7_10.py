@@ -28,32 +28,16 @@ from starlib.evaluation.methods import Method, ground_truth
 from starlib.evaluation.published import (PUBLISHED_LABEL, BasicVSRMethod, BasicVSRWindow, RIFEInterpolator,
                                           RIFEMethod)
 from starlib.infer.runner import STARMethod
+from starlib.study.catalog import FI, T7, T8, T9, T10, Row, table_catalog
 from starlib.study.entries import Entry, method_entry, reported_entry, run_info, run_key, trained_entry
 from starlib.study.figures import error_grid
-from starlib.study.floors import FLOOR, floor_entry
-from starlib.study.recipes import (NET_S_ALONE, Training, hr_input_benchmarks, loss_overrides, net_s_alone,
-                                   net_s_steps, test_benchmarks, train_run)
+from starlib.study.floors import floor_entry
+from starlib.study.recipes import NET_S_ALONE, hr_input_benchmarks, net_s_steps, test_benchmarks
+from starlib.study.training_runs import train_run
 from starlib.study.workspace import Workspace
 from starlib.train import RunResult
 
-FI = "flow interp."
 FI_NOTE = "classical flow interpolation stands in for the paper's TOFlow / DAIN"
-
-
-class T7:
-    """Row labels of Table 7 (the claims refer to these)."""
-    BICUBIC_AVG = FLOOR
-    FI_DBPN, DBPN_FI, MI_FI = f"{FI} -> DBPN", f"DBPN -> {FI}", f"DBPN-MI -> {FI}"
-    FI_RBPN, RBPN_FI, RBPN_AVG = f"{FI} -> RBPN", f"RBPN -> {FI}", "RBPN -> averaging"
-    STAR, STAR_ST = "STAR", "STAR-ST"
-
-
-class T8:
-    BICUBIC, DBPN, DBPN_MI, RBPN, STAR_ST, STAR_S = "Bicubic", "DBPN", "DBPN-MI", "RBPN", "STAR-ST", "STAR-S"
-
-
-class T9:
-    AVERAGE, FI, STAR, STAR_T_LR, STAR_T_HR = "Frame averaging", FI, "STAR", "STAR-T_LR", "STAR-T_HR"
 
 
 class PUBLISHED:
@@ -67,22 +51,6 @@ class PUBLISHED:
 #: Where the published rows' training data overlaps our test data: none of our benchmarks (UCF101, Middlebury,
 #: Vid4) is in Vimeo90K; a Vimeo90K test clip (Table ZSM's Vimeo sets) is disjoint from Vimeo90K's training split.
 PUBLISHED_OVERLAP = "Vimeo90K-trained; no overlap with UCF101 / Middlebury test items"
-
-
-T10 = T9   # the same rows: frame averaging, flow interpolation, STAR, STAR-T_LR, STAR-T_HR
-
-
-def t7_star(ws: Workspace) -> tuple[Training, str]:
-    """Table 7's STAR row, with ``[tables] t7_star_loss`` (the paper's "STAR-L_f"), and the loss that runs."""
-    overrides, loss = loss_overrides(ws.profile, ws.profile.tables.t7_star_loss)
-    return Training("STAR", overrides=overrides), loss
-
-
-def comparison_trainings(ws: Workspace) -> list[Training]:
-    """Every network Tables 7-10 train: the Net_S-alone S-SR networks, STAR with Table 7's loss, and the
-    objectives as they are."""
-    return [net_s_alone(ws.profile, name) for name in NET_S_ALONE] + [t7_star(ws)[0]] \
-        + [Training(o) for o in ("STAR", "STAR-ST", "STAR-S", "STAR-T_LR", "STAR-T_HR")]
 
 
 class Comparisons:
@@ -105,9 +73,17 @@ class Comparisons:
                   outputs: tuple[str, ...], niqe: bool = False, paper: str | None = None, note: str = "") -> Entry:
         return method_entry(self.ws, label, method, key, bench, outputs, niqe=niqe, paper_method=paper, note=note)
 
-    def _trained(self, label: str, objective: str, bench: dict[str, list[Window]], outputs: tuple[str, ...],
+    def _trained(self, table: int, label: str, bench: dict[str, list[Window]], outputs: tuple[str, ...],
                  **kw: Any) -> Entry:
-        return trained_entry(self.ws, label, Training(objective), bench, outputs, released=True, **kw)
+        """The entry of catalogued row ``label`` of ``table``, compared with its paper row."""
+        row = self.rows[table][label]
+        return trained_entry(self.ws, label, row.training, bench, outputs, released=True, paper_method=row.paper,
+                             **kw)
+
+    @cached_property
+    def rows(self) -> dict[int, dict[str, Row]]:
+        """The catalogued rows of Tables 7-10: table -> label -> row."""
+        return {table: table_catalog(self.ws, table) for table in (7, 8, 9, 10)}
 
     def _published(self, label: str, method: Method, key: str, bench: dict[str, list[Window]],
                    outputs: tuple[str, ...], niqe: bool = False) -> Entry:
@@ -160,7 +136,7 @@ class Comparisons:
     def ssr_method(self, name: str) -> tuple[STARMethod, RunResult]:
         """The trained S-SR network ``name`` (DBPN, DBPN-MI, RBPN) as an LR-input method, and its run."""
         if name not in self._ssr:            # Tables 7 and 8 share them: load each run once
-            run = train_run(self.ws, net_s_alone(self.profile, name))
+            run = train_run(self.ws, self.rows[8][name].training)
             self._ssr[name] = (STARMethod(run.model, self.cache, device=self.ws.device), run)
         return self._ssr[name]
 
@@ -174,12 +150,12 @@ class Comparisons:
         entries = [floor_entry(self.ws, self.bench, ("sr_t",), label=T8.BICUBIC, paper_method="Bicubic", note="")]
         for name in NET_S_ALONE:
             method, run = self.ssr_method(name)
-            e = self._baseline(name, method, run_key(run, "lr", 0), self.bench, ("sr_t",), paper=name,
+            e = self._baseline(name, method, run_key(run, "lr", 0), self.bench, ("sr_t",), paper=self.rows[8][name].paper,
                                note=f"Net_S alone, {net_s_steps(self.profile)} steps (stage (a) of STAR's chain)")
             e.info = run_info(run)
             entries.append(e)
         for label in (T8.STAR_ST, T8.STAR_S):
-            entries.append(self._trained(label, label, self.bench, ("sr_t",), paper_method=label))
+            entries.append(self._trained(8, label, self.bench, ("sr_t",)))
         if self.profile.tables.published_rows:
             entries += self._published_entries(8, self.bench, ("sr_t",))
         return self._built(8, entries)
@@ -205,12 +181,9 @@ class Comparisons:
             entries.append(self._baseline(label, cascade(method), f"{label.replace(' ', '')}-{run.run_dir.name}-{self.cache.backend}",
                                           self.bench, out, niqe=True, paper=paper, note=FI_NOTE if paper else ""))
         if keep(T7.STAR):
-            star, loss = t7_star(self.ws)
-            entries.append(trained_entry(self.ws, T7.STAR, star, self.bench, out, niqe=True, paper_method="STAR-L_f",
-                                         note=f"here: {loss}; the paper's STAR row in Table 7 is trained with L_f",
-                                         released=True))
+            entries.append(self._trained(7, T7.STAR, self.bench, out, niqe=True, note=self.rows[7][T7.STAR].note))
         if keep(T7.STAR_ST):
-            entries.append(self._trained(T7.STAR_ST, "STAR-ST", self.bench, out, niqe=True, paper_method="STAR-ST-L_r"))
+            entries.append(self._trained(7, T7.STAR_ST, self.bench, out, niqe=True))
         if only:
             return self._built(7, entries)
         entries.append(reported_entry("STAR-ST-L_f", out, status="not run: no VGG19 weights"))
@@ -229,9 +202,9 @@ class Comparisons:
             floor_entry(self.ws, self.hr_bench, out, label=T9.AVERAGE, note=""),
             self._baseline(T9.FI, FlowInterpolation(self.cache), f"flow_interp-{self.cache.backend}", self.hr_bench,
                            out, note="classical bidirectional warping with occlusion-aware blending"),
-            self._trained(T9.STAR, "STAR", cross_bench, out, inputs="hr", paper_method="STAR"),
-            self._trained(T9.STAR_T_LR, "STAR-T_LR", cross_bench, out, inputs="hr", paper_method="STAR-T_LR"),
-            self._trained(T9.STAR_T_HR, "STAR-T_HR", self.hr_bench, out, paper_method="STAR-T_HR"),
+            self._trained(9, T9.STAR, cross_bench, out, inputs="hr"),
+            self._trained(9, T9.STAR_T_LR, cross_bench, out, inputs="hr"),
+            self._trained(9, T9.STAR_T_HR, self.hr_bench, out),
         ]
         for paper in ("DAIN", "MEMC-Net", "SepConv-L_1", "TOFlow", "DVF"):
             entries.append(reported_entry(paper, out))
@@ -245,10 +218,9 @@ class Comparisons:
         entries = [
             floor_entry(self.ws, self.bench, out, label=T10.AVERAGE, note=""),
             self._baseline(T10.FI, FlowInterpolation(self.cache), f"flow_interp-{self.cache.backend}", self.bench, out),
-            self._trained(T10.STAR, "STAR", self.bench, out, paper_method="STAR"),
-            self._trained(T10.STAR_T_HR, "STAR-T_HR", self.bench, out, wrap=LRFramesAsInput,
-                          paper_method="STAR-T_HR"),
-            self._trained(T10.STAR_T_LR, "STAR-T_LR", self.bench, out, paper_method="STAR-T_LR"),
+            self._trained(10, T10.STAR, self.bench, out),
+            self._trained(10, T10.STAR_T_HR, self.bench, out, wrap=LRFramesAsInput),
+            self._trained(10, T10.STAR_T_LR, self.bench, out),
         ]
         for paper in ("DAIN", "TOFlow"):
             entries.append(reported_entry(paper, out))

@@ -19,7 +19,7 @@ import pandas as pd
 
 from starlib.evaluation.stats import paired_difference
 from starlib.study.claims import MIN_EFFECT
-from starlib.study.tables_7_10 import T7, T8, T9, T10
+from starlib.study.catalog import T7, T8, T9, T10
 from starlib.study.training import result_name, stage1_label
 from starlib.util.damaged import read_results_csv
 

@@ -12,7 +12,8 @@ from starlib.infer.runner import StageOneOutputs
 from starlib.paper.objectives import objective as objective_record
 from starlib.study.entries import Entry, trained_entry
 from starlib.study.floors import floor_entry
-from starlib.study.recipes import Training, hr_input_benchmarks, test_benchmarks
+from starlib.study.catalog import OBJECTIVE_ROWS, table_catalog
+from starlib.study.recipes import hr_input_benchmarks, test_benchmarks
 from starlib.study.workspace import Workspace
 
 #: objective -> output -> (paper table, paper row): where the paper reports this model on our test sets.
@@ -40,14 +41,15 @@ def objective_entries(ws: Workspace, objective: str, niqe: bool = True) -> list[
     """``[ours, baseline]``: the trained objective and bicubic + averaging on the same items and outputs (the
     objective's scored outputs; HR-input objectives on ``[eval] hr_input_benchmarks``), and for
     :data:`STAGE1_SCORED` a third entry: the same network's stage-1 outputs (:class:`StageOneOutputs`)."""
-    record = objective_record(objective)
+    what = table_catalog(ws, OBJECTIVE_ROWS)[objective_record(objective).name].training
+    record = what.record
     bench = hr_input_benchmarks(ws.profile) if record.inputs == "hr" else test_benchmarks(ws.profile)
-    ours = trained_entry(ws, objective, Training(objective), bench, record.scored, niqe=niqe,
+    ours = trained_entry(ws, objective, what, bench, record.scored, niqe=niqe,
                          paper_rows=PAPER_ROWS.get(objective, {}))
     base = floor_entry(ws, bench, record.scored, niqe=niqe, note="")
     entries = [ours, base]
     if objective in STAGE1_SCORED and ours.run.model.cfg.stage2:
-        entries.append(trained_entry(ws, stage1_label(objective), Training(objective), bench, record.scored,
+        entries.append(trained_entry(ws, stage1_label(objective), what, bench, record.scored,
                                      wrap=StageOneOutputs,
                                      note="the same network's stage-1 outputs (before stage 2 refines them)"))
     return entries
