@@ -17,6 +17,7 @@ from typing import Any
 
 from starlib.paper.objectives import OBJECTIVES
 from starlib.study.profile import available_profiles
+from starlib.study.report import TIMES_FILE
 from starlib.util.paths import REPO_ROOT
 from starlib.util.progress import text_progress
 
@@ -68,9 +69,6 @@ def plan(selection: Sequence[str] | None = None, folder: Path = NOTEBOOK_DIR) ->
 
 class NotebookFailed(RuntimeError):
     pass
-
-
-TIMES_FILE = "notebook_times.csv"
 
 
 #: Columns of ``notebook_times.csv``, in order: each row carries the provenance of the run that timed it.

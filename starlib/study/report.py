@@ -12,13 +12,14 @@ import pandas as pd
 
 from starlib.paper.objectives import OBJECTIVES
 from starlib.study.claims import claims_markdown
-from starlib.study.pipeline import TIMES_FILE
 from starlib.study.training import result_name
 from starlib.util.atomic import atomic_write_text
 from starlib.util.paths import REPO_ROOT
 from starlib.util.damaged import read_results_csv
 
 BENCH_FILES = ("benchmarks.csv", "benchmarks_cuda.csv")   # results/, written by benchmarks/bench.py
+#: ``results/<profile>/`` file of the notebooks' wall times, written by :func:`starlib.study.pipeline.record_times`.
+TIMES_FILE = "notebook_times.csv"
 
 #: Column names of training summaries written before the study layer was rebuilt (still committed for `cpu`).
 FORMAT1_SUMMARY = {"gain_vs_baseline": "delta_vs_reference", "gain_ci95_low": "delta_ci95_low",
