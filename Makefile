@@ -39,7 +39,7 @@ reproduce: $(STAMP) nbfilter data
 
 # A static site of the executed notebooks of PROFILE (run `make reproduce` first): site/$(PROFILE)/index.html
 report: $(STAMP)
-	$(PY) -m starlib.study.site --profile $(PROFILE)
+	$(PY) -m starlib.study.report.site --profile $(PROFILE)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench.py --profile $(PROFILE) --device $(DEVICE)

@@ -25,9 +25,9 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from starlib.study import recipes as R                      # noqa: E402
-from starlib.study import training_runs as TR                # noqa: E402
-from starlib.study.workspace import Workspace               # noqa: E402
+from starlib.study.trainings import recipes as R                      # noqa: E402
+from starlib.study.trainings import training_runs as TR                # noqa: E402
+from starlib.study.setup.workspace import Workspace               # noqa: E402
 from starlib.util.provenance import write_results_csv       # noqa: E402
 
 #: label -> the STARConfig change that switches one adaptation off (the profile's own network first).

@@ -73,7 +73,7 @@ from starlib.flow import BACKENDS, DEFAULT_BACKEND, compute_flow, normalize_flow
 from starlib.util.hardware import native_bf16, tf32_arithmetic
 from starlib.models import STARnet
 from starlib.models.flops import count_flops, count_train_flops
-from starlib.study.profile import load_profile
+from starlib.study.setup.profile import load_profile
 from starlib.util.paths import REPO_ROOT
 from starlib.util.provenance import provenance, write_results_csv
 
@@ -359,14 +359,14 @@ def train_step_seconds(width: str, repeats: int, device: str, full_frame: tuple[
     import tempfile
 
     from starlib.data import RandomCropWindows
-    from starlib.study.recipes import train_config, training_split
+    from starlib.study.trainings.recipes import train_config, training_split
     from starlib.train import train
 
     prof = load_profile(width)
     cfg = train_config(prof, "STAR", **overrides)
     size = full_frame if cfg.patch == 0 else (cfg.patch, cfg.patch)
     if data == "real":
-        from starlib.study.workspace import Workspace
+        from starlib.study.setup.workspace import Workspace
 
         batches = RandomCropWindows(training_split(prof)[0], patch=cfg.patch, scale=prof.model.scale,
                                     samples_per_epoch=10**9, flow_cache=Workspace.create(prof, progress=False).flows,

@@ -3,7 +3,7 @@
     python benchmarks/compare_redraw.py --profile smoke
 
 Builds the methods of Tables 7-10 once (training or installing the profile's runs as notebook 13 does; not
-timed), then times, on one :class:`starlib.study.compare_ui.ComparisonUI` with no background prefetch:
+timed), then times, on one :class:`starlib.study.report.compare_ui.ComparisonUI` with no background prefetch:
 
 1. the first view (ST-SR, the first sample) of a session whose output cache is empty,
 2. a change to the next sample (not computed yet), 3. back to the first (in memory),
@@ -37,9 +37,9 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from starlib.study import compare_ui                     # noqa: E402
-from starlib.study.tables_7_10 import Comparisons         # noqa: E402
-from starlib.study.workspace import Workspace             # noqa: E402
+from starlib.study.report import compare_ui                     # noqa: E402
+from starlib.study.tables.tables_7_10 import Comparisons         # noqa: E402
+from starlib.study.setup.workspace import Workspace             # noqa: E402
 
 
 def render(obj: Any) -> None:

@@ -19,11 +19,11 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from starlib.study import recipes as R                        # noqa: E402
-from starlib.study.entries import table_rows, trained_entry   # noqa: E402
-from starlib.study.floors import floor_entry                  # noqa: E402
-from starlib.study.profile import load_profile                # noqa: E402
-from starlib.study.workspace import Workspace                 # noqa: E402
+from starlib.study.trainings import recipes as R                        # noqa: E402
+from starlib.study.tables.entries import table_rows, trained_entry   # noqa: E402
+from starlib.study.tables.floors import floor_entry                  # noqa: E402
+from starlib.study.setup.profile import load_profile                # noqa: E402
+from starlib.study.setup.workspace import Workspace                 # noqa: E402
 from starlib.util.provenance import write_results_csv         # noqa: E402
 
 

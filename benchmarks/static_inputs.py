@@ -30,9 +30,9 @@ from starlib.evaluation.baselines import bicubic_upscale               # noqa: E
 from starlib.infer.runner import STARMethod                            # noqa: E402
 from starlib.metrics import psnr                                       # noqa: E402
 from starlib.models import load_checkpoint                             # noqa: E402
-from starlib.study.plans import run_name                              # noqa: E402
-from starlib.study.recipes import Training                            # noqa: E402
-from starlib.study.workspace import Workspace                          # noqa: E402
+from starlib.study.trainings.plans import run_name                              # noqa: E402
+from starlib.study.trainings.recipes import Training                            # noqa: E402
+from starlib.study.setup.workspace import Workspace                          # noqa: E402
 from starlib.util.provenance import write_results_csv                  # noqa: E402
 
 OBJECTIVES = ("STAR", "STAR-ST", "STAR-T_LR")

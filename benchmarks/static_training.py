@@ -29,10 +29,10 @@ from starlib.data import load_window, ucf101_dvf                       # noqa: E
 from starlib.data.samples import FrameStack                            # noqa: E402
 from starlib.evaluation.stats import gain_by_reference_level, paired_difference  # noqa: E402
 from starlib.metrics import psnr                                       # noqa: E402
-from starlib.study.entries import trained_entry                        # noqa: E402
-from starlib.study.floors import floor_entry                           # noqa: E402
-from starlib.study.recipes import Training, test_benchmarks            # noqa: E402
-from starlib.study.workspace import Workspace                          # noqa: E402
+from starlib.study.tables.entries import trained_entry                        # noqa: E402
+from starlib.study.tables.floors import floor_entry                           # noqa: E402
+from starlib.study.trainings.recipes import Training, test_benchmarks            # noqa: E402
+from starlib.study.setup.workspace import Workspace                          # noqa: E402
 from starlib.util.provenance import write_results_csv                  # noqa: E402
 
 OBJECTIVE = "STAR-T_LR"

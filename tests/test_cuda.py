@@ -15,7 +15,7 @@ from starlib.data.images import read_rgb
 from starlib.data.sources import toflow_frames
 from starlib.infer.enhance import DEMO_ST, Settings, enhance_frames, load_for_mode
 from starlib.models import STARnet
-from starlib.study.profile import load_profile
+from starlib.study.setup.profile import load_profile
 from starlib.train import TrainConfig, train
 from starlib.util.hardware import tf32_arithmetic
 

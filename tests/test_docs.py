@@ -135,7 +135,7 @@ def test_readme_status_tally_matches_claims_csv():
     """The README's verdict counts are those of ``results/cpu/claims.csv`` (one home: the CSV)."""
     import pandas as pd
 
-    from starlib.study.report import SUMMARY_ORDER
+    from starlib.study.report.report import SUMMARY_ORDER
 
     claims = pd.read_csv(REPO_ROOT / "results" / "cpu" / "claims.csv")
     verdict = claims.groupby("claim")["verdict"].agg(lambda v: next(k for k in SUMMARY_ORDER if (v == k).any()))

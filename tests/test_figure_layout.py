@@ -1,6 +1,6 @@
 """Every figure function draws without clipped or overlapping text (fit for a paper): each is rendered with
 small synthetic data shaped like the study's (titles as long as the notebooks'), and every drawn text's window
-extent is compared with the canvas and with the other texts (starlib.study.figures.text_layout_problems)."""
+extent is compared with the canvas and with the other texts (starlib.study.tables.figures.text_layout_problems)."""
 
 import matplotlib
 
@@ -12,7 +12,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from starlib.data.samples import FrameStack  # noqa: E402
-from starlib.study import figures as F  # noqa: E402
+from starlib.study.tables import figures as F  # noqa: E402
 from starlib.util.paths import REPO_ROOT  # noqa: E402
 
 RNG = np.random.default_rng(0)
@@ -76,7 +76,7 @@ def test_gain_by_item_fits(outputs):
 
 
 def claims_figure():
-    from starlib.study.claims import claims_figure
+    from starlib.study.tables.claims import claims_figure
 
     claims = pd.read_csv(REPO_ROOT / "results" / "cpu" / "claims.csv")
     return claims_figure(claims, "Paper claims at profile cpu, by effect size")

@@ -21,7 +21,7 @@ def test_cpu_bf16_is_native_only_with_avx512(monkeypatch, capability, native):
 
 
 def test_devices_resolve_once_with_clear_errors():
-    from starlib.study.workspace import Workspace
+    from starlib.study.setup.workspace import Workspace
     from starlib.util.hardware import DeviceUnavailable, describe_device, resolve_device
 
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")

@@ -13,7 +13,7 @@ from starlib.data import middlebury_other
 from starlib.evaluation.baselines import frame_average
 from starlib.evaluation.score_cache import ScoreCache
 from starlib.evaluation.score_file import CHECK, read_scores, row_check, scores_text, write_scores
-from starlib.study.shipped_scores import SeedCheck, read_manifest
+from starlib.study.setup.shipped_scores import SeedCheck, read_manifest
 from starlib.util.damaged import DamagedFileError
 from starlib.util.paths import REPO_ROOT
 
@@ -136,7 +136,7 @@ def test_a_written_file_carries_a_check_on_every_row(tmp_path):
 
 
 def test_ship_refuses_a_damaged_cache(tmp_path):
-    from starlib.study.shipping import _scores_to_ship
+    from starlib.study.trainings.shipping import _scores_to_ship
 
     source = sorted(SHIPPED.glob("STAR-S-*.csv"))[0]
     header, *rows = source.read_text().splitlines()
@@ -173,8 +173,8 @@ def test_a_damaged_notebook_times_file_is_kept_aside(tmp_path, capsys):
 
 @pytest.mark.parametrize("damage", [b"\x00\xff\xfe" * 40 + b"\n\"cut in a quoted field", b""])
 def test_a_damaged_results_table_is_one_line_naming_it(tmp_path, damage):
-    from starlib.study.claims import evaluate_claims
-    from starlib.study.render import render_all
+    from starlib.study.tables.claims import evaluate_claims
+    from starlib.study.tables.render import render_all
 
     source = REPO_ROOT / "results" / "cpu"
     for name in ("table8.csv", "table8_items.csv"):

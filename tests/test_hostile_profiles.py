@@ -18,7 +18,7 @@ import typing
 import pytest
 
 from starlib.models import STARConfig
-from starlib.study.profile import (MAX_FORWARD_PIXELS, PROFILE_DIR, SECTIONS, Profile, Schedule, TrainSettings,
+from starlib.study.setup.profile import (MAX_FORWARD_PIXELS, PROFILE_DIR, SECTIONS, Profile, Schedule, TrainSettings,
                                    check_profile_name, load_profile, parse_profile)
 from starlib.train import TrainConfig
 from starlib.util.config import ConfigError, number_range
@@ -134,7 +134,7 @@ EVIL = ["../../x", "../../../../rt/evil", "/etc/passwd", "smoke/../cpu", "", "."
 
 @pytest.mark.parametrize("name", EVIL)
 def test_a_profile_name_that_is_a_path_is_refused_everywhere(name, tmp_path):
-    from starlib.study.workspace import Workspace
+    from starlib.study.setup.workspace import Workspace
 
     for call in (lambda: check_profile_name(name), lambda: load_profile(name),
                  lambda: parse_profile(name, smoke()),
@@ -175,9 +175,9 @@ def test_papermill_with_a_profile_path_creates_nothing(tmp_path):
 def test_whole_frames_of_several_sizes_in_one_batch_are_refused_before_training(tmp_path):
     """patch = 0 (whole frames, as the authors) with a batch of 2 on the embedded clips, whose frames come in
     several sizes, used to end in torch.stack's traceback at the first step."""
-    from starlib.study.recipes import Training
-    from starlib.study.training_runs import train_run
-    from starlib.study.workspace import Workspace
+    from starlib.study.trainings.recipes import Training
+    from starlib.study.trainings.training_runs import train_run
+    from starlib.study.setup.workspace import Workspace
 
     data = smoke()
     data["train"].update(patch=0, batch_size=2)

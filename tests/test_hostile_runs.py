@@ -25,7 +25,7 @@ from starlib.evaluation.scoring import NIQE_OK, NIQE_TOO_SMALL, NIQE_UNDEFINED, 
 from starlib.evaluation.stats import summarize
 from starlib.models import CheckpointError, STARConfig, STARnet, load_checkpoint, read_checkpoint, save_checkpoint
 from starlib.util.config import ConfigError
-from starlib.study.entries import Entry, table_rows
+from starlib.study.tables.entries import Entry, table_rows
 from starlib.train import TrainConfig, train
 from starlib.train.trainer import (BROKEN_STATE_NAME, LOCK_NAME, PREV_STATE_NAME, RunLocked, TrainingStateError,
                                    run_id, run_lock)

@@ -11,12 +11,12 @@ import subprocess
 
 import pytest
 
-from starlib.study import training_runs
-from starlib.study.plans import run_name, stages
-from starlib.study.recipes import Training
-from starlib.study.training_runs import check_training_allowed
-from starlib.study.shipped_runs import TrainingNotAllowed, expected_seconds, shipped_run_names
-from starlib.study.workspace import Workspace
+from starlib.study.trainings import training_runs
+from starlib.study.trainings.plans import run_name, stages
+from starlib.study.trainings.recipes import Training
+from starlib.study.trainings.training_runs import check_training_allowed
+from starlib.study.trainings.shipped_runs import TrainingNotAllowed, expected_seconds, shipped_run_names
+from starlib.study.setup.workspace import Workspace
 from starlib.util.paths import REPO_ROOT, SHIPPED_RUNS_DIR
 
 REAL = SHIPPED_RUNS_DIR / "cpu"

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from starlib.models import load_checkpoint
-from starlib.study import plans as P
-from starlib.study import training_runs as TR
-from starlib.study.inventory import study_runs, study_trainings
+from starlib.study.trainings import plans as P
+from starlib.study.trainings import training_runs as TR
+from starlib.study.trainings.inventory import study_runs, study_trainings
 from starlib.study.pipeline import train_all, train_command
-from starlib.study.workspace import Workspace
+from starlib.study.setup.workspace import Workspace
 
 
 def test_the_pipeline_builds_one_torchrun_command_for_n_gpus():

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 import starlib
-from starlib.study.workspace import Workspace
+from starlib.study.setup.workspace import Workspace
 from starlib.util.paths import REPO_ROOT
 
 PACKAGE = Path(starlib.__file__).resolve().parent

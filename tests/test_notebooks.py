@@ -72,7 +72,7 @@ def test_claims_notebook_judged_every_claim(shared_dirs: Path):
     (no VGG19 weights here), and every table of the paper was regenerated."""
     import pandas as pd
 
-    from starlib.study.claims import VERDICTS
+    from starlib.study.tables.claims import VERDICTS
 
     out = shared_dirs / "results" / "smoke"
     if not (out / "claims.csv").is_file():
@@ -90,9 +90,9 @@ def test_claims_notebook_judged_every_claim(shared_dirs: Path):
 def test_the_inventory_names_every_run_the_notebooks_trained(shared_dirs: Path):
     """`python -m starlib train --all` (what torchrun runs for GPUS=N) trains exactly the runs the notebooks
     need: after the smoke notebooks, every finished run is in the inventory and every inventory run exists."""
-    from starlib.study.inventory import study_runs
-    from starlib.study.scaling_runs import scaling_runs
-    from starlib.study.workspace import Workspace
+    from starlib.study.trainings.inventory import study_runs
+    from starlib.study.trainings.scaling_runs import scaling_runs
+    from starlib.study.setup.workspace import Workspace
 
     runs = shared_dirs / "runs" / "smoke"
     if not runs.is_dir():

@@ -49,8 +49,8 @@ def test_a_changed_or_missing_package_file_is_refused(monkeypatch):
 
 
 def test_the_switch_adds_windows_under_a_new_tag_only_when_on(bikes, monkeypatch):
-    from starlib.study.profile import load_profile, parse_profile
-    from starlib.study.recipes import training_split
+    from starlib.study.setup.profile import load_profile, parse_profile
+    from starlib.study.trainings.recipes import training_split
     from starlib.util.config import ConfigError
 
     root, _ = bikes
@@ -64,7 +64,7 @@ def test_the_switch_adds_windows_under_a_new_tag_only_when_on(bikes, monkeypatch
     assert train2[:len(train)] == train and all(w.name.startswith("bikes/") for w in train2[len(train):])
     import tomllib
 
-    from starlib.study.profile import PROFILE_DIR
+    from starlib.study.setup.profile import PROFILE_DIR
 
     whole = tomllib.loads((PROFILE_DIR / "smoke.toml").read_text())
     with pytest.raises(ConfigError, match="packaged_video"):

@@ -8,10 +8,10 @@ import tomllib
 import pytest
 import torch
 
-from starlib.study import recipes as R
-from starlib.study import plans as P
-from starlib.study.profile import PROFILE_DIR, load_profile, parse_profile
-from starlib.study.workspace import Workspace
+from starlib.study.trainings import recipes as R
+from starlib.study.trainings import plans as P
+from starlib.study.setup.profile import PROFILE_DIR, load_profile, parse_profile
+from starlib.study.setup.workspace import Workspace
 from starlib.util.config import ConfigError
 
 
@@ -66,7 +66,7 @@ def _embedded(prof):
 
 
 def test_tables_1_2_use_the_captions_net_s_and_loss_and_say_which_ran(vgg_file, monkeypatch):
-    from starlib.study.catalog import T1, table_catalog
+    from starlib.study.trainings.catalog import T1, table_catalog
     prof = _embedded(load_profile("paper"))
     ws = Workspace.create(prof, progress=False)
     row = table_catalog(ws, 2)["STAR-ST"]
@@ -87,8 +87,8 @@ def test_tables_1_2_use_the_captions_net_s_and_loss_and_say_which_ran(vgg_file, 
 
 
 def test_the_lf_path_trains_and_scores_table3_end_to_end_from_a_weights_file(vgg_file, tmp_path):
-    from starlib.study.catalog import T3
-    from starlib.study.tables_1_6 import table3
+    from starlib.study.trainings.catalog import T3
+    from starlib.study.tables.tables_1_6 import table3
     ws = Workspace.create("smoke", runs_dir=tmp_path / "runs", cache_dir=tmp_path / "cache",
                           results_dir=tmp_path / "results", progress=False)
     entries = {e.label: e for e in table3(ws)}
@@ -123,7 +123,7 @@ def test_the_paper_profile_scores_the_vimeo90k_triplet_test_list(tmp_path):
 def test_table5_reads_the_septuplet_folder_not_the_triplet_one(tmp_path):
     import numpy as np
     from PIL import Image
-    from starlib.study.tables_1_6 import septuplet_windows
+    from starlib.study.tables.tables_1_6 import septuplet_windows
     root = tmp_path / "vimeo_septuplet"
     names = ["00001/0001", "00003/0010"]
     for name in names:

@@ -10,12 +10,12 @@ from starlib.data.samples import flow_pair
 from starlib.flow import FlowCache
 from starlib.data.precompute import FlowJob, precompute, unique_jobs
 from starlib.infer.runner import input_geometry
-from starlib.study.inventory import study_runs
-from starlib.study.prepare import study_flow_jobs
-from starlib.study import recipes
-from starlib.study.plans import run_configs
-from starlib.study.recipes import training_split
-from starlib.study.workspace import Workspace
+from starlib.study.trainings.inventory import study_runs
+from starlib.study.trainings.prepare import study_flow_jobs
+from starlib.study.trainings import recipes
+from starlib.study.trainings.plans import run_configs
+from starlib.study.trainings.recipes import training_split
+from starlib.study.setup.workspace import Workspace
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 
 from starlib.paper.objectives import FINETUNES, OBJECTIVES
 from starlib.study.pipeline import plan
-from starlib.study.profile import PROFILE_DIR, available_profiles, load_profile, parse_profile
+from starlib.study.setup.profile import PROFILE_DIR, available_profiles, load_profile, parse_profile
 
 
 @pytest.mark.parametrize("name", available_profiles())
@@ -63,7 +63,7 @@ def test_the_training_notebook_runs_once_per_objective():
 
 
 def test_the_validation_split_is_carved_out_of_the_training_data():
-    from starlib.study.recipes import training_split
+    from starlib.study.trainings.recipes import training_split
 
     prof = load_profile("cpu")
     train, val, tag = training_split(prof)

@@ -200,7 +200,7 @@ def test_basicvsr_refuses_frames_too_small_for_spynet():
 
 def test_no_claim_names_a_published_row():
     from starlib.evaluation.published import published_cascades
-    from starlib.study.claims import CLAIMS
+    from starlib.study.tables.claims import CLAIMS
     labels = set(published_cascades(lambda a, b: None)) | {"BasicVSR", "RIFE"}
     assert not [c.id for c in CLAIMS if {c.better, c.worse} & labels or "BasicVSR" in c.better + c.worse
                 or "RIFE" in c.better + c.worse]
@@ -236,10 +236,10 @@ def test_table10_scores_a_published_rife_row_only_when_the_profile_asks(tmp_path
     import dataclasses
     from starlib.data import ucf101_dvf
     from starlib.evaluation.published import PUBLISHED_LABEL
-    from starlib.study.entries import Entry
-    from starlib.study.profile import load_profile
-    from starlib.study.tables_7_10 import PUBLISHED, Comparisons
-    from starlib.study.workspace import Workspace
+    from starlib.study.tables.entries import Entry
+    from starlib.study.setup.profile import load_profile
+    from starlib.study.tables.tables_7_10 import PUBLISHED, Comparisons
+    from starlib.study.setup.workspace import Workspace
     smoke = load_profile("smoke")
     assert not smoke.tables.published_rows and not load_profile("cpu").tables.published_rows
     monkeypatch.setattr(Comparisons, "_trained", lambda self, table, label, *a, **k: Entry(label, None, status="not run"))
@@ -259,8 +259,8 @@ def test_table10_scores_a_published_rife_row_only_when_the_profile_asks(tmp_path
 def test_table_zsm_builds_the_published_cascade_on_request_only():
     from starlib.evaluation.cascades import SpaceThenTime
     from starlib.evaluation.published import PUBLISHED_LABEL
-    from starlib.study.table_zsm import Z, build_methods
-    from starlib.study.workspace import Workspace
+    from starlib.study.tables.table_zsm import Z, build_methods
+    from starlib.study.setup.workspace import Workspace
     ws = Workspace.create("smoke", progress=False, device="cpu")
     assert Z.BASICVSR_RIFE not in Z.ALL                   # the default rows stay those of the study
     (row,) = build_methods(ws, [Z.BASICVSR_RIFE])

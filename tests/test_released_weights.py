@@ -17,11 +17,12 @@ from helpers import tiny_config
 from starlib.data.sources import Window
 from starlib.models import STARConfig, STARnet
 from starlib.models.official import VARIANTS, WEIGHTS_LABEL
-from starlib.study import entries, released, table_zsm
-from starlib.study.entries import table_rows, trained_entry
-from starlib.study.profile import PROFILE_DIR, parse_profile
-from starlib.study.recipes import Training
-from starlib.study.workspace import Workspace
+from starlib.study.trainings import released
+from starlib.study.tables import entries, table_zsm
+from starlib.study.tables.entries import table_rows, trained_entry
+from starlib.study.setup.profile import PROFILE_DIR, parse_profile
+from starlib.study.trainings.recipes import Training
+from starlib.study.setup.workspace import Workspace
 from starlib.util.config import ConfigError
 from test_import_official import authors_name
 

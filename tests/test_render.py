@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from starlib.study.entries import Entry, reported_entry, write_table
-from starlib.study.render import LATEX_PACKAGES, interval_digits, latex_text, render_all
-from starlib.study.workspace import Workspace
+from starlib.study.tables.entries import Entry, reported_entry, write_table
+from starlib.study.tables.render import LATEX_PACKAGES, interval_digits, latex_text, render_all
+from starlib.study.setup.workspace import Workspace
 
 PROV = {"profile": "smoke", "seed": 1, "git_commit": "abc123-dirty", "data": "d_1 & 50%", "n_items": 0,
         "wall_time_s": 0.0, "created_utc": "now", "torch_version": "t", "device": "cpu"}

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from starlib.study import report
+from starlib.study.report import report
 
 
 def test_training_table_renders_rows_from_summaries(tmp_path):

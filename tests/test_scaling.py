@@ -1,4 +1,4 @@
-"""Claims against compute (starlib.study.scaling): budgets scale every step count, k = 1 is the profile itself,
+"""Claims against compute (starlib.study.tables.scaling): budgets scale every step count, k = 1 is the profile itself,
 trends by weighted least squares, the per-budget folders collected with their own commits."""
 
 import dataclasses
@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from starlib.study import scaling as S
-from starlib.study import scaling_runs as SR
-from starlib.study.profile import load_profile, parse_profile
-from starlib.study.plans import run_configs, run_name, stages
-from starlib.study.workspace import Workspace
+from starlib.study.tables import scaling as S
+from starlib.study.trainings import scaling_runs as SR
+from starlib.study.setup.profile import load_profile, parse_profile
+from starlib.study.trainings.plans import run_configs, run_name, stages
+from starlib.study.setup.workspace import Workspace
 from starlib.util.config import ConfigError
 
 
@@ -60,7 +60,7 @@ def test_a_profile_that_loads_a_stage_from_a_file_is_refused(ws, tmp_path):
 def test_scaling_section_is_validated():
     import tomllib
 
-    from starlib.study.profile import PROFILE_DIR
+    from starlib.study.setup.profile import PROFILE_DIR
 
     smoke = tomllib.loads((PROFILE_DIR / "smoke.toml").read_text())     # a whole profile, its [scaling] replaced
     for bad in ({"central": []}, {"central": [1, 1]}, {"ablations": [0]}, {"central": ["x"]}, {"other": [1]},
@@ -167,7 +167,7 @@ def test_the_video_group_is_the_central_group_with_more_video(ws):
 def test_the_figure_has_a_panel_per_psnr_claim_and_per_validated_row(ws):
     import matplotlib
     matplotlib.use("Agg")
-    from starlib.study.scaling_figure import scaling_figure, trend_markdown
+    from starlib.study.tables.scaling_figure import scaling_figure, trend_markdown
 
     for k, margin in ((0.5, -0.4), (1, -0.2), (2, 0.0)):
         _budget_claims(ws, k, margin, "abc")

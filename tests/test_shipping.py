@@ -7,9 +7,9 @@ import pytest
 
 from starlib.__main__ import main
 from starlib.models import STARnet, save_checkpoint
-from starlib.study import shipping
-from starlib.study.training_runs import install_shipped
-from starlib.study.workspace import Workspace
+from starlib.study.trainings import shipping
+from starlib.study.trainings.training_runs import install_shipped
+from starlib.study.setup.workspace import Workspace
 
 from helpers import tiny_config
 
@@ -136,7 +136,7 @@ def test_ship_carries_the_scores_notebook_13_reads_and_a_fresh_cache_is_seeded_f
     scoring again, but only while its run has the shipped weights."""
     import pandas as pd
     from starlib.data import middlebury_other
-    from starlib.study.shipped_scores import MANIFEST, read_manifest
+    from starlib.study.setup.shipped_scores import MANIFEST, read_manifest
     ws, wanted = finished
     scores = ws.cache / "scores"
     name = wanted[0][1]
@@ -158,7 +158,7 @@ def test_ship_carries_the_scores_notebook_13_reads_and_a_fresh_cache_is_seeded_f
         raise AssertionError("a shipped key must not be scored again")
 
     monkeypatch = pytest.MonkeyPatch()
-    monkeypatch.setattr("starlib.study.workspace.SHIPPED_RUNS_DIR", dest)
+    monkeypatch.setattr("starlib.study.setup.workspace.SHIPPED_RUNS_DIR", dest)
     try:
         fresh = Workspace.create("smoke", runs_dir=tmp_path / "fresh", cache_dir=tmp_path / "fresh-cache")
         assert install_shipped(fresh, name, shipped_dir=dest)

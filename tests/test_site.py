@@ -8,7 +8,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from starlib.study.site import build_site
+from starlib.study.report.site import build_site
 from starlib.util.paths import REPO_ROOT
 
 

@@ -9,11 +9,11 @@ import torch
 
 from starlib.models import STARConfig, STARnet, save_checkpoint
 from starlib.models.checkpoint import CheckpointError
-from starlib.study import recipes as R
-from starlib.study import plans as P
-from starlib.study import training_runs as TR
-from starlib.study.profile import load_profile, parse_profile
-from starlib.study.workspace import Workspace
+from starlib.study.trainings import recipes as R
+from starlib.study.trainings import plans as P
+from starlib.study.trainings import training_runs as TR
+from starlib.study.setup.profile import load_profile, parse_profile
+from starlib.study.setup.workspace import Workspace
 from starlib.train import TrainConfig
 from starlib.train.init import initialise
 from starlib.train.losses import LossWeights, STARLoss
@@ -176,7 +176,7 @@ def test_the_unet_alone_learns_to_refine_towards_the_fr_targets():
 
 def test_stage_files_in_a_profile_must_exist_and_init_fields_belong_to_the_recipes(tmp_path):
     import tomllib
-    from starlib.study.profile import PROFILE_DIR
+    from starlib.study.setup.profile import PROFILE_DIR
     data = tomllib.loads((PROFILE_DIR / "smoke.toml").read_text())
     data["stages"]["net_s_file"] = "weights/absent_rbpn.pth"
     with pytest.raises(ConfigError, match=r"\[stages\] net_s_file = 'weights/absent_rbpn.pth'.*does not exist"):
@@ -198,7 +198,7 @@ def test_stage_files_in_a_profile_must_exist_and_init_fields_belong_to_the_recip
 
 def test_every_shipped_profile_resolves_the_chain_of_every_objective():
     from starlib.paper.objectives import OBJECTIVES
-    from starlib.study.profile import available_profiles
+    from starlib.study.setup.profile import available_profiles
     for name in available_profiles():
         prof = load_profile(name)
         if prof.data.train_data == "vimeo90k" and not prof.data.vimeo_root:

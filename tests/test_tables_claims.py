@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from starlib.evaluation.baselines import bicubic_upscale, flow_interpolate, frame_average, occlusion_mask
-from starlib.study.claims import MIN_EFFECT, Claim, evaluate_claims, verdict
+from starlib.study.tables.claims import MIN_EFFECT, Claim, evaluate_claims, verdict
 from starlib.data import load_window, middlebury_other
 from starlib.data.samples import FrameStack
 from starlib.flow import compute_flow
@@ -14,12 +14,12 @@ from starlib.evaluation.cascades import LRFramesAsInput, SpaceThenTime, TimeThen
 from starlib.metrics import psnr
 from starlib.models import STARConfig, STARnet
 from starlib.models.star import component_parameter_counts, count_parameters
-from starlib.study.profile import load_profile
+from starlib.study.setup.profile import load_profile
 from starlib.evaluation.score_cache import ScoreCache
-from starlib.study.entries import Entry, table_rows, write_table
-from starlib.study.floors import FLOOR
-from starlib.study.render import render_all
-from starlib.study.workspace import Workspace
+from starlib.study.tables.entries import Entry, table_rows, write_table
+from starlib.study.tables.floors import FLOOR
+from starlib.study.tables.render import render_all
+from starlib.study.setup.workspace import Workspace
 from starlib.train.losses import STARLoss
 
 

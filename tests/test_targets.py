@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from starlib.study.targets import ABOVE, NO_WORSE, Target, evaluate_targets, tally, targets_markdown
+from starlib.study.tables.targets import ABOVE, NO_WORSE, Target, evaluate_targets, tally, targets_markdown
 
 
 def _items(method: str, values, output: str = "sr_t", dataset: str = "ucf101") -> pd.DataFrame:
@@ -66,7 +66,7 @@ def test_the_ablation_target_reads_the_claims_where_the_paper_differs(results):
 
 
 def test_every_target_has_its_own_id_and_undefined_intervals_are_not_failures(results):
-    from starlib.study.targets import TARGETS
+    from starlib.study.tables.targets import TARGETS
 
     ids = [t.id for t in TARGETS]
     assert len(ids) == len(set(ids)), ids

@@ -32,8 +32,8 @@ from starlib.evaluation.baselines import bicubic_and_average
 from starlib.evaluation.zsm import (BicubicPairs, WithKeyFrames, assemble_window, pair_outputs, score_clip)
 from starlib.metrics import psnr_y
 from starlib.metrics.y_float import psnr_y_float, rgb_to_y_float, ssim_y_float
-from starlib.study.profile import parse_profile
-from starlib.study.table_zsm import (FLOOR, MD_END, MD_START, REPORTED_BY, merge_into_tables_md, reported_zsm,
+from starlib.study.setup.profile import parse_profile
+from starlib.study.tables.table_zsm import (FLOOR, MD_END, MD_START, REPORTED_BY, merge_into_tables_md, reported_zsm,
                                      summarize_zsm)
 
 # ----------------------------------------------------------------------------- Y metrics vs BasicSR
@@ -384,8 +384,8 @@ def test_command_scores_a_checkpoint_on_a_vid4_folder(tmp_path, capsys):
 
 
 def test_vid4_is_scored_once_per_lr_method_and_only_matlab_lr_is_called_vid4(tmp_path):
-    from starlib.study.profile import ZSMSettings
-    from starlib.study.table_zsm import ZSMMethod, score_methods, zsm_datasets
+    from starlib.study.setup.profile import ZSMSettings
+    from starlib.study.tables.table_zsm import ZSMMethod, score_methods, zsm_datasets
 
     _write(tmp_path / "Vid4" / "GT" / "walk", _frames(7, 64, 64))
     settings = ZSMSettings(vid4_root=str(tmp_path / "Vid4"), vid4_lr_methods=("matlab", "pil"))

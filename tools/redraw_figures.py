@@ -26,10 +26,10 @@ import pandas as pd  # noqa: E402
 
 from starlib.paper.objectives import OBJECTIVES, objective  # noqa: E402
 from starlib.paper.outputs import INTERPOLATED  # noqa: E402
-from starlib.study.claims import claims_figure  # noqa: E402
-from starlib.study.figures import gain_by_item, stamp, text_layout_problems  # noqa: E402
-from starlib.study.floors import FLOOR  # noqa: E402
-from starlib.study.training import result_name  # noqa: E402
+from starlib.study.tables.claims import claims_figure  # noqa: E402
+from starlib.study.tables.figures import gain_by_item, stamp, text_layout_problems  # noqa: E402
+from starlib.study.tables.floors import FLOOR  # noqa: E402
+from starlib.study.tables.objective_rows import result_name  # noqa: E402
 from starlib.util.paths import REPO_ROOT  # noqa: E402
 from starlib.util.provenance import git_commit  # noqa: E402
 

@@ -33,7 +33,7 @@ class ScoreCache:
                  may_seed: Callable[[str], bool] | None = None) -> None:
         """``shipped``: a folder of score files shipped in git (``checkpoints/<profile>/scores/``); a key missing
         from ``root`` is first copied from there when ``may_seed(file name)`` says the shipped file scores the
-        same method (:class:`starlib.study.shipped_scores.SeedCheck`: the same weights), so a fresh clone does
+        same method (:class:`starlib.study.setup.shipped_scores.SeedCheck`: the same weights), so a fresh clone does
         not recompute what the study scored."""
         self.root = Path(root)
         self.shipped = Path(shipped) if shipped is not None else None

@@ -1,7 +1,7 @@
 """FLOPs of STARnet forwards and training steps, counted on the meta device (nothing is computed).
 
 The one home of the count the benchmark reports (``benchmarks/bench.py``) and the scaling study's training
-compute (``starlib.study.scaling``): ``torch.utils.flop_counter.FlopCounterMode``, a multiply-add = 2 FLOPs.
+compute (``starlib.study.tables.scaling``): ``torch.utils.flop_counter.FlopCounterMode``, a multiply-add = 2 FLOPs.
 """
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ OBJECTIVES: dict[str, Objective] = {o.name: o for o in (
 FINETUNES: tuple[str, ...] = tuple(n for n, o in OBJECTIVES.items() if o.is_finetune)
 
 #: Training stages that are not objectives of the paper (never scored, never in a table): the
-#: flow-refinement U-Net pretrained alone, stage (b) of the staged recipe (``starlib.study.recipes``).
+#: flow-refinement U-Net pretrained alone, stage (b) of the staged recipe (``starlib.study.trainings.recipes``).
 PRETRAINING: dict[str, Objective] = {o.name: o for o in (
     Objective("FR", (), (), description="The flow-refinement U-Net trained alone on the FR ground-truth flows "
                                         "(eq. 15, flows through the true middle frame): the authors load such a "

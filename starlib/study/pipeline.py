@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from starlib.paper.objectives import OBJECTIVES
-from starlib.study.profile import available_profiles
-from starlib.study.report import TIMES_FILE
+from starlib.study.setup.profile import available_profiles
+from starlib.study.report.report import TIMES_FILE
 from starlib.util.paths import REPO_ROOT
 from starlib.util.progress import text_progress
 
@@ -182,9 +182,9 @@ def fetch_data(log: Callable[..., None] = print) -> None:
 
 def prepare(profile: str, workers: int = 0, log: Callable[..., None] = print) -> None:
     """Compute every flow the study needs into the repository's cache on ``workers`` processes, before the
-    trainings and notebooks read them (:func:`starlib.study.prepare.prepare_flows`)."""
-    from starlib.study.prepare import prepare_flows
-    from starlib.study.workspace import Workspace
+    trainings and notebooks read them (:func:`starlib.study.trainings.prepare.prepare_flows`)."""
+    from starlib.study.trainings.prepare import prepare_flows
+    from starlib.study.setup.workspace import Workspace
 
     computed, found = prepare_flows(Workspace.create(profile, device="cpu", progress=False), workers)
     log(f"[{profile}] flows: {computed} computed, {found} already cached")

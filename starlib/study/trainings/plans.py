@@ -1,6 +1,6 @@
 """A plan per training: its run name, its network and training configs, its objective record and the plans of
 the runs it starts from, computed once from the recipes and then read by training (:mod:`starlib.study.
-training_runs`), scoring (:mod:`starlib.study.entries`), the inventory, flows and shipping. Nothing is loaded or
+training_runs`), scoring (:mod:`starlib.study.tables.entries`), the inventory, flows and shipping. Nothing is loaded or
 trained here."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from starlib.models import STARConfig
 from starlib.paper.objectives import Objective
-from starlib.study.recipes import Training, fr_stage, model_config, net_s_stage, train_config, training_split
-from starlib.study.workspace import Workspace
+from starlib.study.trainings.recipes import Training, fr_stage, model_config, net_s_stage, train_config, training_split
+from starlib.study.setup.workspace import Workspace
 from starlib.train import TrainConfig, run_id
 
 

@@ -20,10 +20,10 @@ from starlib.evaluation.methods import ground_truth
 from starlib.infer.runner import STARMethod
 from starlib.models import STARnet
 from starlib.paper.objectives import Objective
-from starlib.study.plans import Plan, plan
-from starlib.study.recipes import Training, training_split
-from starlib.study.shipped_runs import refusal, shipped_run_names
-from starlib.study.workspace import Workspace
+from starlib.study.trainings.plans import Plan, plan
+from starlib.study.trainings.recipes import Training, training_split
+from starlib.study.trainings.shipped_runs import refusal, shipped_run_names
+from starlib.study.setup.workspace import Workspace
 from starlib.train import RunResult, train
 from starlib.util.config import ConfigError
 from starlib.util.paths import SHIPPED_RUNS_DIR
@@ -108,7 +108,7 @@ def runs_to_train(p: Plan, finished: Callable[[str], bool]) -> list[Plan]:
 
 
 def check_training_allowed(ws: Workspace, what: Training) -> None:
-    """Refuse (:class:`starlib.study.shipped_runs.TrainingNotAllowed`) to train a run the profile ships whose
+    """Refuse (:class:`starlib.study.trainings.shipped_runs.TrainingNotAllowed`) to train a run the profile ships whose
     files are missing, unless the workspace allows training; runs nobody ships train as before."""
     _check_plan_allowed(ws, plan(ws, what))
 

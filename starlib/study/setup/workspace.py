@@ -18,8 +18,8 @@ import torch
 
 from starlib.evaluation.score_cache import ScoreCache
 from starlib.flow import FlowCache
-from starlib.study.profile import Profile, load_profile
-from starlib.study.shipped_scores import SeedCheck
+from starlib.study.setup.profile import Profile, load_profile
+from starlib.study.setup.shipped_scores import SeedCheck
 from starlib.train import TrainConfig
 from starlib.util.env import shipped_scores_enabled
 from starlib.util.hardware import resolve_device
@@ -46,7 +46,7 @@ class Workspace:
     progress: bool = True
     device: torch.device = torch.device("cpu")   # where training, scoring and figures run (resolved once)
     allow_training: bool = False  # train a run the profile ships whose files are missing (else refused, saying
-                                  # what and how long: starlib.study.shipped_runs); other runs train either way
+                                  # what and how long: starlib.study.trainings.shipped_runs); other runs train either way
     shipped_scores: bool = True   # seed the score cache from the shipped scores ($STARLIB_SHIPPED_SCORES, read
                                   # by create)
 
@@ -79,7 +79,7 @@ class Workspace:
     @cached_property
     def scores(self) -> ScoreCache:
         """The score cache, seeded from the scores shipped in git for runs whose weights are the shipped ones
-        (:mod:`starlib.study.shipped_scores`), unless ``shipped_scores`` is off (``STARLIB_SHIPPED_SCORES=0``)."""
+        (:mod:`starlib.study.setup.shipped_scores`), unless ``shipped_scores`` is off (``STARLIB_SHIPPED_SCORES=0``)."""
         if not self.shipped_scores:
             return ScoreCache(self.cache / "scores")
         shipped = SHIPPED_RUNS_DIR / self.profile.name / SHIPPED_SCORES

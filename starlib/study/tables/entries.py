@@ -28,11 +28,11 @@ from starlib.evaluation.stats import paired_difference, summarize
 from starlib.infer.runner import STARMethod
 from starlib.models.star import count_parameters
 from starlib.paper.reference import paper_results
-from starlib.study.plans import describe, plan
-from starlib.study.recipes import Training
-from starlib.study.released import released_run
-from starlib.study.training_runs import train_plan
-from starlib.study.workspace import Workspace
+from starlib.study.trainings.plans import describe, plan
+from starlib.study.trainings.recipes import Training
+from starlib.study.trainings.released import released_run
+from starlib.study.trainings.training_runs import train_plan
+from starlib.study.setup.workspace import Workspace
 from starlib.train import RunResult
 from starlib.util.provenance import write_results_csv
 
@@ -104,7 +104,7 @@ def trained_entry(ws: Workspace, label: str, what: Training, benchmarks: Benchma
     :class:`starlib.evaluation.cascades.LRFramesAsInput`); its ``key_suffix`` names it in the score cache.
     ``released``: the row scores the objective's own network, so the authors' file the profile names under
     ``[released]`` for ``what.objective`` stands in for the training when there is one
-    (:mod:`starlib.study.released`; the row's note and ``setup`` then say so)."""
+    (:mod:`starlib.study.trainings.released`; the row's note and ``setup`` then say so)."""
     authors = released_run(ws, what.objective) if released else None
     planned = plan(ws, what) if authors is None else None      # computed once: the run and its setup
     run = authors.run if authors else train_plan(ws, planned)

@@ -1,4 +1,4 @@
-"""The runs of the scaling study (issue 25, :mod:`starlib.study.scaling` scores them): a budget multiplier k
+"""The runs of the scaling study (issue 25, :mod:`starlib.study.tables.scaling` scores them): a budget multiplier k
 scales every step count of the chains a claim group needs, so each budget is a profile of its own whose runs
 are ordinary runs of the profile's runs folder (named by their configs, resumable, reused); k = 1 is the
 profile itself. Here: the scaled profiles and workspaces, the rows each group needs (from the catalog), their
@@ -15,18 +15,18 @@ from typing import Any
 import pandas as pd
 
 from starlib.models.flops import count_train_flops
-from starlib.study.catalog import T7, table_catalog
-from starlib.study.plans import plan, run_configs
-from starlib.study.profile import Profile
-from starlib.study.recipes import Training
-from starlib.study.workspace import Workspace
+from starlib.study.trainings.catalog import T7, table_catalog
+from starlib.study.trainings.plans import plan, run_configs
+from starlib.study.setup.profile import Profile
+from starlib.study.trainings.recipes import Training
+from starlib.study.setup.workspace import Workspace
 from starlib.train import TrainConfig
 from starlib.util.atomic import atomic_write_text
 from starlib.util.config import ConfigError
 from starlib.util.paths import SHIPPED_RUNS_DIR
 
 GROUPS = ("central", "ablations", "video")
-#: Rows of the restricted tables (the floor is always there; :mod:`starlib.study.scaling` scores them).
+#: Rows of the restricted tables (the floor is always there; :mod:`starlib.study.tables.scaling` scores them).
 T7_ROWS = (T7.DBPN_FI, T7.RBPN_FI, T7.STAR, T7.STAR_ST)
 T2_ROWS = ("STAR", "STAR-ST")
 GROUP_TABLES = {"central": (7, 2), "ablations": (1, 4, 6)}
@@ -95,7 +95,7 @@ def budget_workspace(ws: Workspace, k: float, group: str = "central") -> Workspa
 
 def row_trainings(ws: Workspace, group: str) -> dict[tuple[int, str], list[Training]]:
     """``(table, row label) -> the trainings behind that row`` (the floor has none) for a group's tables: the
-    catalog's rows (:mod:`starlib.study.catalog`) of the restricted tables."""
+    catalog's rows (:mod:`starlib.study.trainings.catalog`) of the restricted tables."""
     if group_kind(group) == "central":
         rows = [*table_catalog(ws, 7, T7_ROWS).values(), *table_catalog(ws, 2, T2_ROWS).values()]
     else:

@@ -1,7 +1,7 @@
 """No silent training of a run the study ships: when a shipped run's files are missing, say what and refuse.
 
 A profile that ships runs in git (``checkpoints/<profile>/<run>/``: the cpu profile) installs them instead of
-training them (:func:`starlib.study.training_runs.install_shipped`). When a shipped ``model.pt`` is gone (deleted, a
+training them (:func:`starlib.study.trainings.training_runs.install_shipped`). When a shipped ``model.pt`` is gone (deleted, a
 sparse checkout), the notebook would otherwise start hours of training without a word; instead
 :class:`TrainingNotAllowed` names the missing file, the ``git checkout`` that restores it, every run that would be
 trained and the time it is expected to take (from the shipped logs), unless training was allowed: the notebooks'
@@ -16,7 +16,7 @@ import csv
 import statistics
 from pathlib import Path
 
-from starlib.study.shipped_scores import read_manifest, runs_in_key
+from starlib.study.setup.shipped_scores import read_manifest, runs_in_key
 from starlib.util.paths import REPO_ROOT, SHIPPED_RUNS_DIR, SHIPPED_SCORES
 
 

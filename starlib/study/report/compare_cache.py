@@ -30,7 +30,7 @@ import numpy as np
 
 from starlib.data.samples import FrameStack
 from starlib.evaluation.score_cache import score_key
-from starlib.study.shipped_scores import runs_in_key
+from starlib.study.setup.shipped_scores import runs_in_key
 from starlib.util.atomic import DiskFullError, atomic_path, atomic_write_text
 from starlib.util.hashing import array_digest, current_file_sha256
 

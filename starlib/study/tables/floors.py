@@ -1,6 +1,6 @@
 """The non-learned floor every learned row is measured against: bicubic upscaling (S-SR), frame averaging
 (T-SR) and both (ST-SR), on the same items. A claim about a component is testable at a profile only when the
-model carrying the component beats this floor (:mod:`starlib.study.claims`)."""
+model carrying the component beats this floor (:mod:`starlib.study.tables.claims`)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from collections.abc import Mapping, Sequence
 
 from starlib.data.sources import Window
 from starlib.evaluation.baselines import bicubic_and_average
-from starlib.study.catalog import FLOOR
-from starlib.study.entries import Entry, method_entry
-from starlib.study.workspace import Workspace
+from starlib.study.trainings.catalog import FLOOR
+from starlib.study.tables.entries import Entry, method_entry
+from starlib.study.setup.workspace import Workspace
 
 FLOOR_NOTE = "ours only: the non-learned floor"
 

@@ -2,8 +2,8 @@
 the trainings it needs, under a workspace's profile.
 
 The row labels (:class:`T1` ... :class:`T10`) name the paper's rows (the claims refer to them); a row's
-``trainings`` are what the table trains (or reuses) for it, each a :class:`~starlib.study.recipes.Training`
-whose upstream stages :mod:`starlib.study.plans` adds. The tables score these rows, and the inventory, the
+``trainings`` are what the table trains (or reuses) for it, each a :class:`~starlib.study.trainings.recipes.Training`
+whose upstream stages :mod:`starlib.study.trainings.plans` adds. The tables score these rows, and the inventory, the
 flows, shipping and the scaling study read the same rows instead of asking the tables. Rows without a network
 of ours (the floor, flow interpolation, the paper's own numbers, published networks) are not in the catalog.
 """
@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlib.paper.objectives import OBJECTIVES
-from starlib.study.recipes import NET_S_ALONE, Training, loss_overrides, net_s_alone
-from starlib.study.profile import Profile
-from starlib.study.workspace import Workspace
+from starlib.study.trainings.recipes import NET_S_ALONE, Training, loss_overrides, net_s_alone
+from starlib.study.setup.profile import Profile
+from starlib.study.setup.workspace import Workspace
 
-#: The non-learned floor's row label in every table (:mod:`starlib.study.floors`).
+#: The non-learned floor's row label in every table (:mod:`starlib.study.tables.floors`).
 FLOOR = "Bicubic + averaging"
 #: Classical flow interpolation's row label (it stands in for the paper's TOFlow / DAIN).
 FI = "flow interp."

@@ -21,7 +21,7 @@ from starlib.train import TrainConfig
 from starlib.util.config import ConfigError, build, check_keys
 from starlib.util.paths import from_repo
 
-PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
+PROFILE_DIR = Path(__file__).resolve().parents[1] / "profiles"   # starlib/study/profiles/
 TEST_BENCHMARKS = ("middlebury", "ucf101")
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
 PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -261,7 +261,7 @@ class TablesSettings:
 
 @dataclass(frozen=True)
 class ZSMSettings:
-    """``[zsm]``: the ZSM-protocol table (notebook 14, ``starlib.study.table_zsm``). With no Vid4 or Vimeo path
+    """``[zsm]``: the ZSM-protocol table (notebook 14, ``starlib.study.tables.table_zsm``). With no Vid4 or Vimeo path
     the embedded TOFlow clip is scored."""
 
     vid4_root: str = ""                  # Vid4 folder (GT/<clip>/, HR/<clip>/ or <clip>/); "" = not available
@@ -275,7 +275,7 @@ class ZSMSettings:
     vid4_lr_methods: tuple[str, ...] = ()  # Vid4 scored once per LR method ("matlab" -> 'vid4', else 'vid4_<m>'); () = (lr_method,)
     key_frames: str = "second"           # default prediction of frames 3 and 5: first | second | mean
     tail_window: bool = True             # TMNet's last window ending at the clip's last frame (False: ZSM's)
-    methods: tuple[str, ...] = ()        # rows to run (labels of starlib.study.table_zsm.Z); () = all
+    methods: tuple[str, ...] = ()        # rows to run (labels of starlib.study.tables.table_zsm.Z); () = all
     item_level: str = "frame"            # table_zsm_items.csv rows: "frame" or "window" (means of a window)
     NUMBER_RANGES: ClassVar[dict[str, tuple[float, float]]] = {"crop": (0, 8192)}
 
@@ -303,7 +303,7 @@ class ReleasedSettings:
     """``[released]``: the authors' released STARnet files (docs/published_models.md), at most one per objective,
     e.g. ``"STAR-ST" = "weights/FBPNSR_RBPN_V4_REF_Lr_STAR_ST.pth"``. Evaluation only: the rows of Tables 2 and
     7-10 and of Table ZSM that score an objective's own network score that file's network instead of training
-    it (:mod:`starlib.study.released`); its paper-width config comes from the file, never from ``[model]``.
+    it (:mod:`starlib.study.trainings.released`); its paper-width config comes from the file, never from ``[model]``.
     Every other run (the Net_S-alone cascades, the ablations) is trained as usual. Empty: nothing released."""
 
     files: dict[str, str] = field(default_factory=dict)   # objective -> file (resolved from the repository)
@@ -340,7 +340,7 @@ def _weights_file(where: str, key: str, value: str) -> str:
 
 @dataclass(frozen=True)
 class ScalingSettings:
-    """``[scaling]``: the budgets of the claims-against-compute study (``starlib.study.scaling``, notebook 15),
+    """``[scaling]``: the budgets of the claims-against-compute study (``starlib.study.tables.scaling``, notebook 15),
     as multipliers k of every step count of the chains a claim group needs (k = 1: the profile itself)."""
 
     central: tuple[float, ...] = (1.0,)      # Table 7 (STAR-ST vs the cascades) and Table 2 (STAR-ST vs STAR)

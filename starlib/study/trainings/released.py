@@ -22,8 +22,8 @@ from typing import Any
 from starlib.models import load_checkpoint
 from starlib.models.checkpoint import CheckpointError
 from starlib.models.official import WEIGHTS_LABEL, import_official, objective_from_name
-from starlib.study.shipped_scores import sha256
-from starlib.study.workspace import Workspace
+from starlib.study.setup.shipped_scores import sha256
+from starlib.study.setup.workspace import Workspace
 from starlib.train import RunResult
 from starlib.util.atomic import atomic_write_text
 from starlib.util.provenance import git_commit

@@ -1,6 +1,6 @@
 """A static site of one profile's executed study, readable without running anything (``make report``).
 
-    python -m starlib.study.site --profile cpu     # site/cpu/index.html
+    python -m starlib.study.report.site --profile cpu     # site/cpu/index.html
 
 Pages: ``index.html`` (the claim tally and figure, then one row per executed notebook with its wall time,
 commit and date from ``notebook_times.csv``), each executed notebook of ``executed/<profile>/`` as HTML with its

@@ -6,15 +6,15 @@ cascades' Net_S-alone runs too), and ``[validation] every`` (the same number of 
 budget). Learning-rate milestones are fractions of a run, so they move with it. Both sides of every comparison
 get the same k. k = 1 is the profile itself (the same runs, shipped runs and cached scores included); a scaled
 run is an ordinary run of the profile's runs folder (named by its configs, resumable, reused): the budgets' runs
-are :mod:`starlib.study.scaling_runs`, and this module trains and scores them.
+are :mod:`starlib.study.trainings.scaling_runs`, and this module trains and scores them.
 
 Groups: ``central`` (Table 7: STAR-ST vs RBPN -> flow interp. and DBPN -> flow interp.; Table 2: STAR-ST vs
 STAR) and ``ablations`` (Table 1 stage 2, flow, FR; Table 4 Net_S; Table 6 T-SR paths). Each budget's tables
 (restricted to the rows the claims need) and claims (``claims_<group>.csv``) go to
 ``results/<profile>/scaling/k<k>/``, judged by
-notebook 12's rule (:mod:`starlib.study.claims`). Command line, one group's budgets smallest first:
+notebook 12's rule (:mod:`starlib.study.tables.claims`). Command line, one group's budgets smallest first:
 
-    python -m starlib.study.scaling --profile cpu --group central [--budgets 0.25 0.5]
+    python -m starlib.study.tables.scaling --profile cpu --group central [--budgets 0.25 0.5]
 """
 
 from __future__ import annotations
@@ -28,18 +28,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from starlib.study.catalog import T1, T4, T6, T7
-from starlib.study.claims import CLAIMS, Claim, evaluate_claims
-from starlib.study.entries import Entry, Stopwatch, data_description, write_table
-from starlib.study.plans import plan, run_configs, run_name
-from starlib.study.profile import load_profile
-from starlib.study.scaling_runs import (GROUP_TABLES, GROUPS, T2_ROWS, T7_ROWS, budget_label, budget_runs,
+from starlib.study.trainings.catalog import T1, T4, T6, T7
+from starlib.study.tables.claims import CLAIMS, Claim, evaluate_claims
+from starlib.study.tables.entries import Entry, Stopwatch, data_description, write_table
+from starlib.study.trainings.plans import plan, run_configs, run_name
+from starlib.study.setup.profile import load_profile
+from starlib.study.trainings.scaling_runs import (GROUP_TABLES, GROUPS, T2_ROWS, T7_ROWS, budget_label, budget_runs,
                                         budget_workspace, group_kind, keep_run_records, missing_runs,
                                         row_trainings, run_compute, run_file)
-from starlib.study.tables_1_6 import table1, table2, table4, table6
-from starlib.study.tables_7_10 import Comparisons
-from starlib.study.training_runs import train_run
-from starlib.study.workspace import Workspace
+from starlib.study.tables.tables_1_6 import table1, table2, table4, table6
+from starlib.study.tables.tables_7_10 import Comparisons
+from starlib.study.trainings.training_runs import train_run
+from starlib.study.setup.workspace import Workspace
 from starlib.util.atomic import atomic_write_text
 from starlib.util.provenance import PROVENANCE_COLUMNS, write_results_csv
 
@@ -121,7 +121,7 @@ def run_budget(ws: Workspace, group: str, k: float, train_missing: bool = True,
     missing = missing_runs(bws, group)
     if missing and not train_missing:
         log(f"{group} {budget_label(k)}: skipped, {len(missing)} run(s) not trained ({', '.join(missing[:3])}"
-            f"{', ...' if len(missing) > 3 else ''}); train them with python -m starlib.study.scaling "
+            f"{', ...' if len(missing) > 3 else ''}); train them with python -m starlib.study.tables.scaling "
             f"--profile {ws.profile.name} --group {group} --budgets {k:g}")
         return False
     clock = Stopwatch()
@@ -273,9 +273,9 @@ def validation_curves(ws: Workspace, group: str, budgets: Sequence[float] | None
 # --- command line --------------------------------------------------------------------------------------------
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from starlib.study.profile import available_profiles
+    from starlib.study.setup.profile import available_profiles
 
-    p = argparse.ArgumentParser(prog="python -m starlib.study.scaling", description=(
+    p = argparse.ArgumentParser(prog="python -m starlib.study.tables.scaling", description=(
         "Train and score one claim group's budgets of the profile's [scaling] section, smallest first: each "
         "budget's runs (resumable: run it again after an interruption), then its tables and claims in "
         "results/<profile>/scaling/k<k>/. Notebook 15 collects them."))

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from starlib.study.catalog import study_catalog, trainings
-from starlib.study.plans import Plan, plan
-from starlib.study.recipes import Training
-from starlib.study.workspace import Workspace
+from starlib.study.trainings.catalog import study_catalog, trainings
+from starlib.study.trainings.plans import Plan, plan
+from starlib.study.trainings.recipes import Training
+from starlib.study.setup.workspace import Workspace
 
 
 def study_trainings(ws: Workspace) -> list[Training]:

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from starlib.study.claims import MIN_EFFECT
+from starlib.study.tables.claims import MIN_EFFECT
 
 #: Colours of the test sets.
 DATASET_COLORS = {"middlebury": "tab:orange", "ucf101": "tab:blue", "vimeo90k": "tab:green"}

@@ -2,7 +2,7 @@
 
 The model is trained (or an identical finished run reused) on the profile's training data and scored on the
 profile's test sets next to bicubic upscaling + frame averaging on the same items (paired per-item
-differences with 95% intervals, :func:`starlib.study.entries.table_rows`); the paper's value is shown where
+differences with 95% intervals, :func:`starlib.study.tables.entries.table_rows`); the paper's value is shown where
 it reports this model on one of our test sets.
 """
 
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from starlib.infer.runner import StageOneOutputs
 from starlib.paper.objectives import objective as objective_record
-from starlib.study.entries import Entry, trained_entry
-from starlib.study.floors import floor_entry
-from starlib.study.catalog import OBJECTIVE_ROWS, table_catalog
-from starlib.study.recipes import hr_input_benchmarks, test_benchmarks
-from starlib.study.workspace import Workspace
+from starlib.study.tables.entries import Entry, trained_entry
+from starlib.study.tables.floors import floor_entry
+from starlib.study.trainings.catalog import OBJECTIVE_ROWS, table_catalog
+from starlib.study.trainings.recipes import hr_input_benchmarks, test_benchmarks
+from starlib.study.setup.workspace import Workspace
 
 #: objective -> output -> (paper table, paper row): where the paper reports this model on our test sets.
 PAPER_ROWS: dict[str, dict[str, tuple[int, str]]] = {

@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from starlib.paper.objectives import OBJECTIVES
-from starlib.study.claims import claims_markdown
-from starlib.study.training import result_name
+from starlib.study.tables.claims import claims_markdown
+from starlib.study.tables.objective_rows import result_name
 from starlib.util.atomic import atomic_write_text
 from starlib.util.paths import REPO_ROOT
 from starlib.util.damaged import read_results_csv
@@ -74,7 +74,7 @@ def claims_summary(results: Path) -> str:
 
 def targets_summary(results: Path) -> str:
     """The issue-12 targets from ``targets.csv`` (written by notebook 12), with the tally."""
-    from starlib.study.targets import tally, targets_markdown
+    from starlib.study.tables.targets import tally, targets_markdown
 
     path = results / "targets.csv"
     if not path.is_file():

@@ -1,5 +1,5 @@
 """Recipes: a profile, an objective and a network variant give the data and the configs of a training, and the
-stages it starts from (:mod:`starlib.study.plans` puts them together into one plan per run).
+stages it starts from (:mod:`starlib.study.trainings.plans` puts them together into one plan per run).
 
 Used by every table and notebook and by ``python -m starlib train``. The ``smoke`` and ``cpu`` profiles train
 on the embedded real clips (DAVIS triplets, the TOFlow clip); a profile with ``[data] train_data =
@@ -18,7 +18,7 @@ from starlib.data.sources import toflow_frames
 from starlib.models import STARConfig
 from starlib.paper.objectives import Objective
 from starlib.paper.objectives import objective as objective_record
-from starlib.study.profile import Profile
+from starlib.study.setup.profile import Profile
 from starlib.train import TrainConfig
 from starlib.train.losses import VGGWeightsMissing, find_vgg19_weights
 

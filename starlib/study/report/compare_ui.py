@@ -2,7 +2,7 @@
 
 Pick a data set, a sample, an output and methods; see the outputs next to the ground truth with one zoom box
 applied identically to every panel, absolute-error maps on one shared colour scale, and the sample's metrics.
-The methods are those :class:`starlib.study.tables_7_10.Comparisons` builds for Tables 7-10 (call
+The methods are those :class:`starlib.study.tables.tables_7_10.Comparisons` builds for Tables 7-10 (call
 :func:`build_methods` once); each output is served by the methods of its table:
 
 ============  ===================================  =====  ==============================================
@@ -25,10 +25,10 @@ methods are not offered and :func:`published_note` says so in one line. They run
 items the comparison shows.
 
 A zoom box is ``(y, x, size)``: top-left corner and side in pixels of the output, as
-:func:`starlib.study.figures.worst_crop` returns it. The widget shows the inputs, each method's seconds on the
+:func:`starlib.study.tables.figures.worst_crop` returns it. The widget shows the inputs, each method's seconds on the
 sample and the best value of each metrics column; it keeps every method output it computed (per data set,
 sample, output and method) in memory and in the workspace's output cache on disk
-(:mod:`starlib.study.compare_cache`, ``cache/compare/<profile>/``), and, while the reader looks, computes those
+(:mod:`starlib.study.report.compare_cache`, ``cache/compare/<profile>/``), and, while the reader looks, computes those
 of the next samples in the background, so changing the sample or the output redraws from memory or disk, in a
 later session too. Besides that cache, only :meth:`ComparisonUI.save_png` writes a file.
 """
@@ -54,8 +54,8 @@ from starlib.evaluation.scoring import score
 from starlib.paper.outputs import INTERPOLATED
 from starlib.paper.outputs import OUTPUTS as PAPER_OUTPUTS
 from starlib.published.weights import BASICVSR_VIMEO90K_BI, REQUIREMENTS_FILE, RIFE_V4_0, PublishedWeights
-from starlib.study.compare_cache import OutputCache
-from starlib.study.figures import (Box, abs_error, clamp_box, default_box, default_crop, error_grid,  # noqa: F401
+from starlib.study.report.compare_cache import OutputCache
+from starlib.study.tables.figures import (Box, abs_error, clamp_box, default_box, default_crop, error_grid,  # noqa: F401
                                    shared_error_scale)
 
 #: Outputs one can compare (task and symbol: starlib.paper.outputs) -> the table whose methods produce it.
@@ -101,7 +101,7 @@ def available_methods(comp: Any, output: str, published: bool = True) -> dict[st
     built = comp.methods
     if table not in built:
         raise RuntimeError(f"the methods of Table {table} ({output_label(output)}) are not built yet; call "
-                           f"comp.table{table}() or starlib.study.compare_ui.build_methods(comp) first")
+                           f"comp.table{table}() or starlib.study.report.compare_ui.build_methods(comp) first")
     methods = dict(built[table])
     for other, label in ALSO_FROM.get(output, ()):
         if label in built.get(other, {}) and label not in methods:
@@ -253,7 +253,7 @@ def styled(table: pd.DataFrame, digits: int = 4) -> Any:
 
 def render(stack: FrameStack, output: str, preds: Mapping[str, np.ndarray], box: Sequence[int] | None = None,
            title: str | None = None, vmax: float | None = None) -> plt.Figure:
-    """:func:`starlib.study.figures.error_grid` of ``output`` on ``stack`` (its ground truth last)."""
+    """:func:`starlib.study.tables.figures.error_grid` of ``output`` on ``stack`` (its ground truth last)."""
     return error_grid(ground_truth(stack, check_output(output)), preds, title or f"{output_label(output)}: {stack.name}",
                       box, vmax)
 
@@ -507,7 +507,7 @@ class ComparisonUI(widgets.VBox):
     def save_png(self, path: str | Path | None = None, dpi: int = 110) -> Path:
         """Write the current view (:meth:`snapshot`'s figure) as a PNG: ``path``, or
         ``save_dir/<data set>_<sample>_<output>_y<y>_x<x>_s<size>.png``; returns the path."""
-        from starlib.study.figures import stamp
+        from starlib.study.tables.figures import stamp
         from starlib.util.atomic import atomic_path
 
         y, x, k = self.box

@@ -1,11 +1,11 @@
 """Finished runs shipped in git, so that notebook 13 and ``enhance`` work on a fresh clone without training.
 
 ``python -m starlib ship --profile cpu`` copies the runs notebook 13 compares (those of Tables 7-10,
-:func:`starlib.study.catalog.comparison_trainings`) from ``runs/<profile>/`` to
-``checkpoints/<profile>/<run>/`` (the files of :data:`starlib.study.training_runs.SHIPPED_FILES`), removes the shipped
+:func:`starlib.study.trainings.catalog.comparison_trainings`) from ``runs/<profile>/`` to
+``checkpoints/<profile>/<run>/`` (the files of :data:`starlib.study.trainings.training_runs.SHIPPED_FILES`), removes the shipped
 runs that are not among them (older runs of those tables, or runs shipped by hand), refreshes the demo checkpoints of ``enhance`` (byte copies of the STAR-ST and
 STAR-T_HR runs, so git stores each blob once) and writes the model card from the files themselves. A notebook
-that needs a shipped run installs it (:func:`starlib.study.training_runs.install_shipped`) instead of training it.
+that needs a shipped run installs it (:func:`starlib.study.trainings.training_runs.install_shipped`) instead of training it.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from starlib.evaluation.score_file import read_scores
 from starlib.models import STARConfig
 from starlib.models.checkpoint import meta_model, read_checkpoint
 from starlib.models.star import count_parameters
-from starlib.study.catalog import comparison_trainings
-from starlib.study.plans import run_name
-from starlib.study.recipes import NET_S_ALONE, Training, net_s_alone
-from starlib.study.shipped_scores import MANIFEST, runs_in_key, sha256
-from starlib.study.training_runs import SHIPPED_FILES
-from starlib.study.workspace import Workspace
+from starlib.study.trainings.catalog import comparison_trainings
+from starlib.study.trainings.plans import run_name
+from starlib.study.trainings.recipes import NET_S_ALONE, Training, net_s_alone
+from starlib.study.setup.shipped_scores import MANIFEST, runs_in_key, sha256
+from starlib.study.trainings.training_runs import SHIPPED_FILES
+from starlib.study.setup.workspace import Workspace
 from starlib.util.atomic import atomic_path, atomic_write_text
 from starlib.util.damaged import DamagedFileError
 from starlib.util.paths import REPO_ROOT, SHIPPED_RUNS_DIR, SHIPPED_SCORES

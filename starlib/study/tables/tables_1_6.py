@@ -2,7 +2,7 @@
 
 Every function trains (or reuses) the variants it needs under the workspace's profile, scores them on the
 profile's test benchmarks and returns the table's entries; the notebooks write them with
-:func:`starlib.study.entries.write_table`. The paper's Tables 1-6 are on Vimeo90K; at the ``smoke``/``cpu``
+:func:`starlib.study.tables.entries.write_table`. The paper's Tables 1-6 are on Vimeo90K; at the ``smoke``/``cpu``
 profiles ours are on Middlebury and UCF101 (Table 5: the TOFlow clip), so compare differences between rows,
 not absolute values.
 """
@@ -25,14 +25,14 @@ from starlib.data.sources import Window, frame_folder, toflow_frames
 from starlib.flow import denormalize_flow
 from starlib.infer.runner import STARMethod
 from starlib.paper.objectives import OBJECTIVES
-from starlib.study.catalog import TABLE2, T1, T3, T5, table_catalog
-from starlib.study.entries import Entry, reported_entry, trained_entry
-from starlib.study.figures import flow_panels, worst_crop
-from starlib.study.floors import floor_entry
-from starlib.study.profile import Profile
-from starlib.study.recipes import ablation_benchmarks, test_benchmarks
-from starlib.study.training_runs import train_run
-from starlib.study.workspace import Workspace
+from starlib.study.trainings.catalog import TABLE2, T1, T3, T5, table_catalog
+from starlib.study.tables.entries import Entry, reported_entry, trained_entry
+from starlib.study.tables.figures import flow_panels, worst_crop
+from starlib.study.tables.floors import floor_entry
+from starlib.study.setup.profile import Profile
+from starlib.study.trainings.recipes import ablation_benchmarks, test_benchmarks
+from starlib.study.trainings.training_runs import train_run
+from starlib.study.setup.workspace import Workspace
 from starlib.util.paths import from_repo
 
 
@@ -81,7 +81,7 @@ def _ablation(ws: Workspace, table: int) -> list[Entry]:
 
 
 def table4(ws: Workspace) -> list[Entry]:
-    """Net_S = DBPN vs RBPN (STAR-ST in the paper; see :func:`starlib.study.catalog.ablation_objective`)."""
+    """Net_S = DBPN vs RBPN (STAR-ST in the paper; see :func:`starlib.study.trainings.catalog.ablation_objective`)."""
     return _ablation(ws, 4)
 
 

@@ -12,7 +12,7 @@ points labelled :data:`~starlib.evaluation.published.PUBLISHED_LABEL`; no claim 
 
 With a file under the profile's ``[released]`` for an objective, the rows of that objective's network (STAR,
 STAR-ST, STAR-S, STAR-T_LR, STAR-T_HR) score the authors' released weights instead of a network trained here
-(:mod:`starlib.study.released`); the Net_S-alone rows and the cascades are trained as always.
+(:mod:`starlib.study.trainings.released`); the Net_S-alone rows and the cascades are trained as always.
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ from starlib.evaluation.methods import Method, ground_truth
 from starlib.evaluation.published import (PUBLISHED_LABEL, BasicVSRMethod, BasicVSRWindow, RIFEInterpolator,
                                           RIFEMethod)
 from starlib.infer.runner import STARMethod
-from starlib.study.catalog import FI, T7, T8, T9, T10, Row, table_catalog
-from starlib.study.entries import Entry, method_entry, reported_entry, run_info, run_key, trained_entry
-from starlib.study.figures import error_grid
-from starlib.study.floors import floor_entry
-from starlib.study.recipes import NET_S_ALONE, hr_input_benchmarks, net_s_steps, test_benchmarks
-from starlib.study.training_runs import train_run
-from starlib.study.workspace import Workspace
+from starlib.study.trainings.catalog import FI, T7, T8, T9, T10, Row, table_catalog
+from starlib.study.tables.entries import Entry, method_entry, reported_entry, run_info, run_key, trained_entry
+from starlib.study.tables.figures import error_grid
+from starlib.study.tables.floors import floor_entry
+from starlib.study.trainings.recipes import NET_S_ALONE, hr_input_benchmarks, net_s_steps, test_benchmarks
+from starlib.study.trainings.training_runs import train_run
+from starlib.study.setup.workspace import Workspace
 from starlib.train import RunResult
 
 FI_NOTE = "classical flow interpolation stands in for the paper's TOFlow / DAIN"

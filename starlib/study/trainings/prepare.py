@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from starlib.data.precompute import FlowJob, precompute
 from starlib.infer.runner import input_geometry
-from starlib.study.inventory import study_plans
-from starlib.study.recipes import hr_input_benchmarks, test_benchmarks, training_split
-from starlib.study.workspace import Workspace
+from starlib.study.trainings.inventory import study_plans
+from starlib.study.trainings.recipes import hr_input_benchmarks, test_benchmarks, training_split
+from starlib.study.setup.workspace import Workspace
 
 
 def study_flow_jobs(ws: Workspace) -> list[FlowJob]:

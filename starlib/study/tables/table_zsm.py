@@ -39,14 +39,14 @@ from starlib.evaluation.zsm import KEY_FRAME_CHOICES, METRICS, BicubicPairs, Wit
 from starlib.flow import FlowCache
 from starlib.infer.runner import STARMethod
 from starlib.models.star import count_parameters
-from starlib.study import recipes
-from starlib.study.catalog import FI, FLOOR, T7
-from starlib.study.profile import ZSMSettings
-from starlib.study.recipes import Training
-from starlib.study.released import WEIGHTS_LABEL, released_note, released_run
-from starlib.study.tables_7_10 import FI_NOTE, PUBLISHED, Comparisons
-from starlib.study.training_runs import train_run
-from starlib.study.workspace import Workspace
+from starlib.study.trainings import recipes
+from starlib.study.trainings.catalog import FI, FLOOR, T7
+from starlib.study.setup.profile import ZSMSettings
+from starlib.study.trainings.recipes import Training
+from starlib.study.trainings.released import WEIGHTS_LABEL, released_note, released_run
+from starlib.study.tables.tables_7_10 import FI_NOTE, PUBLISHED, Comparisons
+from starlib.study.trainings.training_runs import train_run
+from starlib.study.setup.workspace import Workspace
 from starlib.util.atomic import atomic_write_text
 from starlib.util.paths import from_repo
 from starlib.util.provenance import write_results_csv

@@ -1,7 +1,7 @@
 """The acceptance targets of the staged recipe at small scale (issue 12), evaluated on our per-item scores.
 
 A target compares two rows on one output, paired per item on each test set, as the claims do
-(:mod:`starlib.study.claims`): *above* by ``threshold`` is met when the paired 95% interval of ``a - b`` lies
+(:mod:`starlib.study.tables.claims`): *above* by ``threshold`` is met when the paired 95% interval of ``a - b`` lies
 above ``threshold``; *no worse* is met when it lies above ``-delta`` (the metric's minimum effect), i.e. ``a`` is
 not worse by an effect a reader would call one. *Goals* are targets the issue hopes for but does not require.
 The ablation target (Tables 1, 4 and 6) reads the claims: wherever the paper reports a difference above 0.1 dB,
@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from starlib.evaluation.stats import paired_difference
-from starlib.study.claims import MIN_EFFECT
-from starlib.study.catalog import T7, T8, T9, T10
-from starlib.study.training import result_name, stage1_label
+from starlib.study.tables.claims import MIN_EFFECT
+from starlib.study.trainings.catalog import T7, T8, T9, T10
+from starlib.study.tables.objective_rows import result_name, stage1_label
 from starlib.util.damaged import read_results_csv
 
 ABOVE, NO_WORSE = "above", "no worse"

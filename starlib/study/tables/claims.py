@@ -9,7 +9,7 @@ its 95% interval [lo, hi] and the metric's minimum effect delta (:data:`MIN_EFFE
 - ``no effect at this scale``: -delta < lo and hi < +delta (the difference, if any, is below delta);
 - ``inconclusive``: otherwise (the interval reaches past a delta bound and contains values on both sides);
 - ``not testable at this scale``: the model that carries the component (A) does not itself beat the table's
-  non-learned floor (:mod:`starlib.study.floors`) by delta on that output (lo > +delta), so the comparison
+  non-learned floor (:mod:`starlib.study.tables.floors`) by delta on that output (lo > +delta), so the comparison
   measures under-training rather than the component;
 - ``not tested``: a row is missing (not run at this profile, e.g. the L_f models without VGG19 weights).
 """
@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from starlib.evaluation.stats import LOWER_IS_BETTER, paired_difference
-from starlib.study.catalog import FLOOR, T1, T3, T4, T5, T6, T7, T8, T9, T10
-from starlib.study.render import interval_digits
+from starlib.study.trainings.catalog import FLOOR, T1, T3, T4, T5, T6, T7, T8, T9, T10
+from starlib.study.tables.render import interval_digits
 from starlib.util.damaged import read_results_csv
 
 #: The smallest paired difference (in the metric's unit) that counts as an effect: 0.05 dB PSNR, 0.002 SSIM,
@@ -41,7 +41,7 @@ RULE = ("A claim is *reproduced* when the paired 95% interval of its margin lies
         "otherwise, and *not testable at this scale* when the model carrying the component does not itself beat "
         "the non-learned floor by delta on that output; delta = " +
         ", ".join(f"{v:g} {k}" for k, v in MIN_EFFECT.items() if k in ("psnr", "ssim", "ie_starnet", "niqe")) +
-        " (starlib.study.claims.MIN_EFFECT).")
+        " (starlib.study.tables.claims.MIN_EFFECT).")
 #: The rule of claims files written before the effect-size rule (no ``min_effect`` column).
 FORMAT1_RULE = ("These verdicts were reached by the earlier rule: *reproduced* when the paired 95% interval of the "
                 "margin lies above 0, *not reproduced* below 0, *inconclusive* when it contains 0 (no minimum "
@@ -237,7 +237,7 @@ def claims_figure(claims: pd.DataFrame, title: str):
     ids = list(dict.fromkeys(t["claim"]))
     datasets = list(dict.fromkeys(t["dataset"])) or ["-"]
     delta = MIN_EFFECT["psnr"]
-    from starlib.study.figures import wrapped
+    from starlib.study.tables.figures import wrapped
 
     fig, axes = plt.subplots(1, len(datasets), figsize=(5.2 * len(datasets) + 3.2, 0.34 * max(len(ids), 4) + 1.9),
                              sharey=True, squeeze=False)

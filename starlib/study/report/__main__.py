@@ -1,0 +1,5 @@
+"""``python -m starlib.study.report``: re-render the pages in docs/results/ (:func:`starlib.study.report.report.main`)."""
+
+from starlib.study.report.report import main
+
+raise SystemExit(main())
