@@ -349,7 +349,7 @@ def test_a_damaged_cache_entry_is_computed_again_with_one_warning(cached_comp, d
 def test_a_full_disk_is_one_warning_and_the_outputs_are_still_shown(cached_comp, monkeypatch, capsys):
     from contextlib import contextmanager
 
-    from starlib.study import compare_cache
+    from starlib.study.report import compare_cache
     from starlib.util.atomic import DiskFullError
 
     @contextmanager

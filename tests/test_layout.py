@@ -100,3 +100,36 @@ def test_the_training_loop_fits_on_a_screen():
     lines = inspect.getsource(train_locked).splitlines()
     assert len(lines) <= 50, f"starlib.train.loop.train_locked has {len(lines)} lines; keep the loop on one screen"
     assert len(inspect.signature(train_locked).parameters) <= 5
+
+
+#: Wings of starlib/study, lowest first: each imports only the wings below it (and itself), the pipeline on top.
+STUDY_WINGS = {"__init__": 0, "setup": 1, "trainings": 2, "tables": 3, "report": 4, "pipeline": 5}
+
+
+def _study_wings_imported(path: Path) -> set[str]:
+    """The wings (or top-level modules) of starlib/study that ``path`` imports, relative imports resolved."""
+    package = ["starlib", *path.relative_to(PACKAGE).parent.parts]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            names = [module + "." + a.name for a in node.names] if module == "starlib.study" else [module]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        found |= {n.split(".")[2] for n in names if n.startswith("starlib.study.")}
+    return found
+
+
+def test_the_study_shows_its_wings_and_each_imports_only_lower_wings():
+    folder = PACKAGE / "study"
+    parts = {p.stem if p.is_file() else p.name for p in folder.iterdir()
+             if (p.is_dir() and (p / "__init__.py").is_file()) or p.suffix == ".py"}
+    assert parts == set(STUDY_WINGS), f"study parts without a wing: {parts - set(STUDY_WINGS)}"
+    for path in folder.rglob("*.py"):
+        rel = path.relative_to(folder)
+        wing = rel.parts[0] if len(rel.parts) > 1 else rel.stem
+        for other in _study_wings_imported(path) - {wing}:
+            assert STUDY_WINGS[other] < STUDY_WINGS[wing], f"starlib/study/{rel} ({wing}) imports the {other} wing"

@@ -1,4 +1,4 @@
-"""``python -m starlib.study.report``: re-render the pages in docs/results/ (:func:`starlib.study.report.report.main`)."""
+"""``python -m starlib.study.report``: re-render the pages in docs/results/ (:func:`.report.main`)."""
 
 from starlib.study.report.report import main
 

@@ -24,7 +24,6 @@ from starlib.data.samples import FrameStack, flow_pair, fr_targets
 from starlib.data.sources import Window, frame_folder, toflow_frames
 from starlib.flow import denormalize_flow
 from starlib.infer.runner import STARMethod
-from starlib.paper.objectives import OBJECTIVES
 from starlib.study.trainings.catalog import TABLE2, T1, T3, T5, table_catalog
 from starlib.study.tables.entries import Entry, reported_entry, trained_entry
 from starlib.study.tables.figures import flow_panels, worst_crop
@@ -49,10 +48,10 @@ def table2(ws: Workspace, objectives: tuple[str, ...] = TABLE2) -> list[Entry]:
     outputs it is trained for (``objectives``: a subset of the rows), or from the authors' file the profile's ``[released]``
     names for it."""
     bench = test_benchmarks(ws.profile)
-    outputs = tuple(dict.fromkeys(o for name in objectives for o in OBJECTIVES[name].scored))
-    return [trained_entry(ws, name, row.training, bench, OBJECTIVES[name].scored, paper_method=row.paper,
-                          note=row.note, released=True)
-            for name, row in table_catalog(ws, 2, objectives).items()] + [floor_entry(ws, bench, outputs)]
+    rows = table_catalog(ws, 2, objectives)
+    outputs = tuple(dict.fromkeys(o for row in rows.values() for o in row.training.record.scored))
+    return [trained_entry(ws, name, row.training, bench, row.training.record.scored, paper_method=row.paper,
+                          note=row.note, released=True) for name, row in rows.items()] + [floor_entry(ws, bench, outputs)]
 
 
 def table3(ws: Workspace) -> list[Entry]:
