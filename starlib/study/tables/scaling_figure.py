@@ -4,6 +4,7 @@ against training FLOPs on a log axis, the validation curves of every budget belo
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -73,14 +74,14 @@ def scaling_figure(scaling: pd.DataFrame, validation: pd.DataFrame, title: str, 
     n_claim_rows = math.ceil(len(claims) / ncols) if claims else 0
     n_val_rows = math.ceil(len(vrows) / ncols) if vrows else 0
     nrows = max(n_claim_rows + n_val_rows, 1)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.7 * ncols, 3.0 * nrows + 0.8), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.7 * ncols, 3.2 * nrows + 0.8), squeeze=False)
     for ax in axes.flat:
         ax.set_visible(False)
     texts = dict(zip(t["claim"], t["text"]))
     for i, claim in enumerate(claims):
         ax = axes.flat[i]
         ax.set_visible(True)
-        _claim_panel(ax, t[t.claim == claim], f"{claim}\n{texts[claim][:38]}")
+        _claim_panel(ax, t[t.claim == claim], "\n".join([claim, *textwrap.wrap(texts[claim], 44, max_lines=2)]))
         if i % ncols == 0:
             ax.set_ylabel("margin (dB)", fontsize=8)
     for j, row in enumerate(vrows):
