@@ -35,11 +35,11 @@ test: $(STAMP) nbfilter data
 	$(PY) -m pytest
 
 reproduce: $(STAMP) nbfilter data
-	$(PY) -m starlib.study.pipeline --profile $(PROFILE) $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS),) $(if $(GPUS),--gpus $(GPUS),) $(if $(filter 1,$(ALLOW_TRAINING)),--allow-training,)
+	$(PY) -m starlib reproduce --profile $(PROFILE) $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS),) $(if $(GPUS),--gpus $(GPUS),) $(if $(filter 1,$(ALLOW_TRAINING)),--allow-training,)
 
 # A static site of the executed notebooks of PROFILE (run `make reproduce` first): site/$(PROFILE)/index.html
 report: $(STAMP)
-	$(PY) -m starlib.study.report.site --profile $(PROFILE)
+	$(PY) -m starlib site --profile $(PROFILE)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench.py --profile $(PROFILE) --device $(DEVICE)

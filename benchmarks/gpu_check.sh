@@ -28,7 +28,7 @@ timeout 250 "$PY" benchmarks/bench.py --device cuda --profile gpu --widths cpu g
 timeout 120 "$PY" benchmarks/gpu_slice.py --steps 300 --items 40 --device cuda \
     --out "$DEST/gpu_slice.csv" > "$DEST/gpu_slice.txt" 2>&1 || status=1
 if "$PY" -m starlib data status >/dev/null 2>&1; then
-    timeout 110 "$PY" -m starlib.study.scaling --profile gpu --group central --budgets 0.25 --device cuda \
+    timeout 110 "$PY" -m starlib scaling --profile gpu --group central --budgets 0.25 --device cuda \
         > "$DEST/scaling.txt" 2>&1 || status=1
     if [ -d results/gpu/scaling/k0.25 ]; then mkdir -p "$DEST/scaling" && cp -r results/gpu/scaling/k0.25 "$DEST/scaling/"; fi
 else

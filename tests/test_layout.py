@@ -12,7 +12,7 @@ from starlib.util.paths import REPO_ROOT
 PACKAGE = Path(starlib.__file__).resolve().parent
 #: Layer of each top-level part of starlib (lower layers know nothing of higher ones).
 LAYERS = {"util": 0, "paper": 1, "models": 2, "metrics": 2, "flow": 3, "published": 3, "data": 4, "train": 5, "evaluation": 5,
-          "infer": 6, "study": 7, "__main__": 8, "__init__": 0}
+          "infer": 6, "study": 7, "cli": 8, "__main__": 9, "__init__": 0}
 
 
 def _part(module: str) -> str:

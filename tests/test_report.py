@@ -54,7 +54,7 @@ def test_committed_pages_are_what_the_report_renders():
     docs = REPO_ROOT / "docs" / "results"
     for page in sorted(docs.glob("*.md")):
         expected = (report.benchmarks_page() if page.name == report.BENCH_PAGE else report.profile_page(page.stem))
-        assert page.read_text() == expected, f"{page} is stale: run python -m starlib.study.report --profile {page.stem}"
+        assert page.read_text() == expected, f"{page} is stale: run python -m starlib report --profile {page.stem}"
 
 
 def test_benchmarks_summary_shows_ratios_not_times(tmp_path):

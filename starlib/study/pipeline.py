@@ -1,4 +1,5 @@
-"""Run the numbered notebooks headless with papermill: ``python -m starlib.study.pipeline --profile cpu``.
+"""Run the numbered notebooks headless with papermill: ``python -m starlib reproduce --profile cpu`` (what
+``make reproduce`` runs; ``python -m starlib.study.pipeline`` is an alias kept for old scripts).
 
 Notebook 02 runs once per training objective (parameter ``objective``); the others once. Executed copies go
 to ``executed/<profile>/`` (git-ignored); the run stops at the first failing notebook and names the notebook
@@ -190,8 +191,8 @@ def prepare(profile: str, workers: int = 0, log: Callable[..., None] = print) ->
     log(f"[{profile}] flows: {computed} computed, {found} already cached")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a headless run (``python -m starlib reproduce``, ``make reproduce``)."""
     parser.add_argument("--profile", default="cpu", choices=available_profiles())
     parser.add_argument("--notebooks", nargs="*", default=None,
                         help="numbers or names of notebooks to run (default: all, in order)")
@@ -206,7 +207,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="train a run the profile ships whose files are missing (the notebooks' allow_training; "
                              "without it they stop and name what is missing, how to restore it and how long "
                              "training would take)")
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Fetch the data, compute the flows, train on GPUs when asked and run the notebooks; 1 with one line on
+    stderr when a notebook fails or data is missing."""
     from starlib.data.fetch import DataMissing
 
     try:
@@ -222,6 +227,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     print(f"tables: {REPO_ROOT / 'results'}\nfigures: {REPO_ROOT / 'figures'}")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m starlib.study.pipeline``: an alias of ``python -m starlib reproduce`` (same options)."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """Render results CSVs into Markdown pages under docs/results/ (never typed by hand).
 
-    python -m starlib.study.report --profile cpu      # writes docs/results/cpu.md and docs/results/benchmarks.md
+    python -m starlib report --profile cpu      # writes docs/results/cpu.md and docs/results/benchmarks.md
+
+(``python -m starlib.study.report`` is an alias kept for old scripts.)
 """
 
 from __future__ import annotations
@@ -250,13 +252,23 @@ def write_pages(profile: str, docs_dir: Path = DOCS_RESULTS, results_root: Path 
     return [path for path, _ in pages]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", default="cpu")
-    args = parser.parse_args()
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``python -m starlib report``."""
+    parser.add_argument("--profile", default="cpu", help="whose results/<profile>/ to render (default: cpu)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the profile's page and the benchmarks page; print their paths."""
     for path in write_pages(args.profile):
         print(f"wrote {path.relative_to(REPO_ROOT)}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m starlib.study.report``: an alias of ``python -m starlib report`` (same options)."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

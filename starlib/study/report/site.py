@@ -1,6 +1,6 @@
 """A static site of one profile's executed study, readable without running anything (``make report``).
 
-    python -m starlib.study.report.site --profile cpu     # site/cpu/index.html
+    python -m starlib site --profile cpu     # site/cpu/index.html (python -m starlib.study.report.site: an alias)
 
 Pages: ``index.html`` (the claim tally and figure, then one row per executed notebook with its wall time,
 commit and date from ``notebook_times.csv``), each executed notebook of ``executed/<profile>/`` as HTML with its
@@ -94,13 +94,23 @@ def build_site(profile: str, out: Path | None = None, executed: Path | None = No
     return index
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", default="cpu")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``python -m starlib site``."""
+    parser.add_argument("--profile", default="cpu", help="whose executed notebooks (executed/<profile>/) to render")
     parser.add_argument("--out", type=Path, default=None, help="folder (default: site/<profile>)")
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the site; print its index page."""
     print(f"wrote {build_site(args.profile, args.out)}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m starlib.study.report.site``: an alias of ``python -m starlib site`` (same options)."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ STAR) and ``ablations`` (Table 1 stage 2, flow, FR; Table 4 Net_S; Table 6 T-SR 
 ``results/<profile>/scaling/k<k>/``, judged by
 notebook 12's rule (:mod:`starlib.study.tables.claims`). Command line, one group's budgets smallest first:
 
-    python -m starlib.study.tables.scaling --profile cpu --group central [--budgets 0.25 0.5]
+    python -m starlib scaling --profile cpu --group central [--budgets 0.25 0.5]
+
+(``python -m starlib.study.tables.scaling`` is an alias kept for old scripts.)
 """
 
 from __future__ import annotations
@@ -121,7 +123,7 @@ def run_budget(ws: Workspace, group: str, k: float, train_missing: bool = True,
     missing = missing_runs(bws, group)
     if missing and not train_missing:
         log(f"{group} {budget_label(k)}: skipped, {len(missing)} run(s) not trained ({', '.join(missing[:3])}"
-            f"{', ...' if len(missing) > 3 else ''}); train them with python -m starlib.study.tables.scaling "
+            f"{', ...' if len(missing) > 3 else ''}); train them with python -m starlib scaling "
             f"--profile {ws.profile.name} --group {group} --budgets {k:g}")
         return False
     clock = Stopwatch()
@@ -272,13 +274,16 @@ def validation_curves(ws: Workspace, group: str, budgets: Sequence[float] | None
 
 # --- command line --------------------------------------------------------------------------------------------
 
-def main(argv: Sequence[str] | None = None) -> int:
+#: What ``python -m starlib scaling`` does (its help).
+DESCRIPTION = ("Train and score one claim group's budgets of the profile's [scaling] section, smallest first: each "
+               "budget's runs (resumable: run it again after an interruption), then its tables and claims in "
+               "results/<profile>/scaling/k<k>/. Notebook 15 collects them.")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``python -m starlib scaling``."""
     from starlib.study.setup.profile import available_profiles
 
-    p = argparse.ArgumentParser(prog="python -m starlib.study.tables.scaling", description=(
-        "Train and score one claim group's budgets of the profile's [scaling] section, smallest first: each "
-        "budget's runs (resumable: run it again after an interruption), then its tables and claims in "
-        "results/<profile>/scaling/k<k>/. Notebook 15 collects them."))
     p.add_argument("--profile", default="cpu", choices=available_profiles())
     p.add_argument("--group", required=True, choices=GROUPS)
     p.add_argument("--budgets", type=float, nargs="+", default=None,
@@ -286,7 +291,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N (default: the profile's)")
     p.add_argument("--runs-dir", default=None, help="parent of the per-profile runs folder (default: runs/)")
     p.add_argument("--list", action="store_true", help="only list each budget's runs and whether they exist")
-    args = p.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train and score each budget (or list its runs with ``--list``)."""
     ws = Workspace.create(load_profile(args.profile), runs_dir=args.runs_dir, device=args.device)
     budgets = sorted(args.budgets) if args.budgets else list(ws.profile.scaling.budgets(args.group))
     for k in budgets:
@@ -301,6 +309,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_budget(ws, args.group, k, train_missing=True)
         print(f"{args.group} {budget_label(k)} done in {(time.time() - start) / 3600:.2f} h", flush=True)
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m starlib.study.tables.scaling``: an alias of ``python -m starlib scaling`` (same options)."""
+    p = argparse.ArgumentParser(prog="python -m starlib.study.tables.scaling", description=DESCRIPTION)
+    add_arguments(p)
+    return run(p.parse_args(argv))
 
 
 if __name__ == "__main__":

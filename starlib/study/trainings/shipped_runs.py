@@ -70,4 +70,4 @@ def refusal(profile: str, missing: list[str], todo: list[tuple[str, int]],
         f"shipped run file {', '.join(files)} is missing, so {len(todo)} run(s) would be trained: {runs}; "
         f"{total} at the speed of the shipped logs. Restore it with `git checkout -- {folders}`, or allow the "
         f"training: notebook parameter allow_training=True, `make reproduce ALLOW_TRAINING=1` or "
-        f"`python -m starlib.study.pipeline --allow-training`")
+        f"`python -m starlib reproduce --allow-training`")
