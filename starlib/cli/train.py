@@ -8,15 +8,22 @@ import argparse
 from starlib.cli.verb import Subparsers, Verb
 
 
-def _add_train(sub: Subparsers) -> None:
-    from starlib.paper.objectives import OBJECTIVES
+def _profile_parser(sub: Subparsers, name: str, help: str, description: str) -> argparse.ArgumentParser:
+    """A command's parser with the ``--profile`` option every command here takes."""
     from starlib.study.setup.profile import available_profiles
 
-    p = sub.add_parser("train", help="train (or resume, or reuse) one objective of a profile; works under torchrun",
-                       description="Train one objective of a profile on its data, as the notebooks do (same run "
-                                   "names: a finished run is reused, an interrupted one resumed; a finetune first "
-                                   "trains its parent). Under torchrun each process takes its share of every batch.")
+    p = sub.add_parser(name, help=help, description=description)
     p.add_argument("--profile", default="cpu", choices=available_profiles())
+    return p
+
+
+def _add_train(sub: Subparsers) -> None:
+    from starlib.paper.objectives import OBJECTIVES
+
+    p = _profile_parser(sub, "train", "train (or resume, or reuse) one objective of a profile; works under torchrun",
+        "Train one objective of a profile on its data, as the notebooks do (same run names: a finished run "
+        "is reused, an interrupted one resumed; a finetune first trains its parent). Under torchrun each "
+        "process takes its share of every batch.")
     p.add_argument("--objective", default="STAR", choices=list(OBJECTIVES))
     p.add_argument("--variant", default="{}", help='STARConfig changes as JSON, e.g. \'{"stage2": false}\'')
     p.add_argument("--all", action="store_true", help="train every run the study's notebooks need (stages first), "
@@ -114,14 +121,10 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def _add_prepare(sub: Subparsers) -> None:
-    from starlib.study.setup.profile import available_profiles
-
-    p = sub.add_parser("prepare", help="compute every flow the study needs into the cache, in parallel",
-                       description="Fill cache/flows/ ahead of training and scoring: the flows of every training "
-                                   "window of every run that uses flows (with the FR targets) and of the test pairs "
-                                   "they are scored on, on several processes. The cache is the same a serial run "
-                                   "fills; `make reproduce` runs this first.")
-    p.add_argument("--profile", default="cpu", choices=available_profiles())
+    p = _profile_parser(sub, "prepare", "compute every flow the study needs into the cache, in parallel",
+        "Fill cache/flows/ ahead of training and scoring: the flows of every training window of every run "
+        "that uses flows (with the FR targets) and of the test pairs they are scored on, on several "
+        "processes. The cache is the same a serial run fills; `make reproduce` runs this first.")
     p.add_argument("--workers", type=int, default=0, help="processes (default 0: every core this process may use)")
     p.add_argument("--cache-dir", default=None, help="the cache folder holding flows/ (default: cache/)")
 
@@ -143,14 +146,11 @@ def _run_prepare(args: argparse.Namespace) -> int:
 
 
 def _add_ship(sub: Subparsers) -> None:
-    from starlib.study.setup.profile import available_profiles
-
-    p = sub.add_parser("ship", help="copy the finished runs notebook 13 compares into checkpoints/<profile>/ (git)",
-                       description="Ship the finished runs of Tables 7-10 (those notebook 13 compares) in git: copy "
-                                   "them from runs/<profile>/ to checkpoints/<profile>/<run>/, remove the other runs "
-                                   "shipped there, ship their per-item scores, write the model card and, for the cpu profile, refresh "
-                                   "enhance's demo checkpoints. A fresh clone then reuses them instead of training.")
-    p.add_argument("--profile", default="cpu", choices=available_profiles())
+    p = _profile_parser(sub, "ship", "copy the finished runs notebook 13 compares into checkpoints/<profile>/ (git)",
+        "Ship the finished runs of Tables 7-10 (those notebook 13 compares) in git: copy them from "
+        "runs/<profile>/ to checkpoints/<profile>/<run>/, remove the other runs shipped there, ship their "
+        "per-item scores, write the model card and, for the cpu profile, refresh enhance's demo "
+        "checkpoints. A fresh clone then reuses them instead of training.")
     p.add_argument("--runs-dir", default=None, help="parent of the per-profile runs folder (default: runs/)")
     p.add_argument("--cache-dir", default=None,
                    help="the cache whose scores/ the runs' per-item scores are shipped from (default: cache/)")
