@@ -68,7 +68,7 @@ import torch
 from starlib.data.degrade import flow_to_tensor, make_lr, to_tensor, to_uint8
 from starlib.data.images import read_rgb
 from starlib.data.sources import toflow_frames
-from starlib.infer.enhance import DEMO_ST, Settings, enhance_frames, load_for_mode
+from starlib.infer.enhance import DEMO_ST, ENHANCE_MODES, Settings, enhance_frames, load_for_mode
 from starlib.flow import BACKENDS, DEFAULT_BACKEND, compute_flow, normalize_flow
 from starlib.util.hardware import native_bf16, tf32_arithmetic
 from starlib.models import STARnet
@@ -317,7 +317,7 @@ def clip_rows(model: STARnet, frames: list[np.ndarray], repeats: int, model_name
         out: list[np.ndarray] = []
 
         def pipe() -> None:
-            out[:] = list(enhance_frames(iter(frames), model, "st", settings=settings, device=device))
+            out[:] = list(enhance_frames(iter(frames), model, ENHANCE_MODES["st"], settings=settings, device=device))
 
         s = _median_seconds(pipe, repeats, device=device)
         diff = max(int(np.abs(o.astype(int) - r.astype(int)).max()) for o, r in zip(out, ref_out))
@@ -523,7 +523,7 @@ def run(profile: str = "cpu", out: str | Path | None = None, quick: bool = False
     if quick:
         model, name = STARnet(load_profile(base).model).eval(), f"untrained {base}-width STARnet"
     else:
-        model, name = load_for_mode(DEMO_ST, "st")[0], f"demo checkpoint {DEMO_ST.name}"
+        model, name = load_for_mode(DEMO_ST, ENHANCE_MODES["st"])[0], f"demo checkpoint {DEMO_ST.name}"
     rows += clip_rows(model, real_frames(n_clip, size), repeats, name + on, device)
 
     # (d) achieved GFLOP/s against the machine's matmul throughput

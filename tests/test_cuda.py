@@ -13,11 +13,13 @@ import torch
 
 from starlib.data.images import read_rgb
 from starlib.data.sources import toflow_frames
-from starlib.infer.enhance import DEMO_ST, Settings, enhance_frames, load_for_mode
+from starlib.infer.enhance import DEMO_ST, ENHANCE_MODES, Settings, enhance_frames, load_for_mode
 from starlib.models import STARnet
 from starlib.study.setup.profile import load_profile
 from starlib.train import TrainConfig, train
 from starlib.util.hardware import tf32_arithmetic
+
+ST = ENHANCE_MODES["st"]
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -78,10 +80,10 @@ def test_training_steps_on_cuda_follow_the_cpu(tmp_path):
 def test_enhance_on_cuda_matches_the_cpu():
     root = toflow_frames()
     frames = [read_rgb(root / f"{i:02d}.png")[300:348, 600:664].copy() for i in (1, 2, 3)]
-    model = load_for_mode(DEMO_ST, "st")[0]
+    model = load_for_mode(DEMO_ST, ST)[0]
     settings = Settings(tile=32, overlap=8)
-    cpu = list(enhance_frames(iter(frames), model, "st", settings=settings, device="cpu"))
-    gpu = list(enhance_frames(iter(frames), model, "st", settings=settings, device="cuda"))
+    cpu = list(enhance_frames(iter(frames), model, ST, settings=settings, device="cpu"))
+    gpu = list(enhance_frames(iter(frames), model, ST, settings=settings, device="cuda"))
     assert len(cpu) == len(gpu) == 5
     worst = max(int(np.abs(a.astype(int) - b.astype(int)).max()) for a, b in zip(cpu, gpu))
     assert worst <= 1, worst

@@ -20,14 +20,17 @@ from starlib.data.images import read_rgb, write_png
 from starlib.data.samples import FrameStack
 from starlib.data.sources import probe_video, toflow_frames
 from starlib.flow import FlowCache
-from starlib.infer.enhance import (DEMO_ST, DEMO_T_HR, EnhanceError, Settings, enhance, enhance_frames, input_geometry,
-                                   load_for_mode, objectives_for_mode, resolve_device)
+from starlib.infer.enhance import (DEMO_ST, DEMO_T_HR, ENHANCE_MODES, EnhanceError, Settings, enhance, enhance_frames,
+                                   input_geometry, load_for_mode, objectives_for_mode, resolve_device)
 from starlib.infer.runner import PairRunner, STARMethod, _uint8_inplace
 from starlib.infer.tiling import tiled_forward
 from starlib.models import STARnet, save_checkpoint
 from starlib.paper.objectives import OBJECTIVES
 from starlib.util.paths import REPO_ROOT
 from starlib.infer.videoio import MediaError, open_input
+
+#: The enhance modes as records: the library takes records; names are parsed at the edge (the CLI).
+ST, S, T = (ENHANCE_MODES[m] for m in ("st", "s", "t"))
 
 from helpers import tiny_config
 
@@ -68,7 +71,7 @@ def write_mp4(path, frames, fps):
 
 @pytest.fixture(scope="module")
 def st_model():
-    return load_for_mode(DEMO_ST, "st")[0]
+    return load_for_mode(DEMO_ST, ST)[0]
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +92,7 @@ def test_demo_checkpoints_ship_with_the_repository():
         assert path.is_file() and path.stat().st_size < 8 * 2**20
         out = subprocess.run(["git", "check-ignore", "-q", str(path)], cwd=REPO_ROOT)
         assert out.returncode == 1, f"{path} is git-ignored"
-        assert load_for_mode(path, "t" if objective == "STAR-T_HR" else "st")[1] == objective
+        assert load_for_mode(path, T if objective == "STAR-T_HR" else ST)[1] == objective
 
 
 def test_st_folder_gives_2n_minus_1_frames_at_4x_and_twice_the_fps(clip_dir, tmp_path):
@@ -119,9 +122,9 @@ def test_cli_video_round_trip_keeps_the_frame_rate_right(tmp_path):
 
 def test_space_only_and_time_only(clip_dir, tmp_path):
     frames = real_frames()
-    r = enhance(clip_dir, tmp_path / "s", mode="s", progress=False)
+    r = enhance(clip_dir, tmp_path / "s", mode=S, progress=False)
     assert (r.frames_out, r.size_out, r.fps_out) == (3, (128, 96), r.fps_in)
-    r = enhance(clip_dir, tmp_path / "t", mode="t", progress=False)
+    r = enhance(clip_dir, tmp_path / "t", mode=T, progress=False)
     assert (r.frames_out, r.size_out, r.fps_out) == (5, (32, 24), 2 * r.fps_in)
     outs = [read_rgb(tmp_path / "t" / f"{i:06d}.png") for i in range(5)]
     assert all(np.array_equal(outs[2 * i], frames[i]) for i in range(3))  # input frames pass through unchanged
@@ -144,7 +147,7 @@ def test_frames_are_streamed_not_collected(st_model):
             pulled.append(i)
             yield f
 
-    stream = enhance_frames(source(), st_model, "st", device="cpu", settings=Settings(prefetch_flows=False))
+    stream = enhance_frames(source(), st_model, ST, device="cpu", settings=Settings(prefetch_flows=False))
     first = next(stream)
     assert first.shape == (64, 64, 3)
     assert len(pulled) <= 3, f"{len(pulled)} of 9 frames read before the first output"
@@ -155,13 +158,13 @@ def test_frames_are_streamed_not_collected(st_model):
 def test_odd_and_tiny_frames_are_padded_and_cropped_back(st_model):
     assert input_geometry(st_model.cfg) == (1, 16)
     frames = [f[:7, :11] for f in real_frames(2, 16, 16)]
-    out = list(enhance_frames(frames, st_model, "s", device="cpu"))
+    out = list(enhance_frames(frames, st_model, S, device="cpu"))
     assert [o.shape for o in out] == [(28, 44, 3)] * 2
 
 
 def test_odd_video_output_is_cropped_to_even_with_a_warning(tmp_path, capsys):
     folder = write_folder(tmp_path / "odd", real_frames(2, 15, 17))
-    r = enhance(folder, tmp_path / "odd.mp4", mode="t", progress=False)
+    r = enhance(folder, tmp_path / "odd.mp4", mode=T, progress=False)
     assert r.size_out == (17, 15)
     assert probe_video(tmp_path / "odd.mp4").size == (16, 14)
     assert "cropped to 16x14" in capsys.readouterr().err
@@ -236,8 +239,8 @@ def test_margin_0_blends_as_before():
 
 def test_tiled_demo_model_stays_close_to_the_whole_frame(st_model):
     frames = real_frames(2, 24, 32)
-    whole = list(enhance_frames(frames, st_model, "st", device="cpu", settings=Settings(tile=0)))
-    tiled = list(enhance_frames(frames, st_model, "st", device="cpu", settings=Settings(tile=16, overlap=6, margin=2)))
+    whole = list(enhance_frames(frames, st_model, ST, device="cpu", settings=Settings(tile=0)))
+    tiled = list(enhance_frames(frames, st_model, ST, device="cpu", settings=Settings(tile=16, overlap=6, margin=2)))
     for w, t in zip(whole, tiled):
         diff = np.abs(w.astype(int) - t.astype(int))
         # measured: at most 1 level, on under 1 % of the pixels (mean 0.001-0.009)
@@ -263,27 +266,27 @@ def test_scoring_and_enhance_run_a_pair_identically(tmp_path):
     settings = Settings(tile=tile, overlap=8, margin=0, flow_cache=str(tmp_path))
     cache = FlowCache(tmp_path)
     scored = STARMethod(model, cache, tile=tile, overlap=8)(stack)
-    enhanced = list(enhance_frames(lr, model, "st", settings=settings, device="cpu"))
+    enhanced = list(enhance_frames(lr, model, ST, settings=settings, device="cpu"))
     assert len(enhanced) == 3
     for frame, key in zip(enhanced, ("sr_t", "sr_mid", "sr_t1")):
         np.testing.assert_array_equal(frame, scored[key])
     hr_mid = STARMethod(model, cache, inputs="hr", tile=tile, overlap=8)(stack)["hr_mid"]
-    np.testing.assert_array_equal(list(enhance_frames(hr, model, "t", settings=settings, device="cpu"))[1], hr_mid)
+    np.testing.assert_array_equal(list(enhance_frames(hr, model, T, settings=settings, device="cpu"))[1], hr_mid)
 
 
 def test_mode_preferences_come_from_the_objectives():
-    assert objectives_for_mode("st") == ("STAR-ST", "STAR")
-    assert objectives_for_mode("s") == ("STAR-S", "STAR-ST", "STAR")
-    assert objectives_for_mode("t") == ("STAR-T_HR",)
-    for mode in ("st", "s", "t"):                   # the objectives made for a mode come first
-        made = [OBJECTIVES[n].enhance_mode == mode for n in objectives_for_mode(mode)]
+    assert objectives_for_mode(ST) == ("STAR-ST", "STAR")
+    assert objectives_for_mode(S) == ("STAR-S", "STAR-ST", "STAR")
+    assert objectives_for_mode(T) == ("STAR-T_HR",)
+    for mode in (ST, S, T):                   # the objectives made for a mode come first
+        made = [OBJECTIVES[n].enhance_mode == mode.name for n in objectives_for_mode(mode)]
         assert made == sorted(made, reverse=True) and made[0]
     for name, objective in OBJECTIVES.items():
         if objective.enhance_mode is not None:
-            assert name in objectives_for_mode(objective.enhance_mode)
+            assert name in objectives_for_mode(ENHANCE_MODES[objective.enhance_mode])
     # HR inputs iff mode t: the one HR-input objective serves t and nothing else
     hr = tuple(n for n, o in OBJECTIVES.items() if o.inputs == "hr")
-    assert objectives_for_mode("t") == hr and not set(hr) & set(objectives_for_mode("st") + objectives_for_mode("s"))
+    assert objectives_for_mode(T) == hr and not set(hr) & set(objectives_for_mode(ST) + objectives_for_mode(S))
 
 
 
@@ -324,8 +327,8 @@ def test_unreadable_video_names_the_file_and_the_fix(tmp_path):
 
 
 @pytest.mark.parametrize("checkpoint,mode,expect", [
-    (DEMO_T_HR, "st", r"star-t_hr-cpu\.pt holds a STAR-T_HR model.*needs a STAR-ST or STAR checkpoint.*--mode t"),
-    (DEMO_ST, "t", r"star-st-cpu\.pt holds a STAR-ST model \(an LR-input variant\).*needs a STAR-T_HR checkpoint"),
+    (DEMO_T_HR, ST, r"star-t_hr-cpu\.pt holds a STAR-T_HR model.*needs a STAR-ST or STAR checkpoint.*--mode t"),
+    (DEMO_ST, T, r"star-st-cpu\.pt holds a STAR-ST model \(an LR-input variant\).*needs a STAR-T_HR checkpoint"),
 ])
 def test_wrong_variant_checkpoint_is_refused(clip_dir, tmp_path, checkpoint, mode, expect):
     with pytest.raises(EnhanceError, match=expect):
@@ -337,13 +340,13 @@ def test_second_pass_needs_a_t_hr_checkpoint(clip_dir, tmp_path):
                                            r"pass --checkpoint2"):
         enhance(clip_dir, tmp_path / "out", times=2, checkpoint2=DEMO_ST, progress=False)
     with pytest.raises(EnhanceError, match=r"--times 2 .* needs --mode st or t"):
-        enhance(clip_dir, tmp_path / "out", mode="s", times=2, progress=False)
+        enhance(clip_dir, tmp_path / "out", mode=S, times=2, progress=False)
 
 
 def test_checkpoint_without_objective_is_refused(tmp_path):
     path = save_checkpoint(STARnet(tiny_config()), tmp_path / "anon.pt")
     with pytest.raises(EnhanceError, match=r"anon\.pt does not record the objective.*save_checkpoint"):
-        load_for_mode(path, "st")
+        load_for_mode(path, ST)
 
 
 def test_frames_of_different_sizes_are_refused(tmp_path):

@@ -36,7 +36,7 @@ from starlib.models.checkpoint import CheckpointError
 from starlib.util.paths import REPO_ROOT
 
 from helpers import tiny_config
-from test_enhance import real_frames, write_folder, write_mp4
+from test_enhance import S, ST, T, real_frames, write_folder, write_mp4
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -101,7 +101,7 @@ def test_enhance_reads_frame10_after_frame2(tmp_path):
     frames = real_frames(3, 16, 16)
     for name, f in zip(("frame1.png", "frame2.png", "frame10.png"), frames):
         write_png(tmp_path / name, f)
-    r = enhance(tmp_path, tmp_path.parent / f"{tmp_path.name}_t", mode="t", progress=False, device="cpu")
+    r = enhance(tmp_path, tmp_path.parent / f"{tmp_path.name}_t", mode=T, progress=False, device="cpu")
     out = [read_rgb(r.output / f"{i:06d}.png") for i in range(5)]
     for k in range(3):                  # mode t passes the input frames through unchanged, in order
         np.testing.assert_array_equal(out[2 * k], frames[k])
@@ -205,7 +205,7 @@ def test_a_folder_with_other_files_is_never_replaced(tmp_path, clip, capsys, no_
 
 def test_an_empty_existing_folder_takes_the_output(tmp_path, clip):
     (tmp_path / "empty").mkdir()
-    r = enhance(clip, tmp_path / "empty", mode="s", progress=False, device="cpu")
+    r = enhance(clip, tmp_path / "empty", mode=S, progress=False, device="cpu")
     assert r.frames_out == 3 and (tmp_path / "empty" / "video.json").is_file()
 
 
@@ -373,7 +373,7 @@ def test_check_finite_is_exact():
 def test_the_finiteness_check_leaves_outputs_bit_identical(monkeypatch):
     from starlib.infer import runner
 
-    model = load_for_mode(DEMO_ST, "st")[0]
+    model = load_for_mode(DEMO_ST, ST)[0]
     a, b = real_frames(2, 20, 28)
     keys = ("sr_t", "sr_mid", "sr_t1", "lr_mid")
     checked = PairRunner(model, Settings(tile=16, overlap=8, margin=2), "cpu").run(a, b, keys)
@@ -403,7 +403,7 @@ def test_non_finite_outputs_raise_in_scoring_and_in_enhance(tmp_path):
         STARMethod(model, FlowCache(None))(stack)
     with pytest.raises(NonFiniteOutputError, match=r"clip: frame 0 \(a\.png\) and frame 1 \(b\.png\): the "
                                                    r"network's sr_t output is not finite"):
-        list(enhance_frames(lr, model, "st", device="cpu", source="clip", names=["a.png", "b.png"]))
+        list(enhance_frames(lr, model, ST, device="cpu", source="clip", names=["a.png", "b.png"]))
 
 
 def test_enhance_names_the_frames_whose_output_is_not_finite(tmp_path, capsys):
@@ -427,7 +427,7 @@ def test_a_checkpoint_with_nan_weights_is_refused_when_loaded(tmp_path, capsys, 
     line = one_line(err)
     assert rc == 2 and str(ckpt) in line and "non-finite" in line and "earlier checkpoint" in line
     with pytest.raises((EnhanceError, CheckpointError), match=r"non-finite"):
-        load_for_mode(ckpt, "st")
+        load_for_mode(ckpt, ST)
 
 
 # --- 6. one-line errors before anything is computed -------------------------------------------------------------
@@ -510,7 +510,7 @@ def test_a_variable_frame_rate_video_gives_its_real_frames_and_a_warning(tmp_pat
     err = capsys.readouterr().err
     assert f"warning: {vfr} has a variable frame rate" in err and "-fps_mode cfr" in err
     assert clip.fps_source.startswith("container (average")
-    r = enhance(vfr, tmp_path / "t", mode="t", progress=False, device="cpu")
+    r = enhance(vfr, tmp_path / "t", mode=T, progress=False, device="cpu")
     assert r.frames_out == 2 * 5 - 1 and r.fps_out == pytest.approx(2 * info.fps)
     assert json.loads((tmp_path / "t" / "video.json").read_text())["fps_in_from"].startswith("container (average")
     capsys.readouterr()

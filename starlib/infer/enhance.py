@@ -73,9 +73,9 @@ class EnhanceResult:
     device: str
 
 
-def default_checkpoint(mode: str | EnhanceMode) -> Path:
+def default_checkpoint(mode: EnhanceMode) -> Path:
     """The shipped demo checkpoint for ``mode`` (trained under the ``cpu`` profile)."""
-    return enhance_mode(mode).demo
+    return mode.demo
 
 
 def resolve_device(name: str) -> torch.device:
@@ -86,15 +86,14 @@ def resolve_device(name: str) -> torch.device:
         raise EnhanceError(str(exc)) from exc
 
 
-def objectives_for_mode(mode: str | EnhanceMode) -> tuple[str, ...]:
+def objectives_for_mode(mode: EnhanceMode) -> tuple[str, ...]:
     """The objectives whose networks serve ``mode``, preferred first (:meth:`EnhanceMode.objectives`)."""
-    return enhance_mode(mode).objectives()
+    return mode.objectives()
 
 
-def load_for_mode(path: str | Path, mode: str | EnhanceMode, flag: str = "--checkpoint") -> tuple[STARnet, str]:
+def load_for_mode(path: str | Path, mode: EnhanceMode, flag: str = "--checkpoint") -> tuple[STARnet, str]:
     """Load a checkpoint and check that its variant serves ``mode``; returns ``(model, objective)``."""
     path = Path(path)
-    mode = enhance_mode(mode)
     if path.is_dir():
         inside = path / "model.pt"
         example = inside if inside.is_file() else "runs/<profile>/<objective>-<hash>/model.pt"
@@ -151,7 +150,7 @@ def _frame_name(i: int, names: Sequence[str] | None) -> str:
     return f"frame {i} ({names[i]})" if names is not None and i < len(names) else f"frame {i}"
 
 
-def pair_stream(frames: Iterable[np.ndarray], runner: PairRunner, mode: str | EnhanceMode, source: str = "input",
+def pair_stream(frames: Iterable[np.ndarray], runner: PairRunner, mode: EnhanceMode, source: str = "input",
                 names: Sequence[str] | None = None) -> Iterator[np.ndarray]:
     """One pass of ``mode`` over a stream of (H, W, 3) uint8 frames, yielding output frames as they are ready.
 
@@ -164,7 +163,6 @@ def pair_stream(frames: Iterable[np.ndarray], runner: PairRunner, mode: str | En
         except NonFiniteOutputError as exc:
             raise NonFiniteOutputError(f"{source}: {pair}: {exc}", exc.output) from exc
 
-    mode = enhance_mode(mode)
     it = _checked(frames, source)
     a = next(it, None)
     if a is None:
@@ -197,8 +195,8 @@ def pair_stream(frames: Iterable[np.ndarray], runner: PairRunner, mode: str | En
         i += 1
 
 
-def enhance_frames(frames: Iterable[np.ndarray], model: STARnet, mode: str | EnhanceMode = "st", times: int = 1,
-                   model2: STARnet | None = None, settings: Settings | None = None,
+def enhance_frames(frames: Iterable[np.ndarray], model: STARnet, mode: EnhanceMode = ENHANCE_MODES["st"],
+                   times: int = 1, model2: STARnet | None = None, settings: Settings | None = None,
                    device: str | torch.device = "auto", source: str = "input",
                    names: Sequence[str] | None = None) -> Iterator[np.ndarray]:
     """Stream ``mode`` over ``frames`` (``times=2``: then a ``t`` pass with ``model2``); see the module doc.
@@ -206,7 +204,6 @@ def enhance_frames(frames: Iterable[np.ndarray], model: STARnet, mode: str | Enh
     ``model`` must be the variant the mode needs (:func:`load_for_mode` checks checkpoints); ``names`` (the
     frames' file names) are used in errors about a pair.
     """
-    mode = enhance_mode(mode)
     if times not in (1, 2):
         raise EnhanceError(f"times must be 1 or 2, got {times}")
     if times == 2 and not mode.interpolates:
@@ -244,7 +241,7 @@ def _counted(frames: Iterable[np.ndarray], tally: _Tally) -> Iterator[np.ndarray
 
 
 def enhance(input: str | Path, output: str | Path, checkpoint: str | Path | None = None,
-            mode: str | EnhanceMode = "st",
+            mode: EnhanceMode = ENHANCE_MODES["st"],
             times: int = 1, checkpoint2: str | Path | None = None, settings: Settings | None = None,
             device: str = "auto", fps: float | None = None, overwrite: bool = False,
             progress: bool = True) -> EnhanceResult:
@@ -255,7 +252,6 @@ def enhance(input: str | Path, output: str | Path, checkpoint: str | Path | None
     from starlib.util.progress import progress_bar
 
     start = time.perf_counter()
-    mode = enhance_mode(mode)
     if times not in (1, 2) or (times == 2 and not mode.interpolates):
         raise EnhanceError(f"--times {times} with --mode {mode.name}: --times is 1 or 2, and --times 2 (frame rate "
                            f"doubled twice) needs --mode {_interpolating()}")

@@ -1,5 +1,6 @@
-"""The modes of ``python -m starlib enhance``: one record each, looked up once (:func:`enhance_mode`) and passed
-along, so no code compares mode names.
+"""The modes of ``python -m starlib enhance``: one record each. A mode's name is parsed once, at the edge (the
+command line's ``--mode``: :func:`enhance_mode`), and the record is passed along: the functions of
+:mod:`starlib.infer.enhance` take records, and no code compares mode names.
 
 Per pair of input frames (a, b) a mode writes the frame at a (a network output, or ``a`` itself), then the
 in-between frame when it interpolates; after the last pair, the frame at b. See :mod:`starlib.infer.enhance`.
