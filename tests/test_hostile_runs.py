@@ -75,10 +75,30 @@ def test_a_huge_stored_config_is_refused_fast_without_building_it(saved, tmp_pat
     assert built == ["meta"]
     assert str(path) in _one_line(err) and "STARLIB_MAX_PARAMETERS" in str(err.value)
     # with the bound lifted, the stored tensors still do not fit the config: refused before building, too
-    monkeypatch.setenv("STARLIB_MAX_PARAMETERS", str(10**12))
     with pytest.raises(CheckpointError, match="shape mismatch"):
-        load_checkpoint(path)
+        load_checkpoint(path, max_parameters=10**12)
     assert built == ["meta", "meta"]
+    # the loader is pure: $STARLIB_MAX_PARAMETERS is read by the entry points (below), not here
+    monkeypatch.setenv("STARLIB_MAX_PARAMETERS", str(10**12))
+    with pytest.raises(CheckpointError, match="above the bound of 223.2 M"):
+        load_checkpoint(path)
+
+
+def test_the_parameter_bound_from_the_environment_reaches_the_command_line(saved, tmp_path, monkeypatch, capsys):
+    """``$STARLIB_MAX_PARAMETERS`` still works where a user meets it: read at the edge (the command line) and
+    passed in; a bad value is one line naming the variable."""
+    from starlib.__main__ import main
+
+    path, _ = saved
+    monkeypatch.setenv("STARLIB_MAX_PARAMETERS", "1000")              # below the tiny network's size
+    (tmp_path / "in").mkdir()
+    assert main(["enhance", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--checkpoint", str(path),
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "above the bound of 0.0 M (STARLIB_MAX_PARAMETERS)" in err and str(path) in err
+    monkeypatch.setenv("STARLIB_MAX_PARAMETERS", "many")
+    assert main(["zsm", "--checkpoint", str(path), "--quiet"]) == 2
+    assert "$STARLIB_MAX_PARAMETERS='many' is not a positive whole number" in capsys.readouterr().err
 
 
 def test_the_parameter_bound_is_twice_the_papers_network():

@@ -56,12 +56,15 @@ def _add_enhance(sub: Subparsers) -> None:
 
 def _run_enhance(args: argparse.Namespace) -> int:
     from starlib.infer.enhance import Settings, enhance, enhance_mode
+    from starlib.models.checkpoint import MAX_PARAMETERS
+    from starlib.util import env
 
     settings = Settings(tile=args.tile, overlap=args.overlap, margin=args.margin, flow_backend=args.flow,
                         flow_cache=args.flow_cache, channels_last=args.channels_last, bf16=args.bf16,
                         prefetch_flows=not args.no_prefetch)
     r = enhance(args.input, args.output, args.checkpoint, enhance_mode(args.mode), args.times, args.checkpoint2,
-                settings, args.device, args.fps, args.overwrite, progress=not args.quiet)
+                settings, args.device, args.fps, args.overwrite, progress=not args.quiet,
+                max_parameters=env.max_parameters(MAX_PARAMETERS))
     print(f"{r.output}: {r.frames_out} frames {r.size_out[0]}x{r.size_out[1]} at {r.fps_out:g} fps "
           f"(from {r.frames_in} frames {r.size_in[0]}x{r.size_in[1]} at {r.fps_in:g} fps) in {r.seconds:.1f} s "
           f"on {r.device}")

@@ -53,11 +53,13 @@ def _run_train(args: argparse.Namespace) -> int:
     import torch
     import torch.distributed as dist
 
-    from starlib.util.config import ConfigError
+    from starlib.models.checkpoint import MAX_PARAMETERS
     from starlib.study.setup.profile import load_profile
     from starlib.study.trainings.recipes import Training
     from starlib.study.trainings.training_runs import train_run
     from starlib.study.setup.workspace import Workspace
+    from starlib.util import env
+    from starlib.util.config import ConfigError
 
     try:
         variant = json.loads(args.variant)
@@ -67,7 +69,8 @@ def _run_train(args: argparse.Namespace) -> int:
         raise ConfigError(f"--variant {args.variant!r} must be a JSON object of STARConfig fields, e.g. "
                           f"'{{\"stage2\": false}}'")
     runs_dir = Path(args.runs_dir).resolve() if args.runs_dir else None   # a flag is relative to where it is typed
-    profile = load_profile(args.profile)
+    bound = env.max_parameters(MAX_PARAMETERS)         # $STARLIB_MAX_PARAMETERS, read at the edge
+    profile = load_profile(args.profile, bound)
     files = {}
     for key, value in (("net_s_file", args.net_s_file), ("fr_file", args.fr_file)):
         if value is not None:
@@ -78,7 +81,8 @@ def _run_train(args: argparse.Namespace) -> int:
             files[key] = str(path)
     if files:
         profile = dataclasses.replace(profile, stages=dataclasses.replace(profile.stages, **files))
-    ws = Workspace.create(profile, runs_dir=runs_dir, device=args.device, allow_training=True)  # asked to train
+    ws = Workspace.create(profile, runs_dir=runs_dir, device=args.device, allow_training=True,  # asked to train
+                          max_parameters=bound)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if distributed:
         dist.init_process_group("nccl" if ws.device.type == "cuda" else "gloo")
@@ -159,14 +163,13 @@ def _add_ship(sub: Subparsers) -> None:
 def _run_ship(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from starlib.study.setup.profile import load_profile
     from starlib.study.trainings.shipping import MODEL_CARD, ship
     from starlib.study.setup.workspace import Workspace
     from starlib.util.paths import SHIPPED_RUNS_DIR
 
     runs_dir = Path(args.runs_dir).resolve() if args.runs_dir else None
     cache_dir = Path(args.cache_dir).resolve() if args.cache_dir else None
-    ws = Workspace.create(load_profile(args.profile), runs_dir=runs_dir, cache_dir=cache_dir, device="cpu")
+    ws = Workspace.create(args.profile, runs_dir=runs_dir, cache_dir=cache_dir, device="cpu")
     shipped = ship(ws)
     for run in shipped:
         print(f"shipped {run.label}: {run.name} ({run.size:,} bytes)")

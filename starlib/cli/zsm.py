@@ -60,8 +60,10 @@ def _run_zsm(args: argparse.Namespace) -> int:
     from starlib.data.septuplets import ClipError
     from starlib.flow import FlowCache
     from starlib.infer.enhance import ENHANCE_MODES, load_for_mode
+    from starlib.models.checkpoint import MAX_PARAMETERS
     from starlib.study.setup.profile import ZSMSettings
     from starlib.study.tables.table_zsm import score_checkpoint
+    from starlib.util import env
     from starlib.util.atomic import atomic_write_text
     from starlib.util.hardware import resolve_device
     from starlib.util.provenance import provenance, write_results_csv
@@ -80,7 +82,8 @@ def _run_zsm(args: argparse.Namespace) -> int:
                                vimeo_lists=lists, max_clips=args.max_clips, max_windows=args.max_windows,
                                crop=crop, lr_method=args.lr_method, key_frames=args.key_frames,
                                tail_window=args.zsm_tail)
-        model, objective = load_for_mode(args.checkpoint, ENHANCE_MODES["st"])
+        model, objective = load_for_mode(args.checkpoint, ENHANCE_MODES["st"],
+                                         max_parameters=env.max_parameters(MAX_PARAMETERS))
         device = resolve_device(args.device)
         label = f"{objective} ({Path(args.checkpoint).name})"
         note = "" if args.vid4 or args.vimeo else ("training data of the cpu profile (and of the demo checkpoints): "

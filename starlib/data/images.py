@@ -30,7 +30,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from starlib.util.atomic import atomic_path
-from starlib.util.config import env_limit
+from starlib.util.env import positive_bound
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".webp")
 #: Largest frame read, in pixels: 8K UHD (7680 x 4320 = 33.2 MP, 100 MB as RGB). ``$STARLIB_MAX_PIXELS`` changes it
@@ -48,7 +48,7 @@ class ImageError(ValueError):
 
 def max_pixels() -> int:
     """The largest frame :func:`read_rgb` reads, in pixels: ``$STARLIB_MAX_PIXELS`` if set, else :data:`MAX_PIXELS`."""
-    return env_limit(MAX_PIXELS_ENV, MAX_PIXELS, ImageError, "pixels")
+    return positive_bound(MAX_PIXELS_ENV, MAX_PIXELS, ImageError, "pixels")
 
 
 def too_large(path: str | os.PathLike, width: int | None = None, height: int | None = None,

@@ -50,6 +50,7 @@ from starlib.infer.modes import (DEMO_DIR, DEMO_ST, DEMO_T_HR, ENHANCE_MODES, SE
 from starlib.infer.runner import EnhanceError, NonFiniteOutputError, PairRunner, Settings, input_geometry
 from starlib.infer.videoio import Terminated, check_fps, check_output, cleanup_on_signals, open_input, open_output
 from starlib.models import STARnet, load_checkpoint
+from starlib.models.checkpoint import MAX_PARAMETERS
 from starlib.paper.objectives import OBJECTIVES
 from starlib.util.hardware import DeviceUnavailable
 from starlib.util.hardware import resolve_device as hardware_resolve_device
@@ -91,8 +92,10 @@ def objectives_for_mode(mode: EnhanceMode) -> tuple[str, ...]:
     return mode.objectives()
 
 
-def load_for_mode(path: str | Path, mode: EnhanceMode, flag: str = "--checkpoint") -> tuple[STARnet, str]:
-    """Load a checkpoint and check that its variant serves ``mode``; returns ``(model, objective)``."""
+def load_for_mode(path: str | Path, mode: EnhanceMode, flag: str = "--checkpoint",
+                  max_parameters: int = MAX_PARAMETERS) -> tuple[STARnet, str]:
+    """Load a checkpoint (at most ``max_parameters`` parameters) and check that its variant serves ``mode``;
+    returns ``(model, objective)``."""
     path = Path(path)
     if path.is_dir():
         inside = path / "model.pt"
@@ -104,7 +107,7 @@ def load_for_mode(path: str | Path, mode: EnhanceMode, flag: str = "--checkpoint
                 if path.parent == DEMO_DIR else "")
         raise FileNotFoundError(f"checkpoint {path} does not exist.{hint} Pass {flag} PATH of a trained model "
                                 f"(runs/<profile>/<objective>-<hash>/model.pt)")
-    model, extra = load_checkpoint(path)          # refuses non-finite weights, naming the first such tensor
+    model, extra = load_checkpoint(path, max_parameters=max_parameters)   # refuses non-finite weights too
     objective = extra.get("objective")
     allowed = mode.objectives()
     if objective is None:
@@ -244,11 +247,12 @@ def enhance(input: str | Path, output: str | Path, checkpoint: str | Path | None
             mode: EnhanceMode = ENHANCE_MODES["st"],
             times: int = 1, checkpoint2: str | Path | None = None, settings: Settings | None = None,
             device: str = "auto", fps: float | None = None, overwrite: bool = False,
-            progress: bool = True) -> EnhanceResult:
+            progress: bool = True, max_parameters: int = MAX_PARAMETERS) -> EnhanceResult:
     """Read ``input`` (video file, folder of frames or image), enhance it, write ``output`` (video by extension,
     else a folder of PNG frames with ``video.json``). Checkpoints default to the shipped demo ones; for
     ``times=2`` ``checkpoint2`` (STAR-T_HR) defaults to ``checkpoint`` in mode ``t`` and to the demo one otherwise.
-    Output fps = input fps x 2**times for ``st``/``t``, unchanged for ``s``."""
+    Output fps = input fps x 2**times for ``st``/``t``, unchanged for ``s``. Checkpoints describing more than
+    ``max_parameters`` parameters are refused (the command line passes ``$STARLIB_MAX_PARAMETERS`` when set)."""
     from starlib.util.progress import progress_bar
 
     start = time.perf_counter()
@@ -259,11 +263,11 @@ def enhance(input: str | Path, output: str | Path, checkpoint: str | Path | None
     check_output(output, overwrite, input)          # before anything is loaded or computed
     settings = settings or Settings()
     ckpt = Path(checkpoint) if checkpoint else mode.demo
-    model, _ = load_for_mode(ckpt, mode)
+    model, _ = load_for_mode(ckpt, mode, max_parameters=max_parameters)
     model2, ckpt2 = None, None
     if times == 2:
         ckpt2 = Path(checkpoint2) if checkpoint2 else (ckpt if mode == SECOND_PASS else SECOND_PASS.demo)
-        model2, _ = load_for_mode(ckpt2, SECOND_PASS, flag="--checkpoint2")
+        model2, _ = load_for_mode(ckpt2, SECOND_PASS, flag="--checkpoint2", max_parameters=max_parameters)
     dev = resolve_device(device)
     clip = open_input(input, fps)
     factor = mode.fps_factor(times)

@@ -24,8 +24,6 @@ from torch.overrides import TorchFunctionMode
 
 import starlib
 from starlib.util.atomic import atomic_path
-from starlib.util import env
-from starlib.util.config import env_limit
 
 from .config import STARConfig
 from .star import STARnet
@@ -35,7 +33,8 @@ FORMAT = "starlib-starnet/1"
 #: Parameters of the paper's network (``STARConfig.paper()``, 111.6 M).
 PAPER_PARAMETERS = 111_610_863
 #: The largest network a checkpoint may describe: twice the paper's (the largest configuration of the paper,
-#: scale 8 with DBPN-MI, has 127.7 M). ``$STARLIB_MAX_PARAMETERS`` raises it for trusted larger models.
+#: scale 8 with DBPN-MI, has 127.7 M). Entry points pass ``$STARLIB_MAX_PARAMETERS`` instead when it is set
+#: (:func:`starlib.util.env.max_parameters`), for trusted larger models.
 MAX_PARAMETERS = 2 * PAPER_PARAMETERS
 #: Depth fields of STARConfig; each unit of a used one adds at least one stored tensor (checked before the
 #: config is built, so a depth of 10**9 is refused without building anything).
@@ -49,11 +48,6 @@ EXTRA_TYPES: dict[str, tuple[type, ...]] = {"objective": (str,), "data": (str,),
 class CheckpointError(RuntimeError):
     """A checkpoint that cannot be used: unreadable, wrong format or layout, another config, a config too
     large or not matching its weights, missing/unexpected/mis-shaped or non-finite weights."""
-
-
-def max_parameters() -> int:
-    """:data:`MAX_PARAMETERS`, or ``$STARLIB_MAX_PARAMETERS`` when set (a positive integer)."""
-    return env_limit(env.MAX_PARAMETERS, MAX_PARAMETERS, CheckpointError, "parameters")
 
 
 def describe_load_error(exc: BaseException) -> str:
@@ -188,9 +182,11 @@ def implied_parameters(cfg: STARConfig) -> int:
     return sum(p.numel() for p in meta_model(cfg).parameters())
 
 
-def check_config_fits(cfg: STARConfig, state_dict: Mapping[str, torch.Tensor], source: str) -> None:
+def check_config_fits(cfg: STARConfig, state_dict: Mapping[str, torch.Tensor], source: str,
+                      max_parameters: int | None = MAX_PARAMETERS) -> None:
     """Refuse, before anything real is built, a config deeper than its weights could be, one with more than
-    :func:`max_parameters` parameters, or one whose parameter shapes differ from the stored tensors."""
+    ``max_parameters`` parameters (None: no bound), or one whose parameter shapes differ from the stored
+    tensors."""
     depth_bound = max(64, len(state_dict))
     for name in DEPTH_FIELDS:
         if getattr(cfg, name) > depth_bound:
@@ -203,8 +199,8 @@ def check_config_fits(cfg: STARConfig, state_dict: Mapping[str, torch.Tensor], s
         raise CheckpointError(f"{source}: stored config cannot be built ({type(exc).__name__}: "
                               f"{str(exc).splitlines()[0] if str(exc) else ''})") from exc
     n_params = sum(p.numel() for p in meta.parameters())
-    bound = max_parameters()
-    if n_params > bound:
+    bound = max_parameters
+    if bound is not None and n_params > bound:
         which = " (twice the paper's 111.6 M)" if bound == MAX_PARAMETERS else " (STARLIB_MAX_PARAMETERS)"
         raise CheckpointError(f"{source}: stored config implies a {n_params / 1e6:,.1f} M-parameter network "
                               f"({4 * n_params / 2**30:,.1f} GiB of float32 weights), above the bound of "
@@ -214,12 +210,14 @@ def check_config_fits(cfg: STARConfig, state_dict: Mapping[str, torch.Tensor], s
 
 
 def load_checkpoint(path: str | os.PathLike, expected: STARConfig | None = None,
-                    map_location: str | torch.device = "cpu") -> tuple[STARnet, dict[str, Any]]:
+                    map_location: str | torch.device = "cpu",
+                    max_parameters: int = MAX_PARAMETERS) -> tuple[STARnet, dict[str, Any]]:
     """Rebuild the model stored in ``path``; returns ``(model, extra)``.
 
     If ``expected`` is given and differs from the stored config, raise :class:`CheckpointError`
     naming every differing field with both values. The stored config is checked against its weights and
-    the size bound before the model is built (:func:`check_config_fits`), and the weights must be finite.
+    the size bound ``max_parameters`` before the model is built (:func:`check_config_fits`; with ``expected``
+    the caller vouches for the config and the bound does not apply), and the weights must be finite.
     """
     payload = read_checkpoint(path)
     try:
@@ -230,7 +228,7 @@ def load_checkpoint(path: str | os.PathLike, expected: STARConfig | None = None,
         diffs = "; ".join(f"{k}: checkpoint={a!r}, expected={b!r}" for k, (a, b) in cfg.diff(expected).items())
         raise CheckpointError(f"{path} holds a different STARnet config ({diffs}); load it without "
                               f"`expected` or pass the checkpoint of the variant you want")
-    check_config_fits(cfg, payload["state_dict"], str(path))
+    check_config_fits(cfg, payload["state_dict"], str(path), None if expected is not None else max_parameters)
     check_finite(payload["state_dict"], str(path))
     model = STARnet(cfg)
     load_state_dict_strict(model, payload["state_dict"], source=str(path))

@@ -77,7 +77,7 @@ class STARConfig:
                                         # correction the refined flow starts equal to its input
 
     #: What a profile may set (:func:`starlib.util.config.check_numbers`); the network's size is bounded on top
-    #: of these by the checkpoints' parameter bound (:func:`starlib.models.checkpoint.max_parameters`).
+    #: of these by the checkpoints' parameter bound (:data:`starlib.models.checkpoint.MAX_PARAMETERS`).
     NUMBER_RANGES: ClassVar[dict[str, tuple[float, float]]] = {
         "scale": (2, 8), "base_filter": (1, 2048), "feat": (1, 2048), "motion_feat": (1, 2048),
         "num_stages": (1, 16), "n_resblock": (0, 64), "netm_resblocks": (0, 64), "netd_resblocks": (0, 64),

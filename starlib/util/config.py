@@ -108,22 +108,3 @@ def build(cls: type, data: Mapping[str, Any], where: str) -> Any:
         return cls(**values)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: {exc}") from exc
-
-
-def env_limit(name: str, default: int, error: type[Exception], unit: str) -> int:
-    """A positive whole-number bound from the environment variable ``name`` (``1e9`` and ``1_000`` accepted),
-    else ``default``; a value that is not one raises ``error`` naming the variable and the default."""
-    import os
-
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        number = float(value.replace("_", ""))
-        bound = int(number) if number.is_integer() else 0
-    except ValueError:
-        bound = 0
-    if bound < 1:
-        raise error(f"${name}={value!r} is not a positive whole number of {unit}; unset it (default {default:,}) "
-                    f"or give e.g. {name}={2 * default}")
-    return bound

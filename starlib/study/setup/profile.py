@@ -403,8 +403,11 @@ SECTIONS = {"data": DataSettings, "flow": FlowSettings, "eval": EvalSettings, "t
             "scaling": ScalingSettings}
 
 
-def parse_profile(name: str, data: dict[str, Any], path: Path | None = None) -> Profile:
-    """A :class:`Profile` from the parsed TOML ``data``; every error names ``path`` (or ``name``)."""
+def parse_profile(name: str, data: dict[str, Any], path: Path | None = None,
+                  max_parameters: int | None = None) -> Profile:
+    """A :class:`Profile` from the parsed TOML ``data``; every error names ``path`` (or ``name``).
+    ``max_parameters``: the network's size bound (None: :data:`starlib.models.checkpoint.MAX_PARAMETERS`; the
+    entry points pass ``$STARLIB_MAX_PARAMETERS`` when set: :func:`starlib.util.env.max_parameters`)."""
     check_profile_name(name)
     where = str(path or name)
     missing = [key for key in REQUIRED if not isinstance(data.get(key), dict)]
@@ -450,27 +453,30 @@ def parse_profile(name: str, data: dict[str, Any], path: Path | None = None) -> 
     if "steps" not in train_data:
         raise ConfigError(f"{where}: [train] has no steps (nor does a [schedules] reading the profile chooses); "
                           f"set steps = the optimiser steps of the first-trained runs")
-    check_size(model, train, where)
+    check_size(model, train, where, max_parameters)
     return Profile(name=name, description=str(data.get("description", "")), model=model, device=device,
                    train=train, path=path, schedule=schedule,
                    released=ReleasedSettings.from_toml(data.get("released", {}), where),
                    schedules=schedules, **sections)
 
 
-def check_size(model: STARConfig, train: TrainSettings, where: str) -> None:
-    """Refuse a network above the checkpoints' parameter bound (built on the meta device: no memory) and a
-    training forward above :data:`MAX_FORWARD_PIXELS` output pixels, before anything is allocated."""
-    from starlib.models.checkpoint import max_parameters, meta_model
+def check_size(model: STARConfig, train: TrainSettings, where: str, max_parameters: int | None = None) -> None:
+    """Refuse a network above the parameter bound ``max_parameters`` (None: the checkpoints' default; built on
+    the meta device: no memory) and a training forward above :data:`MAX_FORWARD_PIXELS` output pixels, before
+    anything is allocated."""
+    from starlib.models.checkpoint import MAX_PARAMETERS, meta_model
+
+    bound = MAX_PARAMETERS if max_parameters is None else max_parameters
 
     try:
         n_params = sum(p.numel() for p in meta_model(model).parameters())
     except Exception as exc:  # widths whose products overflow
         raise ConfigError(f"{where} [model]: the network cannot be built ({type(exc).__name__}); use smaller "
                           f"widths") from exc
-    if n_params > max_parameters():
+    if n_params > bound:
         raise ConfigError(f"{where} [model]: the network would have {n_params / 1e6:,.1f} M parameters "
                           f"({4 * n_params / 2**30:,.1f} GiB of float32 weights), above the bound of "
-                          f"{max_parameters() / 1e6:.1f} M that checkpoints get; use smaller widths or depths (or "
+                          f"{bound / 1e6:.1f} M that checkpoints get; use smaller widths or depths (or "
                           f"set STARLIB_MAX_PARAMETERS for a larger model you mean to train)")
     for name in OBJECTIVES:
         cfg = train.config(name, where=where)
@@ -482,8 +488,9 @@ def check_size(model: STARConfig, train: TrainSettings, where: str) -> None:
                               f"{MAX_FORWARD_PIXELS / 1e6:.0f} M; lower batch_size or patch, or set micro_batch")
 
 
-def load_profile(name: str) -> Profile:
-    """Read ``starlib/study/profiles/<name>.toml``; unknown names raise with the list of known ones."""
+def load_profile(name: str, max_parameters: int | None = None) -> Profile:
+    """Read ``starlib/study/profiles/<name>.toml``; unknown names raise with the list of known ones.
+    ``max_parameters``: as :func:`parse_profile` (the environment is not read here)."""
     path = PROFILE_DIR / f"{check_profile_name(name)}.toml"
     if not path.is_file():
         raise ConfigError(f"unknown profile {name!r}; choose one of {available_profiles()} "
@@ -493,4 +500,4 @@ def load_profile(name: str) -> Profile:
             data = tomllib.load(f)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_profile(name, data, path)
+    return parse_profile(name, data, path, max_parameters)

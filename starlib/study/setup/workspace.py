@@ -18,10 +18,11 @@ import torch
 
 from starlib.evaluation.score_cache import ScoreCache
 from starlib.flow import FlowCache
+from starlib.models.checkpoint import MAX_PARAMETERS
 from starlib.study.setup.profile import Profile, load_profile
 from starlib.study.setup.shipped_scores import SeedCheck
 from starlib.train import TrainConfig
-from starlib.util.env import shipped_scores_enabled
+from starlib.util import env
 from starlib.util.hardware import resolve_device
 from starlib.util.paths import CACHE_DIR, REPO_ROOT, RUNS_DIR, SHIPPED_RUNS_DIR, SHIPPED_SCORES
 from starlib.util.provenance import provenance
@@ -49,18 +50,27 @@ class Workspace:
                                   # what and how long: starlib.study.trainings.shipped_runs); other runs train either way
     shipped_scores: bool = True   # seed the score cache from the shipped scores ($STARLIB_SHIPPED_SCORES, read
                                   # by create)
+    max_parameters: int = MAX_PARAMETERS  # the size bound of checkpoints it loads ($STARLIB_MAX_PARAMETERS, read
+                                          # by create)
 
     @classmethod
     def create(cls, profile: str | Profile, results_dir: str | Path | None = None,
                figures_dir: str | Path | None = None, runs_dir: str | Path | None = None,
                cache_dir: str | Path | None = None, seed: int | None = None, progress: bool = True,
-               device: str | None = None, allow_training: bool = False) -> Workspace:
+               device: str | None = None, allow_training: bool = False, shipped_scores: bool | None = None,
+               max_parameters: int | None = None) -> Workspace:
         """``results_dir`` / ``figures_dir`` / ``runs_dir`` are parents of the per-profile folders (as the
         notebooks' parameters); ``cache_dir`` holds ``flows/`` and ``scores/``. Empty or None: the repository's.
         ``device``: auto, cpu, cuda or cuda:N (empty or None: the profile's ``device``, by default auto).
         ``seed``: the training seed; None or negative: the profile's. ``allow_training``: see the field.
-        ``$STARLIB_SHIPPED_SCORES`` is read here (:mod:`starlib.util.env`)."""
-        prof = profile if isinstance(profile, Profile) else load_profile(profile)
+        ``shipped_scores`` and ``max_parameters`` (the network size bound, also of a profile loaded by name):
+        None reads ``$STARLIB_SHIPPED_SCORES`` / ``$STARLIB_MAX_PARAMETERS`` here, the edge where notebooks and
+        commands start (:mod:`starlib.util.env`); a value given is used whatever the environment holds."""
+        if shipped_scores is None:
+            shipped_scores = env.shipped_scores_enabled()
+        if max_parameters is None:
+            max_parameters = env.max_parameters(MAX_PARAMETERS)
+        prof = profile if isinstance(profile, Profile) else load_profile(profile, max_parameters)
         name = prof.name
         return cls(prof,
                    runs=_folder(runs_dir, RUNS_DIR) / name,
@@ -69,7 +79,7 @@ class Workspace:
                    figures=_folder(figures_dir, REPO_ROOT / "figures") / name,
                    seed=seed if seed is not None and seed >= 0 else None, progress=progress,
                    device=resolve_device(device or prof.device), allow_training=bool(allow_training),
-                   shipped_scores=shipped_scores_enabled())
+                   shipped_scores=bool(shipped_scores), max_parameters=max_parameters)
 
     @cached_property
     def flows(self) -> FlowCache:

@@ -34,7 +34,6 @@ from starlib.study.trainings.catalog import T1, T4, T6, T7
 from starlib.study.tables.claims import CLAIMS, Claim, evaluate_claims
 from starlib.study.tables.entries import Entry, Stopwatch, data_description, write_table
 from starlib.study.trainings.plans import plan, run_configs, run_name
-from starlib.study.setup.profile import load_profile
 from starlib.study.trainings.scaling_runs import (GROUP_TABLES, GROUPS, T2_ROWS, T7_ROWS, budget_label, budget_runs,
                                         budget_workspace, group_kind, keep_run_records, missing_runs,
                                         row_trainings, run_compute, run_file)
@@ -295,7 +294,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train and score each budget (or list its runs with ``--list``)."""
-    ws = Workspace.create(load_profile(args.profile), runs_dir=args.runs_dir, device=args.device)
+    ws = Workspace.create(args.profile, runs_dir=args.runs_dir, device=args.device)
     budgets = sorted(args.budgets) if args.budgets else list(ws.profile.scaling.budgets(args.group))
     for k in budgets:
         if args.list:

@@ -124,7 +124,7 @@ def released_run(ws: Workspace, objective: str) -> Released | None:
             raise ReleasedWeightsError(f"{run_dir} exists without model.pt (not an import of ours); remove it and "
                                        f"run again")
         _import_into(ws, source, objective, run_dir, digest)
-    model, extra = load_checkpoint(run_dir / "model.pt")
+    model, extra = load_checkpoint(run_dir / "model.pt", max_parameters=ws.max_parameters)
     if extra.get("source_sha256") != digest:
         raise ReleasedWeightsError(f"{run_dir / 'model.pt'} was not imported from {source}; remove {run_dir} and "
                                    f"run again")
