@@ -6,6 +6,9 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+#: A value as TOML gives it (:mod:`tomllib`): what a profile table holds before it is validated into a config.
+TomlValue = str | int | float | bool | list["TomlValue"] | dict[str, "TomlValue"]
+
 
 class ConfigError(ValueError):
     """A config that cannot be built: an unknown field, a value of the wrong type or out of range, or switches

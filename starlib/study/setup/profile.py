@@ -18,7 +18,7 @@ from starlib.models.config import STARConfig
 from starlib.flow import BACKENDS
 from starlib.paper.objectives import FINETUNES, OBJECTIVES, objective
 from starlib.train import TrainConfig
-from starlib.util.config import ConfigError, build, check_keys
+from starlib.util.config import ConfigError, TomlValue, build, check_keys
 from starlib.util.paths import from_repo
 
 PROFILE_DIR = Path(__file__).resolve().parents[1] / "profiles"   # starlib/study/profiles/
@@ -191,14 +191,24 @@ class EvalSettings:
 @dataclass(frozen=True)
 class TrainSettings:
     """``[train]``: TrainConfig fields for every run, then ``[train.finetune]`` for finetunes, then
-    ``[train."<objective>"]`` for one objective (each a table of TrainConfig fields)."""
+    ``[train."<objective>"]`` for one objective (each a table of TrainConfig fields).
 
-    base: dict[str, Any] = field(default_factory=dict)
-    finetune: dict[str, Any] = field(default_factory=dict)
-    per_objective: dict[str, dict[str, Any]] = field(default_factory=dict)
+    The three layers keep what the profile sets, as it sets it (recipes add their own settings on top, and run
+    names hash only what differs from the defaults); :attr:`objectives` holds each objective's validated
+    :class:`TrainConfig` built from them once, which is what code reads (``settings.objectives["STAR"].lr``)."""
+
+    base: dict[str, TomlValue] = field(default_factory=dict)
+    finetune: dict[str, TomlValue] = field(default_factory=dict)
+    per_objective: dict[str, dict[str, TomlValue]] = field(default_factory=dict)
+    where: str = field(default="profile", compare=False, repr=False)   # names the profile in errors
+    #: objective name -> its TrainConfig before a recipe's own settings (built and validated on creation)
+    objectives: dict[str, TrainConfig] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "objectives", {name: self.config(name, where=self.where) for name in OBJECTIVES})
 
     @classmethod
-    def from_toml(cls, data: dict[str, Any], where: str) -> TrainSettings:
+    def from_toml(cls, data: dict[str, TomlValue], where: str) -> TrainSettings:
         base = {k: v for k, v in data.items() if not isinstance(v, dict)}
         tables = {k: v for k, v in data.items() if isinstance(v, dict)}
         unknown = sorted(set(tables) - {"finetune", *OBJECTIVES})
@@ -211,20 +221,21 @@ class TrainSettings:
                     raise ConfigError(f"{where}: [{name}] sets {key!r}, which the recipes choose per run")
         for name, table in (("train", base), *((f"train.{k}", v) for k, v in tables.items())):
             check_keys(TrainConfig, table, f"{where} [{name}]")
-        settings = cls(base, tables.get("finetune", {}), {k: v for k, v in tables.items() if k != "finetune"})
-        for name in OBJECTIVES:                              # build each once: wrong types fail at load time
-            settings.config(name, where=where)
-        return settings
+        # building it builds each objective's config once: wrong types fail at load time, naming the profile
+        return cls(base, tables.get("finetune", {}), {k: v for k, v in tables.items() if k != "finetune"}, where)
 
-    def fields(self, objective_name: str) -> dict[str, Any]:
-        """The merged TrainConfig fields of one objective (before the recipe's own settings)."""
+    def fields(self, objective_name: str) -> dict[str, TomlValue]:
+        """The merged TrainConfig fields one objective's profile layers set (before the recipe's own settings);
+        sparse: a field left at its default is absent. Read values from :attr:`objectives` instead."""
         merged = dict(self.base)
         if objective_name in FINETUNES:
             merged.update(self.finetune)
         merged.update(self.per_objective.get(objective_name, {}))
         return merged
 
-    def config(self, objective_name: str, where: str = "profile", **overrides: Any) -> TrainConfig:
+    def config(self, objective_name: str, where: str = "profile", **overrides: TomlValue) -> TrainConfig:
+        """The validated TrainConfig of one objective with a recipe's ``overrides`` on top of the profile's
+        fields."""
         fields = {**self.fields(objective_name), **overrides,
                   "objective": objective_name, "inputs": objective(objective_name).inputs}
         return build(TrainConfig, fields, f"{where} [train] for {objective_name}")

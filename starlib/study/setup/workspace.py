@@ -21,7 +21,6 @@ from starlib.flow import FlowCache
 from starlib.models.checkpoint import MAX_PARAMETERS
 from starlib.study.setup.profile import Profile, load_profile
 from starlib.study.setup.shipped_scores import SeedCheck
-from starlib.train import TrainConfig
 from starlib.util import env
 from starlib.util.hardware import resolve_device
 from starlib.util.paths import CACHE_DIR, REPO_ROOT, RUNS_DIR, SHIPPED_RUNS_DIR, SHIPPED_SCORES
@@ -100,7 +99,7 @@ class Workspace:
         """The seed the workspace's runs train with: its own, else the profile's ``[train] seed``."""
         if self.seed is not None:
             return self.seed
-        return int(self.profile.train.fields("STAR").get("seed", TrainConfig.seed))
+        return self.profile.train.objectives["STAR"].seed
 
     def provenance(self, data: str, n_items: int, wall_time_s: float) -> dict:
         """Provenance fields of a results row written from this workspace (profile, training seed, device)."""

@@ -153,12 +153,11 @@ def net_s_steps(profile: Profile) -> int:
     """Steps of a Net_S-alone run: ``[stages] net_s_steps``, or STAR's steps plus a finetune's."""
     if profile.stages.net_s_steps:
         return profile.stages.net_s_steps
-    star, finetune = profile.train.fields("STAR"), profile.train.fields("STAR-S")
-    return int(star.get("steps", TrainConfig.steps)) + int(finetune.get("steps", TrainConfig.steps))
+    return profile.train.objectives["STAR"].steps + profile.train.objectives["STAR-S"].steps
 
 
 def _net_s_training(profile: Profile, variant: Mapping[str, Any]) -> Training:
-    star_lr = float(profile.train.fields("STAR").get("lr", TrainConfig.lr))
+    star_lr = profile.train.objectives["STAR"].lr
     return Training("STAR-S", variant, {"steps": net_s_steps(profile), "lr": star_lr}, from_parent=False)
 
 
@@ -180,7 +179,7 @@ def net_s_stage(profile: Profile, cfg: STARConfig) -> Training:
 
 def fr_stage(profile: Profile, cfg: STARConfig) -> Training:
     """Stage (b) of network ``cfg``: its flow-refinement U-Net trained alone on the FR targets."""
-    star_lr = float(profile.train.fields("STAR").get("lr", TrainConfig.lr))
+    star_lr = profile.train.objectives["STAR"].lr
     variant = {**_changed(profile, cfg, ("scale", *FR_FIELDS)), "fr_only": True, "flow_refine": True,
                "use_flow": True}
     return Training("FR", variant, {"steps": profile.stages.fr_steps, "lr": star_lr}, from_parent=False)
@@ -197,7 +196,7 @@ def loss_overrides(profile: Profile, loss: str) -> tuple[dict[str, Any], str]:
         raise ValueError(f"unknown loss {loss!r}; choose one of {sorted(LOSSES)}")
     if loss == "L_f":
         try:
-            find_vgg19_weights(profile.train.fields("STAR").get("vgg_weights") or None)
+            find_vgg19_weights(profile.train.objectives["STAR"].vgg_weights or None)
         except VGGWeightsMissing:
             return {}, "L_r (L_f asked for; VGG19 ImageNet weights missing)"
         return {"perceptual_weight": LOSSES["L_f"]}, "L_f"
