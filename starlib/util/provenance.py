@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,9 @@ import pandas as pd
 
 from starlib.util.atomic import atomic_write_text
 from starlib.util.paths import REPO_ROOT
+
+#: One cell of a results row: text, a number, or empty.
+Cell = str | int | float | None
 
 
 #: Columns every results CSV carries, in this order, after its own columns.
@@ -48,7 +51,7 @@ def git_commit(repo: Path = REPO_ROOT) -> str:
         return "unknown"
 
 
-def _only_outputs_changed(top: Path, name: str, git: Any) -> bool:
+def _only_outputs_changed(top: Path, name: str, git: Callable[..., str]) -> bool:
     """Whether tracked file ``name`` is a notebook that commits the same as HEAD's (see :func:`git_commit`)."""
     from starlib.util.notebooks import same_when_clean
 
@@ -63,7 +66,7 @@ def _only_outputs_changed(top: Path, name: str, git: Any) -> bool:
 
 
 def provenance(profile: str, seed: int, data: str, n_items: int, wall_time_s: float,
-               device: str = "cpu") -> dict[str, Any]:
+               device: str = "cpu") -> dict[str, Cell]:
     """One row's provenance fields (see :data:`PROVENANCE_COLUMNS`); ``data`` names the data set(s) used,
     ``n_items`` how many items the row's numbers rest on, ``device`` where it ran (recorded with the GPU's name)."""
     import torch  # local imports: keep `import starlib.util.provenance` (git_commit) free of torch
@@ -84,7 +87,7 @@ def provenance(profile: str, seed: int, data: str, n_items: int, wall_time_s: fl
 
 
 def write_results_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike,
-                      prov: Mapping[str, Any]) -> pd.DataFrame:
+                      prov: Mapping[str, Cell]) -> pd.DataFrame:
     """Write ``rows`` with the provenance columns appended to every row, atomically.
 
     Raises ValueError when a row already has a provenance column with another value.

@@ -12,7 +12,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from starlib.models.config import STARConfig
 from starlib.flow import BACKENDS
@@ -123,7 +123,7 @@ class Schedule:
             if not all(0 < m < 1 for m in getattr(self, name)):
                 raise ConfigError(f"{name} are fractions of the run in (0, 1), got {list(getattr(self, name))}")
 
-    def train_fields(self) -> tuple[dict[str, Any], dict[str, Any]]:
+    def train_fields(self) -> tuple[dict[str, TomlValue], dict[str, TomlValue]]:
         """``([train] fields, [train.finetune] fields)`` this reading sets."""
         base = {k: v for k, v in (("steps", self.steps), ("lr_milestones", list(self.lr_milestones))) if v}
         fine = {k: v for k, v in (("steps", self.finetune_steps), ("lr_milestones", list(self.finetune_milestones)))
@@ -324,7 +324,7 @@ class ReleasedSettings:
         return self.files.get(objective_name, "")
 
     @classmethod
-    def from_toml(cls, data: Any, where: str) -> ReleasedSettings:
+    def from_toml(cls, data: TomlValue, where: str) -> ReleasedSettings:
         if not isinstance(data, dict):
             raise ConfigError(f"{where}: [released] is a table of objective = \"file\" lines")
         unknown = sorted(set(data) - set(OBJECTIVES))
@@ -414,7 +414,7 @@ SECTIONS = {"data": DataSettings, "flow": FlowSettings, "eval": EvalSettings, "t
             "scaling": ScalingSettings}
 
 
-def parse_profile(name: str, data: dict[str, Any], path: Path | None = None,
+def parse_profile(name: str, data: dict[str, TomlValue], path: Path | None = None,
                   max_parameters: int | None = None) -> Profile:
     """A :class:`Profile` from the parsed TOML ``data``; every error names ``path`` (or ``name``).
     ``max_parameters``: the network's size bound (None: :data:`starlib.models.checkpoint.MAX_PARAMETERS`; the

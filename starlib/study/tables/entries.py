@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,7 +33,11 @@ from starlib.study.trainings.released import released_run
 from starlib.study.trainings.training_runs import train_plan
 from starlib.study.setup.workspace import Workspace
 from starlib.train import RunResult
-from starlib.util.provenance import write_results_csv
+from starlib.util.provenance import Cell, write_results_csv
+
+#: What a table row records about the method behind it (its ``info_*`` columns): parameters, run folder,
+#: training time and steps, where released weights came from.
+RowInfo = dict[str, str | int | float]
 
 Benchmarks = Mapping[str, Sequence[Window]]
 
@@ -49,7 +52,7 @@ class Entry:
     note: str = ""                      # e.g. "flow interpolation stands in for DAIN"
     status: str = "run"                 # "run", "not run: <reason>" or "reported by the paper"
     outputs: tuple[str, ...] = ()       # for rows not run: the outputs the paper reports
-    info: dict[str, Any] = field(default_factory=dict)   # parameters, run folder, training time
+    info: RowInfo = field(default_factory=dict)   # parameters, run folder, training time
     method: Method | None = None        # the method itself (figures, the interactive comparison)
     run: RunResult | None = None        # the training run of a trained entry (its model, log, folder)
     paper_rows: Mapping[str, tuple[int, str]] = field(default_factory=dict)  # output -> (paper table, row),
@@ -86,7 +89,7 @@ def run_key(run: RunResult, inputs: str, tile: int, suffix: str = "") -> str:
     return f"{run.run_dir.name}-{inputs}-tile{tile}{suffix}"
 
 
-def run_info(run: RunResult) -> dict[str, Any]:
+def run_info(run: RunResult) -> RowInfo:
     """What a table row records about the network behind it."""
     steps = int(run.log[-1]["step"]) if run.log else 0
     return {"parameters": count_parameters(run.model), "run": run.run_dir.name,
@@ -212,7 +215,7 @@ def data_description(entries: Sequence[Entry]) -> str:
 
 
 def write_entries(entries: Sequence[Entry], summary: pd.DataFrame, items_path: Path, summary_path: Path,
-                  prov: dict[str, Any]) -> None:
+                  prov: dict[str, Cell]) -> None:
     """Write the per-item scores and the summary rows, both with provenance (``n_items`` counted here)."""
     per_item = per_item_scores(entries)
     n_items = int(per_item.groupby("dataset")["item"].nunique().sum()) if len(per_item) else 0
@@ -221,7 +224,7 @@ def write_entries(entries: Sequence[Entry], summary: pd.DataFrame, items_path: P
     write_results_csv(summary.to_dict("records"), summary_path, prov)
 
 
-def write_table(ws: Workspace, table: int, entries: Sequence[Entry], prov: dict[str, Any],
+def write_table(ws: Workspace, table: int, entries: Sequence[Entry], prov: dict[str, Cell],
                 reference: str | None = None) -> pd.DataFrame:
     """Write ``table<N>.csv`` (summary rows) and ``table<N>_items.csv`` (per-item scores, for the claims) to
     the workspace's results; returns the summary."""

@@ -24,10 +24,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
 from starlib.data.septuplets import Clip, toflow_clip, vid4_clips, vimeo_septuplets
 from starlib.evaluation.baselines import frame_average
@@ -38,7 +38,7 @@ from starlib.evaluation.stats import mean_ci95, paired_difference
 from starlib.evaluation.zsm import KEY_FRAME_CHOICES, METRICS, BicubicPairs, WithKeyFrames, score_clip
 from starlib.flow import FlowCache
 from starlib.infer.runner import STARMethod
-from starlib.models.star import count_parameters
+from starlib.models.star import STARnet, count_parameters
 from starlib.study.trainings import recipes
 from starlib.study.trainings.catalog import FI, FLOOR, T7
 from starlib.study.setup.profile import ZSMSettings
@@ -47,6 +47,8 @@ from starlib.study.trainings.released import WEIGHTS_LABEL, released_note, relea
 from starlib.study.tables.tables_7_10 import FI_NOTE, PUBLISHED, Comparisons
 from starlib.study.trainings.training_runs import train_run
 from starlib.study.setup.workspace import Workspace
+from starlib.study.tables.entries import RowInfo
+from starlib.train import RunResult
 from starlib.util.atomic import atomic_write_text
 from starlib.util.paths import from_repo
 from starlib.util.provenance import write_results_csv
@@ -148,7 +150,7 @@ def toflow_training_note(ws: Workspace) -> str:
 class ZSMMethod:
     label: str
     method: Method
-    info: dict[str, Any] = field(default_factory=dict)
+    info: RowInfo = field(default_factory=dict)
     note: str = ""
 
 
@@ -165,29 +167,29 @@ def build_methods(ws: Workspace, labels: Sequence[str] = ()) -> list[ZSMMethod]:
     cache, scale, tile = FlowCache(None, ws.profile.flow.backend), ws.profile.scale, ws.profile.eval.tile("lr")
     bicubic = BicubicPairs(scale)
 
-    def network(run: Any) -> tuple[Method, dict[str, Any]]:
+    def network(run: RunResult) -> tuple[Method, RowInfo]:
         method = STARMethod(run.model, cache, inputs="lr", tile=tile, device=ws.device)
         return method, {"run": run.run_dir.name, "parameters": count_parameters(run.model)}
 
-    def ssr(name: str) -> tuple[Method, dict[str, Any]]:
+    def ssr(name: str) -> tuple[Method, RowInfo]:
         return network(comp.ssr_method(name)[1])        # the Net_S-alone run of Tables 7-8
 
-    def star(objective: str) -> tuple[Method, dict[str, Any]]:
+    def star(objective: str) -> tuple[Method, RowInfo]:
         authors = released_run(ws, objective)           # the profile's [released] file, else trained here
         if authors is None:
             return network(train_run(ws, Training(objective)))
         method, info = network(authors.run)
         return method, {**info, "setup": authors.setup, **authors.info}
 
-    def t_then_s(name: str) -> tuple[Method, dict[str, Any]]:
+    def t_then_s(name: str) -> tuple[Method, RowInfo]:
         method, info = ssr(name)
         return WithKeyFrames(TimeThenSpace(cache, method), method), info
 
-    def s_then_t(name: str, time: Callable = cache, interpolate: bool = True) -> tuple[Method, dict[str, Any]]:
+    def s_then_t(name: str, time: Callable = cache, interpolate: bool = True) -> tuple[Method, RowInfo]:
         method, info = ssr(name)
         return SpaceThenTime(method, time, interpolate=interpolate), info
 
-    builders: dict[str, Callable[[], tuple[Method, dict[str, Any]]]] = {
+    builders: dict[str, Callable[[], tuple[Method, RowInfo]]] = {
         Z.BICUBIC: lambda: (bicubic, {}),
         Z.FI_BICUBIC: lambda: (WithKeyFrames(TimeThenSpace(cache, bicubic), bicubic), {}),
         Z.FI_DBPN: lambda: t_then_s("DBPN"), Z.DBPN_FI: lambda: s_then_t("DBPN"),
@@ -321,7 +323,7 @@ def window_items(items: pd.DataFrame) -> pd.DataFrame:
 
 # --- rendering ---------------------------------------------------------------------------------------------
 
-def _fmt(value: Any, digits: int) -> str:
+def _fmt(value: float | None, digits: int) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
     if isinstance(value, float) and np.isinf(value):
@@ -470,7 +472,8 @@ def run_table_zsm(ws: Workspace, settings: ZSMSettings | None = None, write: boo
     return ZSMResult(items, summary, markdown, datasets, methods)
 
 
-def score_checkpoint(model: Any, label: str, settings: ZSMSettings, flows: Any, device: Any, tile: int = 0,
+def score_checkpoint(model: STARnet, label: str, settings: ZSMSettings, flows: FlowCache, device: torch.device,
+                     tile: int = 0,
                      bicubic: bool = True, progress: bool = False, toflow_note: str = "",
                      counterpart: tuple[str, bool] | None = ("STARnet", True)) -> ZSMResult:
     """``python -m starlib zsm``: a loaded ST-SR network (``label`` names its row) and, with ``bicubic``, the

@@ -9,11 +9,10 @@ not absolute values.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import torch
+from matplotlib.figure import Figure
 from starlib.util.progress import progress_bar
 
 from starlib import metrics as M
@@ -22,8 +21,10 @@ from starlib.data.degrade import flow_to_tensor, make_lr, modcrop, to_tensor
 from starlib.data.images import read_rgb
 from starlib.data.samples import FrameStack, flow_pair, fr_targets
 from starlib.data.sources import Window, frame_folder, toflow_frames
-from starlib.flow import denormalize_flow
+from starlib.evaluation.methods import Method
+from starlib.flow import FlowCache, denormalize_flow
 from starlib.infer.runner import STARMethod
+from starlib.models.star import STARnet
 from starlib.study.trainings.catalog import TABLE2, T1, T3, T5, table_catalog
 from starlib.study.tables.entries import Entry, reported_entry, trained_entry
 from starlib.study.tables.figures import flow_panels, worst_crop
@@ -121,7 +122,7 @@ def septuplet_windows(profile: Profile) -> tuple[list[FrameStack], str]:
     return stacks, tag
 
 
-def _pair(method: Any, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
+def _pair(method: Method, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
     return method(FrameStack("pair", [a, b], [a, b]))
 
 
@@ -166,7 +167,7 @@ def table5(ws: Workspace) -> tuple[list[Entry], str]:
 
 
 @torch.no_grad()
-def refined_flows(model: Any, stack: FrameStack, cache: Any) -> dict[str, np.ndarray]:
+def refined_flows(model: STARnet, stack: FrameStack, cache: FlowCache) -> dict[str, np.ndarray]:
     """Fig. 5's three flows F_{t->t+1} on the LR frames, in pixels: (a) from I_t and I_t+1, (b) the same after
     the model's FR, (c) through the true middle frame (FR's training target)."""
     a, mid, b = stack.lr[0], stack.lr[len(stack.lr) // 2], stack.lr[-1]
@@ -180,7 +181,7 @@ def refined_flows(model: Any, stack: FrameStack, cache: Any) -> dict[str, np.nda
             "(c) through the true I_t+": denormalize_flow(gt_fwd)}
 
 
-def figure5(ws: Workspace, window: Window) -> Any:
+def figure5(ws: Workspace, window: Window) -> Figure:
     """Fig. 5: flows without FR, refined by FR, and through the true middle frame, with I_t+^sr of the
     models trained without and with FR (zoomed where the model without FR errs most)."""
     cache = ws.flows

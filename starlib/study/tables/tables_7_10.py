@@ -20,6 +20,8 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
+from matplotlib.figure import Figure
+
 from starlib.data import load_window
 from starlib.data.sources import Window
 from starlib.evaluation.baselines import FlowInterpolation, frame_average
@@ -229,7 +231,7 @@ class Comparisons:
         return self._built(10, entries)
 
     # --- figures -----------------------------------------------------------------------------------------
-    def figure(self, table: int, labels: list[str], window: Window, output: str, title: str) -> Any:
+    def figure(self, table: int, labels: list[str], window: Window, output: str, title: str) -> Figure:
         """Figs. 2, 6, 7: ``output`` of the methods ``labels`` of ``table`` (already built) on one window."""
         stack = load_window(window, self.scale)
         built = self.methods.get(table, {})

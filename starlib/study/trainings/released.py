@@ -17,7 +17,6 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from starlib.models import load_checkpoint
 from starlib.models.checkpoint import CheckpointError
@@ -57,7 +56,7 @@ class Released:
         return released_note(self.source_file)
 
     @property
-    def info(self) -> dict[str, Any]:
+    def info(self) -> dict[str, str]:
         """A table row's ``info_*`` columns beyond the run's."""
         return {"weights": WEIGHTS_LABEL, "source_file": self.source_file, "source_sha256": self.source_sha256}
 

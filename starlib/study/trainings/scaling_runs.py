@@ -10,7 +10,6 @@ import dataclasses
 import json
 import math
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -22,7 +21,7 @@ from starlib.study.trainings.recipes import Training
 from starlib.study.setup.workspace import Workspace
 from starlib.train import TrainConfig
 from starlib.util.atomic import atomic_write_text
-from starlib.util.config import ConfigError
+from starlib.util.config import ConfigError, TomlValue
 from starlib.util.paths import SHIPPED_RUNS_DIR
 
 GROUPS = ("central", "ablations", "video")
@@ -64,7 +63,7 @@ def scaled_profile(profile: Profile, k: float) -> Profile:
                           f"which a budget multiplier cannot scale; remove it to study claims against compute")
     train = profile.train
 
-    def scaled(table: dict[str, Any], default: int | None) -> dict[str, Any]:
+    def scaled(table: dict[str, TomlValue], default: int | None) -> dict[str, TomlValue]:
         steps = table.get("steps", default)
         return table if steps is None else {**table, "steps": scale_steps(int(steps), k)}
 
