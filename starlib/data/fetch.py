@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from starlib.util import env
 from starlib.util.atomic import atomic_path
 from starlib.util.hashing import file_sha256
 from starlib.util.paths import data_root
@@ -34,7 +35,7 @@ from starlib.util.progress import progress_bar
 
 from .registry import DATASETS, Dataset, ManifestFile, dataset, human_size
 
-MIRROR_ENV = "STARLIB_DATA_MIRROR"
+MIRROR_ENV = env.DATA_MIRROR
 TIMEOUT_S = 30.0
 WORKERS = 8
 CHUNK = 1 << 16
@@ -54,7 +55,7 @@ class _Fatal(FetchError):
 
 
 def mirror_from_env() -> Path | None:
-    given = os.environ.get(MIRROR_ENV, "").strip()
+    given = env.setting(MIRROR_ENV)
     return Path(given).expanduser() if given else None
 
 

@@ -29,14 +29,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from starlib.util import env
 from starlib.util.atomic import atomic_path
-from starlib.util.env import positive_bound
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".webp")
 #: Largest frame read, in pixels: 8K UHD (7680 x 4320 = 33.2 MP, 100 MB as RGB). ``$STARLIB_MAX_PIXELS`` changes it
 #: (Pillow's own decompression-bomb limit, twice ``PIL.Image.MAX_IMAGE_PIXELS`` = 179 MP, still applies).
 MAX_PIXELS = 7680 * 4320
-MAX_PIXELS_ENV = "STARLIB_MAX_PIXELS"
+MAX_PIXELS_ENV = env.MAX_PIXELS
 #: Pillow raw modes of more than 8 bits per channel (PNG ``RGB;16B``, TIFF ``RGB;16N`` ...); BMP's 16-bit
 #: ``BGR;16`` is 5-6 bits per channel and is not matched.
 _DEEP_RAWMODE = re.compile(r";(16|32)[BLN]|;32F|;64F")
@@ -48,7 +48,7 @@ class ImageError(ValueError):
 
 def max_pixels() -> int:
     """The largest frame :func:`read_rgb` reads, in pixels: ``$STARLIB_MAX_PIXELS`` if set, else :data:`MAX_PIXELS`."""
-    return positive_bound(MAX_PIXELS_ENV, MAX_PIXELS, ImageError, "pixels")
+    return env.positive_bound(MAX_PIXELS_ENV, MAX_PIXELS, ImageError, "pixels")
 
 
 def too_large(path: str | os.PathLike, width: int | None = None, height: int | None = None,

@@ -23,6 +23,7 @@ from torch import nn
 
 from starlib.paper.objectives import objective as objective_record
 from starlib.paper.outputs import frame_index, output as output_record
+from starlib.util import env
 
 AUX_WEIGHT, FINAL_WEIGHT = 0.4, 1.0
 
@@ -35,7 +36,7 @@ class VGGWeightsMissing(FileNotFoundError):
 
 def find_vgg19_weights(path: str | os.PathLike | None = None) -> Path:
     """Local VGG19 ImageNet weights: ``path``, ``$STARLIB_VGG19``, or torchvision's file in the torch cache."""
-    candidates = [Path(p) for p in (path, os.environ.get("STARLIB_VGG19")) if p]
+    candidates = [Path(p) for p in (path, env.setting(env.VGG19)) if p]
     candidates.append(Path(torch.hub.get_dir()) / "checkpoints" / VGG19_FILENAME)
     for c in candidates:
         if c.is_file():

@@ -7,6 +7,16 @@ the same arguments, they do the same thing whatever the environment holds.
                              shipped with the runs in git (default "1": seed)
     STARLIB_MAX_PARAMETERS   the largest network a checkpoint or profile may describe, in parameters (default
                              twice the paper's: :data:`starlib.models.checkpoint.MAX_PARAMETERS`)
+
+Where they are found, not what the study computes (read where they are used, through :func:`setting`):
+
+    STARLIB_DATA             the data root (default data/ in the repository: :func:`starlib.util.paths.data_root`)
+    STARLIB_DATA_MIRROR      a local copy to fetch the data sets from (:mod:`starlib.data.fetch`)
+    STARLIB_MAX_PIXELS       the largest frame read, in pixels (:func:`starlib.data.images.max_pixels`)
+    STARLIB_VGG19            VGG19 ImageNet weights for L_f (:func:`starlib.train.losses.find_vgg19_weights`)
+    STARLIB_GIT_COMMIT       the commit results rows record, for a copy run elsewhere
+                             (:func:`starlib.util.provenance.git_commit`)
+    STARLIB_PROGRESS         "text": plain-text progress bars (:mod:`starlib.util.progress`; the pipeline sets it)
 """
 
 from __future__ import annotations
@@ -18,6 +28,17 @@ from starlib.util.config import ConfigError
 
 SHIPPED_SCORES = "STARLIB_SHIPPED_SCORES"
 MAX_PARAMETERS = "STARLIB_MAX_PARAMETERS"
+DATA = "STARLIB_DATA"
+DATA_MIRROR = "STARLIB_DATA_MIRROR"
+MAX_PIXELS = "STARLIB_MAX_PIXELS"
+VGG19 = "STARLIB_VGG19"
+GIT_COMMIT = "STARLIB_GIT_COMMIT"
+PROGRESS = "STARLIB_PROGRESS"
+
+
+def setting(name: str, environ: Mapping[str, str] = os.environ) -> str:
+    """The value of the environment variable ``name``, stripped; ``""`` when unset."""
+    return environ.get(name, "").strip()
 
 
 def shipped_scores_enabled(environ: Mapping[str, str] = os.environ) -> bool:
@@ -29,7 +50,7 @@ def positive_bound(name: str, default: int, error: type[Exception], unit: str,
                    environ: Mapping[str, str] = os.environ) -> int:
     """A positive whole-number bound from the environment variable ``name`` (``1e9`` and ``1_000`` accepted),
     else ``default``; a value that is not one raises ``error`` naming the variable and the default."""
-    value = environ.get(name, "").strip()
+    value = setting(name, environ)
     if not value:
         return default
     try:

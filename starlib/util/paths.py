@@ -3,19 +3,20 @@ the working directory, so a notebook or command run from any folder reads and wr
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from starlib.util import env
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: The data root's environment variable and its default (git-ignored; filled by ``python -m starlib data fetch``).
-DATA_ENV = "STARLIB_DATA"
+DATA_ENV = env.DATA
 DEFAULT_DATA_ROOT = REPO_ROOT / "data"
 
 
 def data_root() -> Path:
     """Where the data sets live: ``$STARLIB_DATA`` (a relative one from the repository root), default
     ``<repo>/data``."""
-    given = os.environ.get(DATA_ENV, "").strip()
+    given = env.setting(DATA_ENV)
     if not given:
         return DEFAULT_DATA_ROOT
     root = Path(given).expanduser()

@@ -14,13 +14,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-ENV = "STARLIB_PROGRESS"
+from starlib.util import env
+
+ENV = env.PROGRESS
 TEXT_MININTERVAL_S = 10.0
 
 
 def text_mode() -> bool:
     """Whether bars are plain text (``STARLIB_PROGRESS=text``)."""
-    return os.environ.get(ENV, "").strip().lower() == "text"
+    return env.setting(ENV).lower() == "text"
 
 
 def progress_bar(*args: Any, **kwargs: Any):

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from starlib.util import env
 from starlib.util.atomic import atomic_write_text
 from starlib.util.paths import REPO_ROOT
 
@@ -34,8 +35,9 @@ def git_commit(repo: Path = REPO_ROOT) -> str:
     a JupyterLab session saved them) counts as unchanged (:func:`starlib.util.notebooks.same_when_clean`).
     ``$STARLIB_GIT_COMMIT``, when set, wins: for a copy of the working tree run on another machine, whose
     ``.git`` (if any) need not match the code it holds."""
-    if os.environ.get("STARLIB_GIT_COMMIT"):
-        return os.environ["STARLIB_GIT_COMMIT"]
+    given = env.setting(env.GIT_COMMIT)
+    if given:
+        return given
 
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
