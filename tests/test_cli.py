@@ -111,3 +111,12 @@ def test_make_reproduce_runs_the_one_command_line_with_options_it_accepts():
     assert words[at + 1:at + 3] == ["starlib", "reproduce"]
     args = build_parser().parse_args(words[at + 2:])
     assert (args.notebooks, args.gpus, args.allow_training) == (["02", "13"], 2, True)
+
+
+def test_output_cut_short_by_its_reader_ends_quietly():
+    """``python -m starlib train --all --list | head -1``: no traceback when the reader stops early."""
+    proc = subprocess.Popen([sys.executable, "-m", "starlib", "train", "--profile", "smoke", "--all", "--list"],
+                            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()                       # the reader goes away before the first line
+    err = proc.stderr.read()
+    assert proc.wait() == 141 and "Traceback" not in err, err

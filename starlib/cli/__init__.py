@@ -22,6 +22,7 @@ and the fix) and exit with status 2; anything else is a bug and shows its traceb
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -66,7 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     fixable = _fixable_errors()
     try:
-        return COMMANDS[args.command].run(args)
+        status = COMMANDS[args.command].run(args)
+        sys.stdout.flush()                  # a reader gone away is met here, not at the interpreter's exit
+        return status
     except fixable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -74,3 +77,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted: nothing was written (an earlier output is unchanged; a training run resumes from its "
               "last checkpoint)", file=sys.stderr)
         return 130
+    except BrokenPipeError:                 # output piped into a reader that stopped early (e.g. `| head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # so the exit's flush stays quiet
+        return 141
