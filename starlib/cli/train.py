@@ -4,8 +4,14 @@ and ``ship`` (finished runs into git)."""
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from starlib.cli.verb import Subparsers, Verb
+from starlib.util.config import TomlValue
+
+if TYPE_CHECKING:
+    from starlib.study.setup.workspace import Workspace
+    from starlib.study.trainings.recipes import Training
 
 
 def _profile_parser(sub: Subparsers, name: str, help: str, description: str) -> argparse.ArgumentParser:
@@ -44,32 +50,35 @@ def _add_train(sub: Subparsers) -> None:
                                                    "when available); under torchrun each process takes its LOCAL_RANK GPU")
 
 
-def _run_train(args: argparse.Namespace) -> int:
-    import dataclasses
+def _variant(text: str) -> dict[str, TomlValue]:
+    """``--variant``: STARConfig changes as a JSON object."""
     import json
-    import os
-    from pathlib import Path
 
-    import torch
-    import torch.distributed as dist
-
-    from starlib.models.checkpoint import MAX_PARAMETERS
-    from starlib.study.setup.profile import load_profile
-    from starlib.study.trainings.recipes import Training
-    from starlib.study.trainings.training_runs import train_run
-    from starlib.study.setup.workspace import Workspace
-    from starlib.util import env
     from starlib.util.config import ConfigError
 
     try:
-        variant = json.loads(args.variant)
+        variant = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"--variant {args.variant!r} is not JSON: {exc}") from exc
+        raise ConfigError(f"--variant {text!r} is not JSON: {exc}") from exc
     if not isinstance(variant, dict):
-        raise ConfigError(f"--variant {args.variant!r} must be a JSON object of STARConfig fields, e.g. "
+        raise ConfigError(f"--variant {text!r} must be a JSON object of STARConfig fields, e.g. "
                           f"'{{\"stage2\": false}}'")
+    return variant
+
+
+def _train_workspace(args: argparse.Namespace) -> Workspace:
+    """The profile (with ``--net-s-file`` / ``--fr-file`` as its stage files) and where it trains; the
+    environment's parameter bound is read here, at the edge."""
+    import dataclasses
+    from pathlib import Path
+
+    from starlib.models.checkpoint import MAX_PARAMETERS
+    from starlib.study.setup.profile import load_profile
+    from starlib.study.setup.workspace import Workspace
+    from starlib.util import env
+
     runs_dir = Path(args.runs_dir).resolve() if args.runs_dir else None   # a flag is relative to where it is typed
-    bound = env.max_parameters(MAX_PARAMETERS)         # $STARLIB_MAX_PARAMETERS, read at the edge
+    bound = env.max_parameters(MAX_PARAMETERS)         # $STARLIB_MAX_PARAMETERS
     profile = load_profile(args.profile, bound)
     files = {}
     for key, value in (("net_s_file", args.net_s_file), ("fr_file", args.fr_file)):
@@ -81,30 +90,53 @@ def _run_train(args: argparse.Namespace) -> int:
             files[key] = str(path)
     if files:
         profile = dataclasses.replace(profile, stages=dataclasses.replace(profile.stages, **files))
-    ws = Workspace.create(profile, runs_dir=runs_dir, device=args.device, allow_training=True,  # asked to train
-                          max_parameters=bound)
-    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    return Workspace.create(profile, runs_dir=runs_dir, device=args.device, allow_training=True,  # asked to train
+                            max_parameters=bound)
+
+
+def _study_selection(ws: Workspace, args: argparse.Namespace) -> list[tuple[str, Workspace, Training]]:
+    """``--all``: ``(run name, workspace, training)`` of every run of the study (with ``--scaling`` also the
+    budgets' runs; with ``--only`` one run and the runs it starts from), stages first."""
+    from starlib.study.trainings.inventory import study_runs
+    from starlib.study.trainings.plans import stages
+    from starlib.util.config import ConfigError
+
+    runs = [(n, ws, t) for n, t in study_runs(ws)]
+    if args.scaling:
+        from starlib.study.trainings.scaling_runs import scaling_runs
+        known = {n for n, _, _ in runs}
+        runs += [r for r in scaling_runs(ws) if r[0] not in known]
+    if args.only is not None:
+        names = {n: (w, t) for n, w, t in runs}
+        if args.only not in names:
+            raise ConfigError(f"--only {args.only}: not a run of the {args.profile} study; its runs are "
+                              f"{', '.join(names)}")
+        only_ws, only = names[args.only]
+        runs = [(n, w, t) for n, w, t in runs if w is only_ws and t in stages(only_ws, only)]
+    return runs
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    import dataclasses
+    import os
+
+    import torch
+    import torch.distributed as dist
+
+    from starlib.study.trainings.plans import run_configs
+    from starlib.study.trainings.recipes import Training
+    from starlib.study.trainings.training_runs import train_run
+
+    variant = _variant(args.variant)
+    ws = _train_workspace(args)
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1          # set by torchrun
     if distributed:
         dist.init_process_group("nccl" if ws.device.type == "cuda" else "gloo")
         if ws.device.type == "cuda":                    # one GPU per process
             ws = dataclasses.replace(ws, device=torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))))
             torch.cuda.set_device(ws.device)
-    overrides = {"steps": args.steps} if args.steps is not None else {}
     if args.all:
-        from starlib.study.trainings.inventory import study_runs
-        from starlib.study.trainings.plans import run_configs, stages
-        runs = [(n, ws, t) for n, t in study_runs(ws)]
-        if args.scaling:
-            from starlib.study.trainings.scaling_runs import scaling_runs
-            known = {n for n, _, _ in runs}
-            runs += [r for r in scaling_runs(ws) if r[0] not in known]
-        if args.only is not None:
-            names = {n: (w, t) for n, w, t in runs}
-            if args.only not in names:
-                raise ConfigError(f"--only {args.only}: not a run of the {args.profile} study; its runs are "
-                                  f"{', '.join(names)}")
-            only_ws, only = names[args.only]
-            runs = [(n, w, t) for n, w, t in runs if w is only_ws and t in stages(only_ws, only)]
+        runs = _study_selection(ws, args)
         if args.list:
             for name, run_ws, what in runs:
                 done = (run_ws.runs / name / "model.pt").is_file()
@@ -113,6 +145,7 @@ def _run_train(args: argparse.Namespace) -> int:
             return 0
         whats = [(w, t) for _, w, t in runs]
     else:
+        overrides = {"steps": args.steps} if args.steps is not None else {}
         whats = [(ws, Training(args.objective, variant, overrides))]
     for run_ws, what in whats:
         result = train_run(run_ws, what)
