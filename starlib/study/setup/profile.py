@@ -389,7 +389,7 @@ class Profile:
     data: DataSettings = DataSettings()
     flow: FlowSettings = FlowSettings()
     eval: EvalSettings = EvalSettings()
-    train: TrainSettings = TrainSettings()
+    train: TrainSettings = field(default_factory=TrainSettings)   # built on use, not at import
     tables: TablesSettings = TablesSettings()
     validation: ValidationSettings = ValidationSettings()
     zsm: ZSMSettings = ZSMSettings()
