@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from starlib.paper.objectives import OBJECTIVES
-from starlib.study.setup.profile import available_profiles
 from starlib.study.report.report import TIMES_FILE
+from starlib.study.setup.profile import available_profiles
+from starlib.util.commands import alias_main
 from starlib.util.paths import REPO_ROOT
 from starlib.util.progress import text_progress
 
@@ -231,9 +232,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m starlib.study.pipeline``: an alias of ``python -m starlib reproduce`` (same options)."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return alias_main(__doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

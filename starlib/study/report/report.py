@@ -16,8 +16,9 @@ from starlib.paper.objectives import OBJECTIVES
 from starlib.study.tables.claims import claims_markdown
 from starlib.study.tables.objective_rows import result_name
 from starlib.util.atomic import atomic_write_text
-from starlib.util.paths import REPO_ROOT
+from starlib.util.commands import alias_main
 from starlib.util.damaged import read_results_csv
+from starlib.util.paths import REPO_ROOT
 
 BENCH_FILES = ("benchmarks.csv", "benchmarks_cuda.csv")   # results/, written by benchmarks/bench.py
 #: ``results/<profile>/`` file of the notebooks' wall times, written by :func:`starlib.study.pipeline.record_times`.
@@ -266,9 +267,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m starlib.study.report``: an alias of ``python -m starlib report`` (same options)."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return alias_main(__doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 
 from starlib.util.atomic import atomic_write_text
+from starlib.util.commands import alias_main
 from starlib.util.paths import REPO_ROOT
 
 STYLE = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;line-height:1.45}"
@@ -108,9 +109,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m starlib.study.report.site``: an alias of ``python -m starlib site`` (same options)."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return alias_main(__doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

@@ -37,11 +37,12 @@ from starlib.study.trainings.plans import plan, run_configs, run_name
 from starlib.study.trainings.scaling_runs import (GROUP_TABLES, GROUPS, T2_ROWS, T7_ROWS, budget_label, budget_runs,
                                         budget_workspace, group_kind, keep_run_records, missing_runs,
                                         row_trainings, run_compute, run_file)
+from starlib.study.setup.workspace import Workspace
 from starlib.study.tables.tables_1_6 import table1, table2, table4, table6
 from starlib.study.tables.tables_7_10 import Comparisons
 from starlib.study.trainings.training_runs import train_run
-from starlib.study.setup.workspace import Workspace
 from starlib.util.atomic import atomic_write_text
+from starlib.util.commands import alias_main
 from starlib.util.provenance import PROVENANCE_COLUMNS, write_results_csv
 
 #: The central claim against the other cascade: not a claim of the paper's text, but the same Table 7 rows.
@@ -312,9 +313,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m starlib.study.tables.scaling``: an alias of ``python -m starlib scaling`` (same options)."""
-    p = argparse.ArgumentParser(prog="python -m starlib.study.tables.scaling", description=DESCRIPTION)
-    add_arguments(p)
-    return run(p.parse_args(argv))
+    return alias_main(DESCRIPTION, add_arguments, run, argv, prog="python -m starlib.study.tables.scaling")
 
 
 if __name__ == "__main__":
