@@ -20,6 +20,7 @@ from starlib.study.setup.profile import Profile
 from starlib.study.trainings.recipes import Training
 from starlib.study.setup.workspace import Workspace
 from starlib.train import TrainConfig
+from starlib.train.run_folder import RunFolder
 from starlib.util.atomic import atomic_write_text
 from starlib.util.config import ConfigError, TomlValue
 from starlib.util.paths import SHIPPED_RUNS_DIR
@@ -124,8 +125,13 @@ def scaling_runs(ws: Workspace) -> list[tuple[str, Workspace, Training]]:
     return [(name, bws, what) for name, (bws, what) in seen.items()]
 
 
+def _run_folders(ws: Workspace, name: str) -> tuple[RunFolder, RunFolder]:
+    """Where run ``name`` can be: the runs folder, then the shipped runs."""
+    return RunFolder(ws.runs / name), RunFolder(SHIPPED_RUNS_DIR / ws.profile.name / name)
+
+
 def _finished(ws: Workspace, name: str) -> bool:
-    return (ws.runs / name / "model.pt").is_file() or (SHIPPED_RUNS_DIR / ws.profile.name / name / "model.pt").is_file()
+    return any(folder.is_finished() for folder in _run_folders(ws, name))
 
 
 def missing_runs(ws: Workspace, group: str) -> list[str]:
@@ -156,7 +162,7 @@ def run_records_dir(bws: Workspace) -> Path:
 def run_file(ws: Workspace, name: str, file: str) -> Path | None:
     """Run ``name``'s ``file`` (``log.csv``, ``val.csv``, ...): in the runs folder, the shipped runs or the
     budget's kept records, the first that holds it; None when none does."""
-    for folder in (ws.runs / name, SHIPPED_RUNS_DIR / ws.profile.name / name, run_records_dir(ws) / name):
+    for folder in (*(f.path for f in _run_folders(ws, name)), run_records_dir(ws) / name):
         if (folder / file).is_file():
             return folder / file
     return None
@@ -168,7 +174,7 @@ def keep_run_records(bws: Workspace, group: str) -> list[str]:
     kept = []
     for name, _ in budget_runs(bws, group):
         source = bws.runs / name
-        if not (source / "model.pt").is_file():
+        if not RunFolder(source).is_finished():
             continue
         target = run_records_dir(bws) / name
         target.mkdir(parents=True, exist_ok=True)
