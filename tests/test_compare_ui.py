@@ -13,44 +13,18 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from starlib.study.report import compare_ui as ui  # noqa: E402
-from starlib.evaluation.baselines import FlowInterpolation, bicubic_and_average, bicubic_upscale, frame_average  # noqa: E402
-from starlib.data import load_window, middlebury_other, ucf101_dvf  # noqa: E402
+from starlib.evaluation.baselines import bicubic_and_average  # noqa: E402
+from starlib.data import load_window, ucf101_dvf  # noqa: E402
 from starlib.evaluation.methods import ground_truth  # noqa: E402
-from starlib.evaluation.cascades import SpaceThenTime, TimeThenSpace  # noqa: E402
 from starlib.metrics import psnr, psnr_y, ssim_matlab3d  # noqa: E402
 
-
-def zero_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.zeros((*a.shape[:2], 2), np.float32)
-
-
-def bicubic_ssr(stack):
-    """An LR-input S-SR method (what SpaceThenTime / TimeThenSpace wrap): bicubic of both inputs."""
-    return {"sr_t": bicubic_upscale(stack.lr[0], 4), "sr_t1": bicubic_upscale(stack.lr[-1], 4)}
-
-
-def shifted(method, dy: int = 1):
-    """A method whose outputs are ``method``'s rolled by ``dy`` rows: a second, worse method."""
-    return lambda stack: {k: np.roll(v, dy, axis=0) for k, v in method(stack).items()}
+from compare_fakes import bicubic_ssr, fake_comparison  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def comp():
     """What Comparisons offers the UI, with non-learned methods only (tables 7-10)."""
-    fi = FlowInterpolation(zero_flow)
-    return SimpleNamespace(
-        scale=4,
-        bench={"middlebury": middlebury_other()[:1], "ucf101": ucf101_dvf()[:2]},
-        hr_bench={"ucf101": ucf101_dvf()[:1]},
-        methods={
-            8: {"Bicubic": bicubic_and_average, "Bicubic shifted": shifted(bicubic_and_average)},
-            7: {"Bicubic + averaging": bicubic_and_average,
-                "flow interp. -> bicubic": TimeThenSpace(zero_flow, bicubic_ssr),
-                "bicubic -> averaging": SpaceThenTime(bicubic_ssr, frame_average, interpolate=False),
-                "STAR": shifted(bicubic_and_average, 2)},
-            9: {"Frame averaging": bicubic_and_average, "flow interp.": fi},
-            10: {"Frame averaging": bicubic_and_average, "flow interp.": fi},
-        })
+    return fake_comparison()
 
 
 @pytest.fixture(scope="module")
