@@ -33,6 +33,11 @@ def test_notebook_is_stripped_and_has_one_typed_parameters_cell(path: Path):
     assert "profile" in names and names.get("profile") in ("smoke", "cpu", "gpu", "paper")
     for key in ("results_dir", "figures_dir", "runs_dir", "cache_dir"):   # defaults: the repository's folders
         assert names.get(key, "") == "", f"{path.name}: {key} must default to '' (resolved against the repository)"
+    # papermill reads each parameter line with its own pattern (`papermill --help-notebook`, the typed
+    # injection): a line it cannot parse (e.g. "=" inside the comment) is dropped from what it reports
+    import papermill
+    assert set(papermill.inspect_notebook(str(path))) == set(names), \
+        f"{path.name}: papermill cannot parse every parameter line (keep '=' out of the comments)"
 
 
 @pytest.fixture(scope="module")
