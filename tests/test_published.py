@@ -77,6 +77,32 @@ def test_rife_interpolate_pads_and_crops_any_size(rife_pair):
     assert (out - a).abs().mean() < 0.02            # two identical frames: the middle frame is (nearly) the same
 
 
+def test_rife_large_motion_restart_pads_to_64_where_32_is_not_enough(rife_pair, monkeypatch):
+    """The restart at doubled scales (forced here by a zero motion threshold) works at 1/16 and needs sides that
+    are multiples of 64: the network says so by name, and interpolate pads further instead of failing (a Vid4
+    720x480 pair failed with a tensor-size mismatch before)."""
+    from starlib.published import rife
+    ours, _ = rife_pair
+    monkeypatch.setattr(rife, "LARGE_MOTION_PX", -1.0)
+    g = torch.Generator().manual_seed(2)
+    a, b = torch.rand(1, 3, 96, 160, generator=g), torch.rand(1, 3, 96, 160, generator=g)   # multiples of 32, not 64
+    with torch.no_grad(), pytest.raises(rife.RestartNeedsLargerFrames, match="multiples of 64"):
+        ours(a, b)
+    with torch.no_grad():
+        out = rife.interpolate(ours, a, b)
+        padded = ours(*(rife.pad_to_multiple(x, 64)[0] for x in (a, b)))[..., :96, :160]
+    assert out.shape == a.shape and torch.equal(out, padded)
+
+
+def test_rife_interpolate_keeps_the_32_padding_where_it_runs(rife_pair):
+    from starlib.published import rife
+    ours, _ = rife_pair
+    g = torch.Generator().manual_seed(3)
+    a, b = torch.rand(1, 3, 40, 50, generator=g), torch.rand(1, 3, 40, 50, generator=g)
+    with torch.no_grad():
+        assert torch.equal(rife.interpolate(ours, a, b), ours(*(rife.pad_to_multiple(x)[0] for x in (a, b)))[..., :40, :50])
+
+
 def _fake_wheel(tmp_path, monkeypatch, content: bytes) -> PublishedWeights:
     pkg = tmp_path / "starlib_fake_wheel"
     pkg.mkdir()

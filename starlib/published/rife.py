@@ -32,6 +32,13 @@ UNUSED_PREFIXES = ("block_tea.", "contextnet.", "unet.")
 LARGE_MOTION_PX = 32
 #: Frame sides the network takes: multiples of 32 (block 0 works at 1/8 and strides twice more).
 SIZE_MULTIPLE = 32
+#: Frame sides the large-motion restart needs: its first block works at 1/16, so multiples of 64.
+RESTART_MULTIPLE = 64
+
+
+class RestartNeedsLargerFrames(ValueError):
+    """The large-motion restart fired on frame sides that are not multiples of :data:`RESTART_MULTIPLE`
+    (the released code fails there with a tensor-size mismatch); :func:`interpolate` pads further and reruns."""
 
 
 def backward_warp_normalised(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
@@ -100,6 +107,11 @@ class IFNet(nn.Module):
         for k in range(1, len(blocks)):
             d_flow, d_mask = blocks[k](torch.cat((warped0, warped1, time, mask), 1), flow, scales[k])
             if k == 1 and d_flow[:, :2].abs().max() > LARGE_MOTION_PX and d_flow[:, 2:4].abs().max() > LARGE_MOTION_PX:
+                if img0.shape[2] % RESTART_MULTIPLE or img0.shape[3] % RESTART_MULTIPLE:
+                    raise RestartNeedsLargerFrames(
+                        f"large motion: the restart at doubled scales needs frame sides that are multiples of "
+                        f"{RESTART_MULTIPLE}, got {tuple(img0.shape[2:])}; pad with pad_to_multiple(x, "
+                        f"{RESTART_MULTIPLE}) (interpolate does)")
                 scales = [2 * s for s in scales]
                 flow, mask = blocks[0](torch.cat((img0, img1, time), 1), None, scales[0])
                 warped0 = backward_warp_normalised(img0, flow[:, :2])
@@ -119,11 +131,19 @@ def pad_to_multiple(x: torch.Tensor, multiple: int = SIZE_MULTIPLE) -> tuple[tor
 
 
 def interpolate(model: IFNet, img0: torch.Tensor, img1: torch.Tensor, t: float = 0.5) -> torch.Tensor:
-    """The frame at time ``t`` between two (B, 3, H, W) frames of any size (zero-padded to multiples of 32 for
-    the network, as the RIFE benchmarks do, and cropped back)."""
-    a, (h, w) = pad_to_multiple(img0)
-    b, _ = pad_to_multiple(img1)
-    return model(a, b, t)[..., :h, :w]
+    """The frame at time ``t`` between two (B, 3, H, W) frames of any size, zero-padded at the right/bottom and
+    cropped back: to multiples of 32, as the RIFE benchmarks pad, and where the large-motion restart fires on
+    such sides, to multiples of 64 (the smallest its 1/16 block takes) and run again. A pair that runs at 32
+    gives the same output as before this rule existed, so scores computed then stand."""
+    for multiple in (SIZE_MULTIPLE, RESTART_MULTIPLE):
+        a, (h, w) = pad_to_multiple(img0, multiple)
+        b, _ = pad_to_multiple(img1, multiple)
+        try:
+            return model(a, b, t)[..., :h, :w]
+        except RestartNeedsLargerFrames:
+            if multiple == RESTART_MULTIPLE:
+                raise
+    raise AssertionError("unreachable")
 
 
 def inference_state_dict(checkpoint: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
