@@ -82,6 +82,14 @@ def claims_figure():
     return claims_figure(claims, "Paper claims at profile cpu, by effect size")
 
 
+def scaling_figure():
+    from starlib.study.tables.scaling_figure import scaling_figure
+
+    results = REPO_ROOT / "results" / "cpu"
+    return scaling_figure(pd.read_csv(results / "scaling.csv"), pd.read_csv(results / "scaling_validation.csv"),
+                          "Claims against training compute, profile cpu")
+
+
 def _check(fig):
     F.stamp(fig, STAMP)
     try:
@@ -91,7 +99,8 @@ def _check(fig):
     assert not problems, problems
 
 
-@pytest.mark.parametrize("draw", [sample_grid, error_grid, flow_panels, training_curves, claims_figure],
+@pytest.mark.parametrize("draw", [sample_grid, error_grid, flow_panels, training_curves, claims_figure,
+                                  scaling_figure],
                          ids=lambda f: f.__name__)
 def test_figure_text_stays_on_the_canvas_and_apart(draw):
     _check(draw())

@@ -15,6 +15,12 @@ from starlib.study.tables.claims import MIN_EFFECT
 DATASET_COLORS = {"middlebury": "tab:orange", "ucf101": "tab:blue", "vimeo90k": "tab:green"}
 
 
+def _short_flops(x: float, _pos: int | None = None) -> str:
+    """3.254e13 -> '3.3e13': a tick label of training FLOPs."""
+    mantissa, exponent = f"{x:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
 def _claim_panel(ax, rows: pd.DataFrame, title: str) -> None:
     delta = MIN_EFFECT["psnr"]
     ax.axhspan(-delta, delta, color="tab:blue", alpha=0.1, lw=0)
@@ -35,6 +41,12 @@ def _claim_panel(ax, rows: pd.DataFrame, title: str) -> None:
                 ax.annotate(f"k={r['k']:g}\n{hours}", (r["train_flops"], r["margin_ci95_high"]),
                             textcoords="offset points", xytext=(0, 3), ha="center", fontsize=6.5)
     ax.set_xscale("log")
+    # budgets double, so a panel spans a decade or two and matplotlib would label colliding minor ticks
+    # (3, 4, 6 x 10^13): tick the budgets' own FLOPs instead, in a short form, and leave the minor ticks bare
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+    ax.xaxis.set_major_locator(FixedLocator(sorted(rows["train_flops"].dropna().unique())))
+    ax.xaxis.set_major_formatter(FuncFormatter(_short_flops))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.margins(y=0.25)                               # room for the k / hours labels
     ax.set_title(title, fontsize=8.5)
     ax.tick_params(labelsize=7.5)
