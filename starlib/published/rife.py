@@ -135,15 +135,17 @@ def interpolate(model: IFNet, img0: torch.Tensor, img1: torch.Tensor, t: float =
     cropped back: to multiples of 32, as the RIFE benchmarks pad, and where the large-motion restart fires on
     such sides, to multiples of 64 (the smallest its 1/16 block takes) and run again. A pair that runs at 32
     gives the same output as before this rule existed, so scores computed then stand."""
-    for multiple in (SIZE_MULTIPLE, RESTART_MULTIPLE):
-        a, (h, w) = pad_to_multiple(img0, multiple)
-        b, _ = pad_to_multiple(img1, multiple)
-        try:
-            return model(a, b, t)[..., :h, :w]
-        except RestartNeedsLargerFrames:
-            if multiple == RESTART_MULTIPLE:
-                raise
-    raise AssertionError("unreachable")
+    try:
+        return _padded_forward(model, img0, img1, t, SIZE_MULTIPLE)
+    except RestartNeedsLargerFrames:
+        return _padded_forward(model, img0, img1, t, RESTART_MULTIPLE)
+
+
+def _padded_forward(model: IFNet, img0: torch.Tensor, img1: torch.Tensor, t: float, multiple: int) -> torch.Tensor:
+    """``model`` on both frames zero-padded to multiples of ``multiple``, cropped back to (B, 3, H, W)."""
+    a, (h, w) = pad_to_multiple(img0, multiple)
+    b, _ = pad_to_multiple(img1, multiple)
+    return model(a, b, t)[..., :h, :w]
 
 
 def inference_state_dict(checkpoint: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
