@@ -7,7 +7,6 @@ button, saves the notebook with Ctrl+S and checks that git sees no change. Skipp
 (requirements-browser.txt) or Chromium (apt-get install chromium) is missing."""
 
 import re
-import shutil
 import time
 from pathlib import Path
 
@@ -46,29 +45,10 @@ def notebook(save_dir: Path) -> bytes:
 
 
 @pytest.fixture
-def chromium():
-    """A headless Chromium driven by Playwright (Debian's, as tests/test_site.py uses); skipped without one."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="no Playwright: pip install -r "
-                                                                 "requirements-browser.txt")
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    if executable is None:
-        pytest.skip("no Chromium: apt-get install chromium")
-    with sync_api.sync_playwright() as p:
-        try:
-            browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        except Exception as exc:  # noqa: BLE001  (as tests/test_site.py: a browser that cannot start here)
-            pytest.skip(f"Chromium does not start for Playwright: {exc}")
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
 def lab(tmp_path):
     """JupyterLab on a temporary repository holding the notebook (committed clean): (base URL, repository, the
-    widget's PNG folder). No kernel is left running afterwards. Requested after ``chromium``, so a test that
-    skips starts no server."""
+    widget's PNG folder). No kernel is left running afterwards. Requested after ``chromium`` (tests/conftest.py),
+    so a test that skips starts no server."""
     save_dir = tmp_path / "png"
     repo = committed_repo(tmp_path / "repo", {NOTEBOOK: notebook(save_dir)})
     env = {"PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}   # this checkout's starlib in the kernel

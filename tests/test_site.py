@@ -51,20 +51,12 @@ def test_a_profile_not_run_yet_says_how_to_run_it(tmp_path):
     assert "make reproduce PROFILE=smoke" in text
 
 
-def test_the_site_in_a_real_browser(site):
+def test_the_site_in_a_real_browser(site, chromium):
     """Clicked through in Chromium where Playwright and a browser are installed (skipped elsewhere)."""
-    sync_api = pytest.importorskip("playwright.sync_api")    # requirements-browser.txt
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")   # Debian's (apt-get install chromium)
-    with sync_api.sync_playwright() as p:
-        try:
-            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        except Exception as exc:  # noqa: BLE001
-            pytest.skip(f"no Chromium for Playwright: {exc}")
-        page = browser.new_page()
-        page.goto(site.as_uri())
-        page.click("text=00_networks")
-        assert "the answer 42" in page.content()
-        page.go_back()
-        page.click("text=Results, claims and targets")
-        assert "Claims" in page.content()
-        browser.close()
+    page = chromium.new_page()
+    page.goto(site.as_uri())
+    page.click("text=00_networks")
+    assert "the answer 42" in page.content()
+    page.go_back()
+    page.click("text=Results, claims and targets")
+    assert "Claims" in page.content()
