@@ -29,7 +29,7 @@ def test_pages_are_written_under_docs_results_not_the_readme(tmp_path):
     text = pages[0].read_text()
     assert text.startswith("# Results of the `cpu` profile") and "do not edit by hand" in text
     for heading in ("Notebook times", "Training results", "Claims", "Targets", "Gain by floor level",
-                    "Small-budget adaptations"):
+                    "Small-budget adaptations", "Provenance", "How to cite"):
         assert f"\n## {heading}\n" in text
     assert "No training results" in text and "No benchmark results" in pages[1].read_text()
     assert "nothing to cite" in text
@@ -45,6 +45,28 @@ def test_the_bibtex_entry_names_the_commit_of_the_rows_and_the_url_of_citation_c
     assert "version = {0.2.0}" in entry and "year    = {2031}" in entry
     cff.write_text("version: 0.2.0\n")
     assert "url " not in report.citation_bibtex(tmp_path, cff)
+
+
+def test_provenance_lists_each_file_under_the_commits_of_its_rows(tmp_path):
+    def write(rel, commits, day):
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame({"x": range(len(commits)), "git_commit": commits,
+                      "created_utc": [f"2031-01-{day:02d}T10:00:00Z"] * len(commits)}).to_csv(path, index=False)
+
+    write("table1.csv", ["aaa111"] * 2, 2)
+    write("table1_items.csv", ["zzz999"], 2)                  # per-item rows go with their table
+    write("notebook_times.csv", ["aaa111", "bbb222"], 3)       # rows from two commits: listed under both
+    write("scaling/k2/table7.csv", ["bbb222"], 4)
+    write("scaling/k2/runs/STAR-1/log.csv", ["zzz999"], 4)     # a run's own record, not result rows
+    (tmp_path / "no_provenance.csv").write_text("a,b\n1,2\n")
+    text = report.provenance_summary(tmp_path)
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| `")}
+    assert set(rows) == {"`aaa111`", "`bbb222`"}
+    assert "`table1.csv`" in rows["`aaa111`"] and "`notebook_times.csv`" in rows["`aaa111`"]
+    assert "`notebook_times.csv`" in rows["`bbb222`"] and "`scaling/k2/table7.csv`" in rows["`bbb222`"]
+    assert "2031-01-03 to 2031-01-04" in rows["`bbb222`"] and "zzz999" not in text
+    assert "No result rows" in report.provenance_summary(tmp_path / "empty")
 
 
 def test_committed_pages_are_what_the_report_renders():
