@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from starlib.study.report import report
+from starlib.util.damaged import DamagedFileError
 
 
 def test_training_table_renders_rows_from_summaries(tmp_path):
@@ -67,6 +68,9 @@ def test_provenance_lists_each_file_under_the_commits_of_its_rows(tmp_path):
     assert "`notebook_times.csv`" in rows["`bbb222`"] and "`scaling/k2/table7.csv`" in rows["`bbb222`"]
     assert "2031-01-03 to 2031-01-04" in rows["`bbb222`"] and "zzz999" not in text
     assert "No result rows" in report.provenance_summary(tmp_path / "empty")
+    (tmp_path / "scaling" / "k2" / "table2.csv").write_bytes(b'git_commit,created_utc\n"abc\n')   # cut mid-field
+    with pytest.raises(DamagedFileError, match="table2.csv"):
+        report.provenance_summary(tmp_path)
 
 
 def test_committed_pages_are_what_the_report_renders():

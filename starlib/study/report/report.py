@@ -190,10 +190,7 @@ def provenance_summary(results: Path) -> str:
         rel = path.relative_to(results)
         if "runs" in rel.parts[:-1] or path.name.endswith("_items.csv"):
             continue
-        try:
-            rows = read_results_csv(path, usecols=lambda c: c in ("git_commit", "created_utc"))
-        except ValueError:
-            continue
+        rows = read_results_csv(path, usecols=lambda c: c in ("git_commit", "created_utc"))   # damaged: says so
         if "git_commit" not in rows.columns or rows.empty:
             continue
         commits = rows["git_commit"].astype(str)
