@@ -61,9 +61,14 @@ def test_provenance_lists_each_file_under_the_commits_of_its_rows(tmp_path):
     write("scaling/k2/table7.csv", ["bbb222"], 4)
     write("scaling/k2/runs/STAR-1/log.csv", ["zzz999"], 4)     # a run's own record, not result rows
     (tmp_path / "no_provenance.csv").write_text("a,b\n1,2\n")
+    pd.DataFrame({"claim": ["T2-st", "T1-fr"], "git_commit": "aaa111", "created_utc": "2031-01-02T10:00:00Z",
+                  "trend_git_commit": ["ccc333", None],     # trend columns added later by another notebook
+                  "trend_created_utc": ["2031-01-05T10:00:00Z", None]}).to_csv(tmp_path / "claims.csv", index=False)
     text = report.provenance_summary(tmp_path)
     rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| `")}
-    assert set(rows) == {"`aaa111`", "`bbb222`"}
+    assert set(rows) == {"`aaa111`", "`bbb222`", "`ccc333`"}
+    assert "`claims.csv`," in rows["`aaa111`"] and "`claims.csv` (`trend_*` columns)" in rows["`ccc333`"]
+    assert "2031-01-05 |" in rows["`ccc333`"] and "nan" not in text
     assert "`table1.csv`" in rows["`aaa111`"] and "`notebook_times.csv`" in rows["`aaa111`"]
     assert "`notebook_times.csv`" in rows["`bbb222`"] and "`scaling/k2/table7.csv`" in rows["`bbb222`"]
     assert "2031-01-03 to 2031-01-04" in rows["`bbb222`"] and "zzz999" not in text

@@ -134,7 +134,10 @@ def test_collect_keeps_each_budgets_commit_and_trends_follow(ws):
     claims = pd.DataFrame({"claim": ["T2-st", "T1-fr-s"], "dataset": ["ucf101", "ucf101"], "trend_old": [1, 2]})
     merged = S.with_trend_columns(claims, S.trends(rows))
     assert "trend_old" not in merged and merged.trend_slope_per_doubling.iloc[0] == pytest.approx(0.2)
-    assert np.isnan(merged.trend_slope_per_doubling.iloc[1])
+    assert np.isnan(merged.trend_slope_per_doubling.iloc[1]) and "trend_git_commit" not in merged
+    prov = {"git_commit": "ddd", "created_utc": "2031-01-01T00:00:00Z"}
+    merged = S.with_trend_columns(claims, S.trends(rows), prov)     # the commit that computed the trend
+    assert merged.trend_git_commit.iloc[0] == "ddd" and pd.isna(merged.trend_git_commit.iloc[1])
 
 
 def test_a_budget_without_its_runs_is_skipped_when_not_training(ws):

@@ -184,21 +184,25 @@ def provenance_summary(results: Path) -> str:
     """Which clean commit produced which result files: one row per commit (the rows' ``git_commit``), with when
     its rows were written and the files holding them. Per-item files (``*_items.csv``) are counted with their
     table; the runs' own records (``runs/``) are not result rows. A file with rows from several commits (the
-    notebook times, a table re-run in part) appears under each."""
+    notebook times, a table re-run in part) appears under each, and claims.csv's ``trend_*`` columns under the
+    commit that computed them (``trend_git_commit``)."""
     by_commit: dict[str, dict] = {}
     for path in sorted(results.rglob("*.csv")):
         rel = path.relative_to(results)
         if "runs" in rel.parts[:-1] or path.name.endswith("_items.csv"):
             continue
-        rows = read_results_csv(path, usecols=lambda c: c in ("git_commit", "created_utc"))   # damaged: says so
-        if "git_commit" not in rows.columns or rows.empty:
-            continue
-        commits = rows["git_commit"].astype(str)
-        for commit in commits.unique():
-            entry = by_commit.setdefault(commit, {"files": [], "dates": set()})
-            entry["files"].append(f"`{rel.as_posix()}`")
-            if "created_utc" in rows.columns:
-                entry["dates"] |= {str(t)[:10] for t in rows.loc[commits == commit, "created_utc"]}
+        rows = read_results_csv(path, usecols=lambda c: c.endswith(("git_commit", "created_utc")))  # damaged: says so
+        # (prefix, label): the rows' own commit, and that of the columns a later notebook adds (claims.csv's trend_*)
+        for prefix, label in (("", f"`{rel.as_posix()}`"), ("trend_", f"`{rel.as_posix()}` (`trend_*` columns)")):
+            if f"{prefix}git_commit" not in rows.columns:
+                continue
+            present = rows[rows[f"{prefix}git_commit"].notna()]
+            commits = present[f"{prefix}git_commit"].astype(str)
+            for commit in commits.unique():
+                entry = by_commit.setdefault(commit, {"files": [], "dates": set()})
+                entry["files"].append(label)
+                if f"{prefix}created_utc" in rows.columns:
+                    entry["dates"] |= {str(t)[:10] for t in present.loc[commits == commit, f"{prefix}created_utc"]}
     if not by_commit:
         return "_No result rows yet for this profile._"
     lines = ["Every row names the commit it was produced at (`git_commit`; `-dirty` would mark a tree with changes "

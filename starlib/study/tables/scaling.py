@@ -223,27 +223,34 @@ def trends(scaling: pd.DataFrame) -> pd.DataFrame:
 TREND_COLUMNS = {"slope_per_doubling": "trend_slope_per_doubling", "slope_ci95_low": "trend_slope_ci95_low",
                  "slope_ci95_high": "trend_slope_ci95_high", "budgets": "trend_budgets",
                  "verdict_changes": "trend_verdict_changes"}
+TREND_PROVENANCE = ("trend_git_commit", "trend_created_utc")   # where claims.csv's trend columns come from
 
 
-def with_trend_columns(claims: pd.DataFrame, trend: pd.DataFrame) -> pd.DataFrame:
+def with_trend_columns(claims: pd.DataFrame, trend: pd.DataFrame, prov: dict | None = None) -> pd.DataFrame:
     """``claims`` (notebook 12's ``claims.csv``) with the ``trend_*`` columns of the claims the compute trends
-    cover (the ``video`` group's are left out; earlier trend columns replaced; empty for claims without one)."""
+    cover (the ``video`` group's are left out; earlier trend columns replaced; empty for claims without one).
+    With ``prov`` (the provenance of ``scaling_trends.csv``), the rows with a trend also name the commit and time
+    it was computed at (``trend_git_commit``, ``trend_created_utc``): the row's own ``git_commit`` is notebook
+    12's."""
     claims = claims.drop(columns=[c for c in claims.columns if c.startswith("trend_")])
+    columns = [*TREND_COLUMNS.values(), *(TREND_PROVENANCE if prov else ())]
     if trend.empty:
-        return claims.assign(**{c: np.nan for c in TREND_COLUMNS.values()})
+        return claims.assign(**{c: np.nan for c in columns})
     t = trend[trend.group != "video"]           # the data axis is a second curve, not the claim's trend
     t = t[["claim", "dataset", *TREND_COLUMNS]].rename(columns=TREND_COLUMNS)
+    if prov:
+        t = t.assign(**{c: prov[c.removeprefix("trend_")] for c in TREND_PROVENANCE})
     return claims.merge(t, on=["claim", "dataset"], how="left")
 
 
-def write_trend_columns(claims_path: Path, trend: pd.DataFrame) -> bool:
+def write_trend_columns(claims_path: Path, trend: pd.DataFrame, prov: dict | None = None) -> bool:
     """Add the ``trend_*`` columns to notebook 12's ``claims.csv`` in place (its rows and provenance kept, the
     trend columns before the provenance ones); False when there is no such file yet."""
     if not claims_path.is_file():
         return False
-    claims = with_trend_columns(pd.read_csv(claims_path), trend)
-    prov = [c for c in PROVENANCE_COLUMNS if c in claims.columns]
-    claims = claims[[c for c in claims.columns if c not in prov] + prov]
+    claims = with_trend_columns(pd.read_csv(claims_path), trend, prov)
+    prov_columns = [c for c in PROVENANCE_COLUMNS if c in claims.columns]
+    claims = claims[[c for c in claims.columns if c not in prov_columns] + prov_columns]
     atomic_write_text(claims_path, claims.to_csv(index=False))
     return True
 
