@@ -30,16 +30,20 @@ def _claim_panel(ax, rows: pd.DataFrame, title: str) -> None:
         color = DATASET_COLORS.get(dataset, f"C{i + 3}")
         video = group == "video"                    # the data axis: the same claim trained with more video
         lo, hi = g["margin"] - g["margin_ci95_low"], g["margin_ci95_high"] - g["margin"]
-        ax.errorbar(g["train_flops"], g["margin"], yerr=[lo, hi], fmt="s:" if video else "o-", color=color, ms=4,
+        x = g["train_flops"] * (1.12 if video else 1.0)   # nudged right: not hidden behind the same budget's point
+        ax.errorbar(x, g["margin"], yerr=[lo, hi], fmt="s:" if video else "o-", color=color, ms=4,
                     capsize=2, lw=1.2, mfc="white" if video else color, label=f"{dataset}{' +video' if video else ''}")
         paper = g["paper_margin"].dropna()
         if len(paper) and not video:
             ax.axhline(float(paper.iloc[0]), color=color, ls="--", lw=1, alpha=0.8)
-        if i == 0:                                   # k and hours once per budget
-            for _, r in g.iterrows():
+        if i == 0:                                   # k and hours once per budget, in a strip along the top
+            for _, r in g.iterrows():                # (above every point: none of them is covered)
                 hours = f"{r['train_hours']:.2g} h" + ("+" if r["runs_timed"] < r["runs"] else "")
-                ax.annotate(f"k={r['k']:g}\n{hours}", (r["train_flops"], r["margin_ci95_high"]),
-                            textcoords="offset points", xytext=(0, 3), ha="center", fontsize=6.5)
+                ax.text(r["train_flops"], 0.98, f"k={r['k']:g}\n{hours}", transform=ax.get_xaxis_transform(),
+                        ha="center", va="top", fontsize=6.5)
+    ax.margins(y=0.1)
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high + 0.22 * (high - low))     # the strip of k / hours labels
     ax.set_xscale("log")
     # budgets double, so a panel spans a decade or two and matplotlib would label colliding minor ticks
     # (3, 4, 6 x 10^13): tick the budgets' own FLOPs instead, in a short form, and leave the minor ticks bare
@@ -47,7 +51,6 @@ def _claim_panel(ax, rows: pd.DataFrame, title: str) -> None:
     ax.xaxis.set_major_locator(FixedLocator(sorted(rows["train_flops"].dropna().unique())))
     ax.xaxis.set_major_formatter(FuncFormatter(_short_flops))
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.margins(y=0.25)                               # room for the k / hours labels
     ax.set_title(title, fontsize=8.5)
     ax.tick_params(labelsize=7.5)
     ax.grid(lw=0.3, alpha=0.5)
@@ -74,7 +77,8 @@ def _validation_panel(ax, val: pd.DataFrame, row: str) -> None:
 def scaling_figure(scaling: pd.DataFrame, validation: pd.DataFrame, title: str, ncols: int = 5):
     """One panel per PSNR claim (margin in the paper's direction, dB, with its 95% interval, per test set)
     against training FLOPs on a log axis, +-the minimum effect shaded, the paper's margin dashed, each budget's
-    k and training hours written above it ("+": some runs had no log); then one panel per row of the first
+    k and training hours written along the top ("+": some runs had no log), the data axis's points (hollow
+    squares) nudged right of the same budget's; then one panel per row of the first
     group with the validation gain over bicubic + averaging against the step, one curve per budget."""
     import matplotlib.pyplot as plt
 
