@@ -180,6 +180,12 @@ def benchmarks_summary(results_root: Path) -> str:
     return "\n\n".join(parts)
 
 
+#: Column prefix -> what the Provenance section adds to the file's name: the rows' own commit, and that of the
+#: columns a later notebook adds to a file (notebook 15's ``trend_*`` in claims.csv).
+_COMMIT_PREFIXES = {"": "", "trend_": " (`trend_*` columns)"}
+_COMMIT_COLUMNS = {f"{p}{c}" for p in _COMMIT_PREFIXES for c in ("git_commit", "created_utc")}
+
+
 def provenance_summary(results: Path) -> str:
     """Which clean commit produced which result files: one row per commit (the rows' ``git_commit``), with when
     its rows were written and the files holding them. Per-item files (``*_items.csv``) are counted with their
@@ -191,11 +197,11 @@ def provenance_summary(results: Path) -> str:
         rel = path.relative_to(results)
         if "runs" in rel.parts[:-1] or path.name.endswith("_items.csv"):
             continue
-        rows = read_results_csv(path, usecols=lambda c: c.endswith(("git_commit", "created_utc")))  # damaged: says so
-        # (prefix, label): the rows' own commit, and that of the columns a later notebook adds (claims.csv's trend_*)
-        for prefix, label in (("", f"`{rel.as_posix()}`"), ("trend_", f"`{rel.as_posix()}` (`trend_*` columns)")):
+        rows = read_results_csv(path, usecols=lambda c: c in _COMMIT_COLUMNS)   # damaged: says so
+        for prefix, suffix in _COMMIT_PREFIXES.items():
             if f"{prefix}git_commit" not in rows.columns:
                 continue
+            label = f"`{rel.as_posix()}`{suffix}"
             present = rows[rows[f"{prefix}git_commit"].notna()]
             commits = present[f"{prefix}git_commit"].astype(str)
             for commit in commits.unique():
