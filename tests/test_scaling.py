@@ -64,7 +64,9 @@ def test_scaling_section_is_validated():
 
     smoke = tomllib.loads((PROFILE_DIR / "smoke.toml").read_text())     # a whole profile, its [scaling] replaced
     for bad in ({"central": []}, {"central": [1, 1]}, {"ablations": [0]}, {"central": ["x"]}, {"other": [1]},
-                {"video_clips": ["nope"]}):
+                {"video_clips": ["nope"]}, {"central": [1], "replicates": [2], "replicate_seeds": [7]},
+                {"replicates": [1]}, {"replicate_seeds": [7]}, {"replicates": [1], "replicate_seeds": [7, 7]},
+                {"replicates": [1], "replicate_seeds": [-1]}):
         with pytest.raises(ConfigError, match="scaling"):
             parse_profile("t", {**smoke, "scaling": bad})
     good = parse_profile("t", {**smoke, "scaling": {"central": [2, 0.5, 1]}})
@@ -112,14 +114,15 @@ def test_verdict_changes_names_the_budget():
     assert S.verdict_changes(rows.assign(verdict="reproduced")) == "none"
 
 
-def _budget_claims(ws, k, margin, commit):
-    b = SR.budget_workspace(ws, k)
+def _budget_claims(ws, k, margin, commit, group="central", seed=None):
+    b = SR.budget_workspace(ws, k, group, seed)
     rows = [{"claim": "T2-st", "table": 2, "text": "t", "dataset": d, "output": "sr_mid", "metric": "psnr", "n": 10,
              "margin": margin, "margin_ci95_low": margin - 0.1, "margin_ci95_high": margin + 0.1, "min_effect": 0.05,
              "verdict": "reproduced" if margin - 0.1 > 0.05 else "not reproduced" if margin + 0.1 < -0.05
-             else "inconclusive", "train_flops": 1e12 * k, "train_hours": k, "git_commit": commit}
+             else "inconclusive", "train_flops": 1e12 * k, "train_hours": k, "git_commit": commit,
+             "seed": b.train_seed}
             for d in ("middlebury", "ucf101")]
-    pd.DataFrame(rows).to_csv(b.results_file("claims_central.csv"), index=False)
+    pd.DataFrame(rows).to_csv(b.results_file(f"claims_{group}.csv"), index=False)
 
 
 def test_collect_keeps_each_budgets_commit_and_trends_follow(ws):
@@ -180,16 +183,22 @@ def test_the_video_group_is_the_central_group_with_more_video(ws):
 def test_the_figure_has_a_panel_per_psnr_claim_and_per_validated_row(ws):
     import matplotlib
     matplotlib.use("Agg")
-    from starlib.study.tables.scaling_figure import scaling_figure, trend_markdown
+    from starlib.study.tables.scaling_figure import scaling_figure, seed_spread_markdown, trend_markdown
 
     for k, margin in ((0.5, -0.4), (1, -0.2), (2, 0.0)):
         _budget_claims(ws, k, margin, "abc")
-    rows = pd.concat([S.collect(ws, "central"), S.collect(ws, "central").assign(group="video", claim="T2-st")])
+    _budget_claims(ws, 0.5, -0.1, "def", "replicates", 124)
+    rows = pd.concat([S.collect(ws, "central"), S.collect(ws, "central").assign(group="video", claim="T2-st"),
+                      S.collect(ws, "replicates")])
     rows["paper_margin"], rows["runs"], rows["runs_timed"] = 0.3, 5, 5
     val = pd.DataFrame({"group": "central", "k": [1, 1, 2, 2], "row": "STAR-ST", "step": [0, 10, 0, 20],
                         "output": "sr_mid", "gain": [0.1, 0.5, 0.1, 0.7]})
     fig = scaling_figure(rows, val, "t")
     assert sum(ax.get_visible() for ax in fig.axes) == 2
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "another training seed" in legend and "trained with more real video" in legend
+    assert "123,124" in seed_spread_markdown(S.seed_spread(rows)) and "No replicates" in seed_spread_markdown(
+        S.seed_spread(rows[rows.group != "replicates"]))
     assert "k=2: not reproduced -> inconclusive" in trend_markdown(S.trends(rows))
 
 
@@ -208,3 +217,55 @@ def test_a_scored_budget_keeps_its_runs_records_so_hours_and_curves_survive_the_
     kept = SR.run_records_dir(b) / name
     assert sorted(p.name for p in kept.iterdir()) == ["log.csv", "val.csv"] and not (kept / "model.pt").exists()
     assert SR.run_hours(b, name, steps) == pytest.approx(3.0 * steps / 3600)
+
+
+def test_replicates_are_the_central_group_retrained_with_other_seeds(ws):
+    k, seed = ws.profile.scaling.replicates[0], ws.profile.scaling.replicate_seeds[0]
+    assert SR.budget_points(ws.profile, "replicates") == [(k, s) for s in ws.profile.scaling.replicate_seeds]
+    assert SR.budget_points(ws.profile, "central") == [(b, None) for b in ws.profile.scaling.budgets("central")]
+    b, main = SR.budget_workspace(ws, k, "replicates", seed), SR.budget_workspace(ws, k)
+    assert b.results == ws.results / "scaling" / f"replicates-k{k:g}-seed{seed}" and b.train_seed == seed
+    assert S.group_claims("replicates") == S.group_claims("central")
+    runs, main_runs = SR.budget_runs(b, "replicates"), SR.budget_runs(main, "central")
+    assert len(runs) == len(main_runs) and not {n for n, _ in runs} & {n for n, _ in main_runs}
+    for (_, what), (_, twin) in zip(runs, main_runs, strict=True):     # the same chains, another seed
+        one, other = run_configs(b, what)[1], run_configs(main, twin)[1]
+        differ = {f.name for f in dataclasses.fields(one) if getattr(one, f.name) != getattr(other, f.name)}
+        assert "seed" in differ and differ <= {"seed", "init_from", "init_net_s", "init_flow_net"}   # parents
+    with pytest.raises(ConfigError, match="training seed of the central group"):
+        SR.budget_workspace(ws, k, "replicates", ws.train_seed)
+    with pytest.raises(ConfigError, match="needs its training seed"):
+        SR.budget_workspace(ws, k, "replicates")
+    with pytest.raises(ConfigError, match="replicates group only"):
+        SR.budget_workspace(ws, k, "central", seed)
+    said = []                                               # the command it names trains that seed
+    assert not S.run_budget(ws, "replicates", k, train_missing=False, log=said.append, seed=seed)
+    assert f"--group replicates --budgets {k:g} --seeds {seed}" in said[0]
+    assert {n for n, _ in runs} <= {n for n, _, _ in SR.scaling_runs(ws)}
+
+
+def test_seed_spread_sets_each_replicate_beside_the_central_point_and_stays_out_of_the_trends(ws):
+    for k, margin in ((0.5, -0.4), (1, -0.2), (2, 0.0)):
+        _budget_claims(ws, k, margin, "abc")
+    central = S.collect(ws, "central")
+    _budget_claims(ws, 0.5, -0.1, "def", "replicates", 124)
+    replicates = S.collect(ws, "replicates")
+    assert set(replicates.train_seed) == {124} and set(replicates.budget_git_commit) == {"def"}
+    rows = pd.concat([central, replicates], ignore_index=True)
+    pd.testing.assert_frame_equal(S.trends(rows), S.trends(central))
+    spread = S.seed_spread(rows).set_index("dataset")
+    assert list(spread.index) == ["middlebury", "ucf101"]
+    r = spread.loc["ucf101"]
+    assert (r.k, r.n_seeds, r.seeds, r.margins) == (0.5, 2, "123,124", "-0.400,-0.100")
+    assert r.margin_range == pytest.approx(0.3) and r.margin_sd == pytest.approx(0.3 / np.sqrt(2))
+    assert r.margin_mean == pytest.approx(-0.25) and r.ci95_half_width == pytest.approx(0.1)
+    assert r.verdicts == "not reproduced,inconclusive"
+    assert S.seed_spread(central).empty and set(S.seed_spread(central).columns) == set(spread.reset_index().columns)
+
+
+def test_the_scaling_command_refuses_seeds_outside_the_replicates_group(tmp_path):
+    from starlib.__main__ import main
+
+    with pytest.raises(SystemExit, match="--seeds is for --group replicates"):
+        main(["scaling", "--profile", "smoke", "--group", "central", "--seeds", "7", "--list",
+              "--runs-dir", str(tmp_path)])

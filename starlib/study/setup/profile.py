@@ -354,30 +354,44 @@ class ScalingSettings:
     """``[scaling]``: the budgets of the claims-against-compute study (``starlib.study.tables.scaling``, notebook 15),
     as multipliers k of every step count of the chains a claim group needs (k = 1: the profile itself)."""
 
+    #: The claim groups, each a list of budgets in the section (``video`` and ``replicates``: the central group
+    #: with more training video, with other training seeds).
+    GROUPS = ("central", "ablations", "video", "replicates")
+
     central: tuple[float, ...] = (1.0,)      # Table 7 (STAR-ST vs the cascades) and Table 2 (STAR-ST vs STAR)
     ablations: tuple[float, ...] = (1.0,)    # Table 1 (stage 2, flow, FR), Table 4 (Net_S), Table 6 (T-SR paths)
     video: tuple[float, ...] = ()            # the data axis: the central group with video_clips added to the
                                              # training data ([data] packaged_video); () = not run
     video_clips: tuple[str, ...] = ("bigbuckbunny", "bikes")
+    replicates: tuple[float, ...] = ()       # run-to-run spread: the central group retrained at these budgets (each
+    replicate_seeds: tuple[int, ...] = ()    # one of central's) with each of these training seeds; () = not run
     notebook_trains: bool = True             # notebook 15 (so `make reproduce`) trains the budgets not yet trained;
                                              # false: it scores and collects only (train with python -m starlib scaling)
 
     def __post_init__(self) -> None:
         from starlib.data.packaged_video import CLIPS
 
-        for name in ("central", "ablations", "video"):
+        for name in self.GROUPS:
             values = getattr(self, name)
-            if (not values and name != "video") or any(not 0 < k <= 1024 for k in values) \
+            if (not values and name in ("central", "ablations")) or any(not 0 < k <= 1024 for k in values) \
                     or len(set(values)) < len(values):
                 raise ConfigError(f"{name} = {list(values)}: give one or more distinct budget multipliers k in "
                                   f"(0, 1024], e.g. [0.5, 1, 2]")
         if not self.video_clips or set(self.video_clips) - set(CLIPS):
             raise ConfigError(f"video_clips = {list(self.video_clips)}: choose among {sorted(CLIPS)}")
+        outside = sorted(set(self.replicates) - set(self.central))
+        if outside:
+            raise ConfigError(f"replicates = {list(self.replicates)}: {outside} not in central = {list(self.central)}; "
+                              f"a replicate is compared with the central point at its budget")
+        seeds = self.replicate_seeds
+        if bool(self.replicates) != bool(seeds) or any(s < 0 for s in seeds) or len(set(seeds)) < len(seeds):
+            raise ConfigError(f"replicates = {list(self.replicates)}, replicate_seeds = {list(seeds)}: give both or "
+                              f"neither; the seeds distinct and >= 0, other than [train] seed, e.g. [124, 125]")
 
     def budgets(self, group: str) -> tuple[float, ...]:
         """The group's budgets, smallest first."""
-        if group not in ("central", "ablations", "video"):
-            raise ConfigError(f"unknown scaling group {group!r}; choose 'central', 'ablations' or 'video'")
+        if group not in self.GROUPS:
+            raise ConfigError(f"unknown scaling group {group!r}; choose one of {list(self.GROUPS)}")
         return tuple(sorted(getattr(self, group)))
 
 

@@ -9,10 +9,11 @@ run is an ordinary run of the profile's runs folder (named by its configs, resum
 are :mod:`starlib.study.trainings.scaling_runs`, and this module trains and scores them.
 
 Groups: ``central`` (Table 7: STAR-ST vs RBPN -> flow interp. and DBPN -> flow interp.; Table 2: STAR-ST vs
-STAR) and ``ablations`` (Table 1 stage 2, flow, FR; Table 4 Net_S; Table 6 T-SR paths). Each budget's tables
-(restricted to the rows the claims need) and claims (``claims_<group>.csv``) go to
-``results/<profile>/scaling/k<k>/``, judged by
-notebook 12's rule (:mod:`starlib.study.tables.claims`). Command line, one group's budgets smallest first:
+STAR) and ``ablations`` (Table 1 stage 2, flow, FR; Table 4 Net_S; Table 6 T-SR paths); ``video`` and
+``replicates`` are the central group trained with more real video and with other training seeds. Each budget's
+tables (restricted to the rows the claims need) and claims (``claims_<group>.csv``) go to
+``results/<profile>/scaling/k<k>/`` (``video-k<k>/``, ``replicates-k<k>-seed<seed>/``), judged by notebook 12's
+rule (:mod:`starlib.study.tables.claims`). Command line, one group's budgets smallest first:
 
     python -m starlib scaling --profile cpu --group central [--budgets 0.25 0.5]
 
@@ -34,9 +35,9 @@ from starlib.study.trainings.catalog import T1, T4, T6, T7
 from starlib.study.tables.claims import CLAIMS, Claim, evaluate_claims
 from starlib.study.tables.entries import Entry, Stopwatch, data_description, write_table
 from starlib.study.trainings.plans import plan, run_configs, run_name
-from starlib.study.trainings.scaling_runs import (GROUP_TABLES, GROUPS, T2_ROWS, T7_ROWS, budget_label, budget_runs,
-                                        budget_workspace, group_kind, keep_run_records, missing_runs,
-                                        row_trainings, run_compute, run_file)
+from starlib.study.trainings.scaling_runs import (GROUP_TABLES, GROUPS, T2_ROWS, T7_ROWS, budget_label, budget_points,
+                                        budget_runs, budget_workspace, group_kind, keep_run_records,
+                                        missing_runs, row_trainings, run_compute, run_file)
 from starlib.study.setup.workspace import Workspace
 from starlib.study.tables.tables_1_6 import table1, table2, table4, table6
 from starlib.study.tables.tables_7_10 import Comparisons
@@ -90,13 +91,16 @@ def claims_file(bws: Workspace, group: str) -> Path:
     return bws.results / f"claims_{group}.csv"
 
 
-def score_budget(ws: Workspace, group: str, k: float, log: Callable[..., None] = print) -> pd.DataFrame:
-    """Train (or reuse) and score a group at budget ``k`` (``ws`` is the study's workspace); writes the tables,
-    ``claims_<group>.csv`` and ``runs_<group>.csv`` to the budget's folder and returns the claims."""
-    bws = budget_workspace(ws, k, group)
+def score_budget(ws: Workspace, group: str, k: float, log: Callable[..., None] = print,
+                 seed: int | None = None) -> pd.DataFrame:
+    """Train (or reuse) and score a group at budget ``k`` (``ws`` is the study's workspace; ``seed``: a
+    replicate's training seed); writes the tables, ``claims_<group>.csv`` and ``runs_<group>.csv`` to the
+    budget's folder and returns the claims."""
+    bws = budget_workspace(ws, k, group, seed)
     clock = Stopwatch()
     entries = budget_entries(bws, group)
     data = f"{data_description([e for es in entries.values() for e in es]).split(';')[0]}; scaling {group} k={k:g}"
+    data += f" seed={seed}" if seed is not None else ""
     for table, es in entries.items():
         write_table(bws, table, es, bws.provenance(data, 0, clock()), reference=REFERENCES[table])
     claims = evaluate_claims(bws.results, group_claims(group))
@@ -108,31 +112,38 @@ def score_budget(ws: Workspace, group: str, k: float, log: Callable[..., None] =
     write_results_csv(runs.assign(group=group, k=k).to_dict("records"), bws.results_file(f"runs_{group}.csv"), prov)
     keep_run_records(bws, group)
     write_results_csv(claims.to_dict("records"), claims_file(bws, group), prov)
-    log(f"{group} {budget_label(k)}: scored in {clock():.0f} s -> {bws.results}")
+    log(f"{group} {point_label(k, seed)}: scored in {clock():.0f} s -> {bws.results}")
     return claims
 
 
+def point_label(k: float, seed: int | None = None) -> str:
+    """``k2``, or ``k1 seed 124`` for a replicate: a point of a group in messages."""
+    return budget_label(k) + (f" seed {seed}" if seed is not None else "")
+
+
 def run_budget(ws: Workspace, group: str, k: float, train_missing: bool = True,
-               log: Callable[..., None] = print) -> bool:
-    """Make sure budget ``k`` of the group is scored: a budget whose ``claims_<group>.csv`` exists is kept as it is
-    (its own commit); otherwise the runs are trained when ``train_missing`` (else the budget is skipped while
-    any run is missing) and the tables scored. Whether the budget has its claims now."""
-    bws = budget_workspace(ws, k, group)
+               log: Callable[..., None] = print, seed: int | None = None) -> bool:
+    """Make sure budget ``k`` of the group (with training seed ``seed``: a replicate) is scored: a budget whose
+    ``claims_<group>.csv`` exists is kept as it is (its own commit); otherwise the runs are trained when
+    ``train_missing`` (else the budget is skipped while any run is missing) and the tables scored. Whether the
+    budget has its claims now."""
+    bws = budget_workspace(ws, k, group, seed)
     if claims_file(bws, group).is_file():
         return True
     missing = missing_runs(bws, group)
     if missing and not train_missing:
-        log(f"{group} {budget_label(k)}: skipped, {len(missing)} run(s) not trained ({', '.join(missing[:3])}"
+        log(f"{group} {point_label(k, seed)}: skipped, {len(missing)} run(s) not trained ({', '.join(missing[:3])}"
             f"{', ...' if len(missing) > 3 else ''}); train them with python -m starlib scaling "
-            f"--profile {ws.profile.name} --group {group} --budgets {k:g}")
+            f"--profile {ws.profile.name} --group {group} --budgets {k:g}"
+            + (f" --seeds {seed}" if seed is not None else ""))
         return False
     clock = Stopwatch()
     for name, what in budget_runs(bws, group):
         if name in missing:
             train_run(bws, what)
     if missing:
-        log(f"{group} {budget_label(k)}: trained {len(missing)} run(s) in {clock() / 3600:.2f} h")
-    score_budget(ws, group, k, log)
+        log(f"{group} {point_label(k, seed)}: trained {len(missing)} run(s) in {clock() / 3600:.2f} h")
+    score_budget(ws, group, k, log, seed)
     return True
 
 
@@ -140,20 +151,23 @@ def run_budget(ws: Workspace, group: str, k: float, train_missing: bool = True,
 
 SCALING_COLUMNS = ["group", "k", "claim", "table", "text", "dataset", "output", "metric", "n", "margin",
                    "margin_ci95_low", "margin_ci95_high", "min_effect", "verdict", "reason", "paper_margin",
-                   "paper_dataset", "train_flops", "train_hours", "runs", "runs_timed", "budget_git_commit",
-                   "budget_created_utc"]
+                   "paper_dataset", "train_flops", "train_hours", "runs", "runs_timed", "train_seed",
+                   "budget_git_commit", "budget_created_utc"]
 
 
 def collect(ws: Workspace, group: str, budgets: Sequence[float] | None = None) -> pd.DataFrame:
-    """The rows of every scored budget of a group (``claims_<group>.csv`` of each budget folder), each with the
-    commit it was produced at."""
+    """The rows of every scored budget of a group (``claims_<group>.csv`` of each budget folder; each seed of
+    a replicate), each with the training seed and the commit it was produced at."""
     frames = []
-    for k in budgets if budgets is not None else ws.profile.scaling.budgets(group):
-        path = claims_file(budget_workspace(ws, k, group), group)
+    for k, seed in budget_points(ws.profile, group):
+        if budgets is not None and k not in budgets:
+            continue
+        path = claims_file(budget_workspace(ws, k, group, seed), group)
         if not path.is_file():
             continue
         claims = pd.read_csv(path)
-        claims = claims.rename(columns={"git_commit": "budget_git_commit", "created_utc": "budget_created_utc"})
+        claims = claims.rename(columns={"git_commit": "budget_git_commit", "created_utc": "budget_created_utc",
+                                        "seed": "train_seed"})
         frames.append(claims.assign(group=group, k=k))
     if not frames:
         return pd.DataFrame(columns=SCALING_COLUMNS)
@@ -161,7 +175,8 @@ def collect(ws: Workspace, group: str, budgets: Sequence[float] | None = None) -
     for c in SCALING_COLUMNS:
         if c not in out.columns:
             out[c] = np.nan
-    return out[SCALING_COLUMNS].sort_values(["group", "claim", "dataset", "k"], kind="stable").reset_index(drop=True)
+    out = out[SCALING_COLUMNS].sort_values(["group", "claim", "dataset", "k", "train_seed"], kind="stable")
+    return out.reset_index(drop=True)
 
 
 def wls_slope(x: Sequence[float], y: Sequence[float], se: Sequence[float]) -> tuple[float, float, float]:
@@ -204,9 +219,9 @@ def verdict_changes(rows: pd.DataFrame) -> str:
 def trends(scaling: pd.DataFrame) -> pd.DataFrame:
     """Per (group, claim, data set): the slope of the margin per doubling of training FLOPs (weighted least
     squares over the budgets, weights from each margin's interval) with its 95% interval, the budgets it
-    rests on and where the verdict changes."""
+    rests on and where the verdict changes. The replicates are left out (:func:`seed_spread` reads them)."""
     rows = []
-    tested = scaling[scaling.verdict != "not tested"]
+    tested = scaling[(scaling.verdict != "not tested") & (scaling.group != "replicates")]
     for (group, claim, dataset), g in tested.groupby(["group", "claim", "dataset"], sort=False):
         g = g.sort_values("k")
         se = (g["margin_ci95_high"] - g["margin_ci95_low"]) / (2 * 1.96)
@@ -218,6 +233,30 @@ def trends(scaling: pd.DataFrame) -> pd.DataFrame:
                      "first_verdict": g["verdict"].iloc[0], "last_verdict": g["verdict"].iloc[-1],
                      "verdict_changes": verdict_changes(g)})
     return pd.DataFrame(rows)
+
+
+def seed_spread(scaling: pd.DataFrame) -> pd.DataFrame:
+    """Per (claim, data set, budget) with replicates: the central group's margin and each replicate's (one row
+    of ``scaling`` per training seed), their mean, standard deviation (n - 1) and range, the mean half width of
+    the single runs' 95% intervals (what the test items' sampling alone gives), and the verdicts. Run-to-run
+    spread that is large against that half width (or against a trend's change per doubling) is noise the
+    single-seed intervals do not show."""
+    rep = scaling[(scaling.group == "replicates") & (scaling.verdict != "not tested")]
+    rows = []
+    for (claim, dataset, k), r in rep.groupby(["claim", "dataset", "k"], sort=True):
+        main = scaling[(scaling.group == "central") & (scaling.claim == claim) & (scaling.dataset == dataset)
+                       & (scaling.k == k)]
+        g = pd.concat([main, r]).sort_values("train_seed", kind="stable")
+        m = g["margin"].astype(float)
+        rows.append({"claim": claim, "dataset": dataset, "k": k, "text": r["text"].iloc[0], "n_seeds": len(g),
+                     "seeds": ",".join(f"{int(x)}" for x in g["train_seed"]),
+                     "margins": ",".join(f"{x:+.3f}" for x in m), "margin_mean": float(m.mean()),
+                     "margin_sd": float(m.std(ddof=1)) if len(g) > 1 else float("nan"),
+                     "margin_range": float(m.max() - m.min()),
+                     "ci95_half_width": float(((g["margin_ci95_high"] - g["margin_ci95_low"]) / 2).mean()),
+                     "verdicts": ",".join(g["verdict"])})
+    return pd.DataFrame(rows, columns=["claim", "dataset", "k", "text", "n_seeds", "seeds", "margins", "margin_mean",
+                                       "margin_sd", "margin_range", "ci95_half_width", "verdicts"])
 
 
 TREND_COLUMNS = {"slope_per_doubling": "trend_slope_per_doubling", "slope_ci95_low": "trend_slope_ci95_low",
@@ -259,8 +298,10 @@ def validation_curves(ws: Workspace, group: str, budgets: Sequence[float] | None
     """The validation scores (``val.csv``) of the last run behind each row of the group, at every budget with
     runs: step, the fraction of the run, and the gain over bicubic + averaging per output."""
     frames = []
-    for k in budgets if budgets is not None else ws.profile.scaling.budgets(group):
-        bws = budget_workspace(ws, k, group)
+    for k, seed in budget_points(ws.profile, group):
+        if budgets is not None and k not in budgets:
+            continue
+        bws = budget_workspace(ws, k, group, seed)
         for (table, label), whats in row_trainings(bws, group).items():
             if table == 2:                  # the same runs as Table 7's rows
                 continue
@@ -295,6 +336,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--group", required=True, choices=GROUPS)
     p.add_argument("--budgets", type=float, nargs="+", default=None,
                    help="budget multipliers k (default: the profile's [scaling] list for the group)")
+    p.add_argument("--seeds", type=int, nargs="+", default=None,
+                   help="with --group replicates: these training seeds only (default: the profile's [scaling] "
+                        "replicate_seeds)")
     p.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N (default: the profile's)")
     p.add_argument("--runs-dir", default=None, help="parent of the per-profile runs folder (default: runs/)")
     p.add_argument("--list", action="store_true", help="only list each budget's runs and whether they exist")
@@ -303,18 +347,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Train and score each budget (or list its runs with ``--list``)."""
     ws = Workspace.create(args.profile, runs_dir=args.runs_dir, device=args.device)
+    if args.seeds is not None and args.group != "replicates":
+        raise SystemExit(f"--seeds is for --group replicates (the central group with other training seeds), "
+                         f"not {args.group}")
     budgets = sorted(args.budgets) if args.budgets else list(ws.profile.scaling.budgets(args.group))
-    for k in budgets:
+    if args.group == "replicates":
+        seeds = args.seeds or list(ws.profile.scaling.replicate_seeds)
+        if not seeds:
+            raise SystemExit(f"profile {args.profile}: [scaling] replicate_seeds is empty; give --seeds, e.g. "
+                             f"--seeds 124 125")
+        points = [(k, s) for k in budgets for s in seeds]
+    else:
+        points = [(k, None) for k in budgets]
+    for k, seed in points:
         if args.list:
-            bws = budget_workspace(ws, k, args.group)
+            bws = budget_workspace(ws, k, args.group, seed)
             missing = set(missing_runs(bws, args.group))
             for name, what in budget_runs(bws, args.group):
-                print(f"{budget_label(k)}\t{name}\t{run_configs(bws, what)[1].steps} steps\t"
+                print(f"{point_label(k, seed)}\t{name}\t{run_configs(bws, what)[1].steps} steps\t"
                       f"{'to train' if name in missing else 'finished'}")
             continue
         start = time.time()
-        run_budget(ws, args.group, k, train_missing=True)
-        print(f"{args.group} {budget_label(k)} done in {(time.time() - start) / 3600:.2f} h", flush=True)
+        run_budget(ws, args.group, k, train_missing=True, seed=seed)
+        print(f"{args.group} {point_label(k, seed)} done in {(time.time() - start) / 3600:.2f} h", flush=True)
     return 0
 
 

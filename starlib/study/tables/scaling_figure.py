@@ -29,12 +29,15 @@ def _claim_panel(ax, rows: pd.DataFrame, title: str) -> None:
         g = g.sort_values("k")
         color = DATASET_COLORS.get(dataset, f"C{i + 3}")
         video = group == "video"                    # the data axis: the same claim trained with more video
+        replicate = group == "replicates"           # the same budget trained with another seed
         lo, hi = g["margin"] - g["margin_ci95_low"], g["margin_ci95_high"] - g["margin"]
-        x = g["train_flops"] * (1.12 if video else 1.0)   # nudged right: not hidden behind the same budget's point
-        ax.errorbar(x, g["margin"], yerr=[lo, hi], fmt="s:" if video else "o-", color=color, ms=4,
-                    capsize=2, lw=1.2, mfc="white" if video else color, label=f"{dataset}{' +video' if video else ''}")
+        # nudged right (video) or left (replicates): not hidden behind the same budget's point
+        x = g["train_flops"] * (1.12 if video else 0.89 if replicate else 1.0)
+        ax.errorbar(x, g["margin"], yerr=[lo, hi], fmt="s:" if video else "x" if replicate else "o-", color=color,
+                    ms=5 if replicate else 4, capsize=2, lw=1.2 if not replicate else 0.8,
+                    mfc="white" if video else color, label=f"{dataset}{' +video' if video else ''}")
         paper = g["paper_margin"].dropna()
-        if len(paper) and not video:
+        if len(paper) and not (video or replicate):
             ax.axhline(float(paper.iloc[0]), color=color, ls="--", lw=1, alpha=0.8)
         if i == 0:                                   # k and hours once per budget, in a strip along the top
             for _, r in g.iterrows():                # (above every point: none of them is covered)
@@ -78,12 +81,13 @@ def scaling_figure(scaling: pd.DataFrame, validation: pd.DataFrame, title: str, 
     """One panel per PSNR claim (margin in the paper's direction, dB, with its 95% interval, per test set)
     against training FLOPs on a log axis, +-the minimum effect shaded, the paper's margin dashed, each budget's
     k and training hours written along the top ("+": some runs had no log), the data axis's points (hollow
-    squares) nudged right of the same budget's; then one panel per row of the first
+    squares) nudged right of the same budget's, other training seeds' (crosses) left of it; then one panel per
+    row of the first
     group with the validation gain over bicubic + averaging against the step, one curve per budget."""
     import matplotlib.pyplot as plt
 
     t = scaling[(scaling.verdict != "not tested") & (scaling.metric == "psnr")]
-    t = t.iloc[t["group"].map({"central": 0, "video": 1}).fillna(2).argsort(kind="stable")]   # central first
+    t = t.iloc[t["group"].map({"central": 0, "video": 1, "replicates": 2}).fillna(3).argsort(kind="stable")]
     claims = list(dict.fromkeys(t["claim"]))
     first_group = t["group"].iloc[0] if len(t) else ""
     vrows = list(dict.fromkeys(validation.loc[validation.group == first_group, "row"])) if len(validation) else []
@@ -111,6 +115,8 @@ def scaling_figure(scaling: pd.DataFrame, validation: pd.DataFrame, title: str, 
     if (t["group"] == "video").any():
         handles.append(plt.Line2D([], [], marker="s", ls=":", color="gray", mfc="white",
                                   label="trained with more real video"))
+    if (t["group"] == "replicates").any():
+        handles.append(plt.Line2D([], [], marker="x", ls="", color="gray", label="another training seed"))
     handles += [plt.Line2D([], [], ls="--", color="gray", label="the paper's margin"),
                 plt.Rectangle((0, 0), 1, 1, color="tab:blue", alpha=0.1,
                               label=f"±{MIN_EFFECT['psnr']:g} dB (no effect)")]
@@ -133,4 +139,17 @@ def trend_markdown(trend: pd.DataFrame) -> str:
         lines.append(f"| {r['claim']} | {r['dataset']} | {r['budgets']} | {r['first_margin']:+.3f} -> "
                      f"{r['last_margin']:+.3f} | {ci} | {r['first_verdict']} -> "
                      f"{r['last_verdict']} | {r['verdict_changes']} |")
+    return "\n".join(lines)
+
+
+def seed_spread_markdown(spread: pd.DataFrame) -> str:
+    """A Markdown table of the run-to-run spread (:func:`starlib.study.tables.scaling.seed_spread`): each
+    budget's margins across training seeds against the single runs' interval half width."""
+    if spread.empty:
+        return "No replicates scored yet (`[scaling] replicates`, `python -m starlib scaling --group replicates`)."
+    lines = ["| claim | data | k | seeds | margins (dB) | range | sd | mean 95% half width of one run | verdicts |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for _, r in spread.iterrows():
+        lines.append(f"| {r['claim']} | {r['dataset']} | {r['k']:g} | {r['seeds']} | {r['margins']} | "
+                     f"{r['margin_range']:.3f} | {r['margin_sd']:.3f} | {r['ci95_half_width']:.3f} | {r['verdicts']} |")
     return "\n".join(lines)

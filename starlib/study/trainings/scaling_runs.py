@@ -16,7 +16,7 @@ import pandas as pd
 from starlib.models.flops import count_train_flops
 from starlib.study.trainings.catalog import T7, table_catalog
 from starlib.study.trainings.plans import plan, run_configs
-from starlib.study.setup.profile import Profile
+from starlib.study.setup.profile import Profile, ScalingSettings
 from starlib.study.trainings.recipes import Training
 from starlib.study.setup.workspace import Workspace
 from starlib.train import TrainConfig
@@ -25,7 +25,7 @@ from starlib.util.atomic import atomic_write_text
 from starlib.util.config import ConfigError, TomlValue
 from starlib.util.paths import SHIPPED_RUNS_DIR
 
-GROUPS = ("central", "ablations", "video")
+GROUPS = ScalingSettings.GROUPS
 #: Rows of the restricted tables (the floor is always there; :mod:`starlib.study.tables.scaling` scores them).
 T7_ROWS = (T7.DBPN_FI, T7.RBPN_FI, T7.STAR, T7.STAR_ST)
 T2_ROWS = ("STAR", "STAR-ST")
@@ -33,10 +33,11 @@ GROUP_TABLES = {"central": (7, 2), "ablations": (1, 4, 6)}
 
 
 def group_kind(group: str) -> str:
-    """The claims and tables of a group: ``video`` is the central group trained with more real video."""
+    """The claims and tables of a group: ``video`` is the central group trained with more real video,
+    ``replicates`` the central group trained with other seeds."""
     if group not in GROUPS:
         raise ConfigError(f"unknown scaling group {group!r}; choose one of {list(GROUPS)}")
-    return "central" if group == "video" else group
+    return "central" if group in ("video", "replicates") else group
 
 
 def budget_label(k: float) -> str:
@@ -80,16 +81,37 @@ def scaled_profile(profile: Profile, k: float) -> Profile:
                                validation=validation)
 
 
-def budget_workspace(ws: Workspace, k: float, group: str = "central") -> Workspace:
+def budget_points(profile: Profile, group: str) -> list[tuple[float, int | None]]:
+    """``(k, seed)`` of each point of a group, smallest k first: the ``replicates`` group has one per budget and
+    ``[scaling] replicate_seeds`` seed, every other group one per budget (seed None: the workspace's)."""
+    budgets = profile.scaling.budgets(group)
+    if group == "replicates":
+        return [(k, seed) for k in budgets for seed in profile.scaling.replicate_seeds]
+    return [(k, None) for k in budgets]
+
+
+def budget_workspace(ws: Workspace, k: float, group: str = "central", seed: int | None = None) -> Workspace:
     """The workspace of budget ``k``: the scaled profile, the same runs and caches, results in
     ``<results>/scaling/k<k>/``. The ``video`` group trains with ``[scaling] video_clips`` added to the
-    training data (``[data] packaged_video``: other run names), results in ``scaling/video-k<k>/``."""
+    training data (``[data] packaged_video``: other run names), results in ``scaling/video-k<k>/``; the
+    ``replicates`` group trains with training seed ``seed`` (other run names), results in
+    ``scaling/replicates-k<k>-seed<seed>/``."""
+    group_kind(group)                                       # a known group
     profile = scaled_profile(ws.profile, k)
     folder = budget_label(k)
-    if group_kind(group) != group:
+    if (seed is not None) != (group == "replicates"):
+        raise ConfigError(f"scaling group {group!r}: " + ("a replicate needs its training seed" if seed is None
+                          else f"seed {seed} is for the replicates group only"))
+    if group == "video":
         clips = ws.profile.scaling.video_clips
         profile = dataclasses.replace(profile, data=dataclasses.replace(profile.data, packaged_video=clips))
         folder = f"{group}-{folder}"
+    if group == "replicates":
+        if seed == ws.train_seed:
+            raise ConfigError(f"{ws.profile.path or ws.profile.name}: replicate seed {seed} is the training seed of "
+                              f"the central group itself; [scaling] replicate_seeds lists other seeds")
+        ws = dataclasses.replace(ws, seed=seed)
+        folder = f"{group}-{folder}-seed{seed}"
     return dataclasses.replace(ws, profile=profile, results=ws.results / "scaling" / folder)
 
 
@@ -118,8 +140,8 @@ def scaling_runs(ws: Workspace) -> list[tuple[str, Workspace, Training]]:
     under; k = 1 gives the study's own runs."""
     seen: dict[str, tuple[Workspace, Training]] = {}
     for group in GROUPS:
-        for k in ws.profile.scaling.budgets(group):
-            bws = budget_workspace(ws, k, group)
+        for k, seed in budget_points(ws.profile, group):
+            bws = budget_workspace(ws, k, group, seed)
             for name, what in budget_runs(bws, group):
                 seen.setdefault(name, (bws, what))
     return [(name, bws, what) for name, (bws, what) in seen.items()]
