@@ -223,6 +223,11 @@ def test_replicates_are_the_central_group_retrained_with_other_seeds(ws):
     k, seed = ws.profile.scaling.replicates[0], ws.profile.scaling.replicate_seeds[0]
     assert SR.budget_points(ws.profile, "replicates") == [(k, s) for s in ws.profile.scaling.replicate_seeds]
     assert SR.budget_points(ws.profile, "central") == [(b, None) for b in ws.profile.scaling.budgets("central")]
+    assert SR.budget_points(ws.profile, "replicates", [2, 1], [7]) == [(1, 7), (2, 7)]     # the command's choice
+    no_seeds = dataclasses.replace(ws.profile, scaling=dataclasses.replace(ws.profile.scaling, replicates=(),
+                                                                           replicate_seeds=()))
+    with pytest.raises(ConfigError, match="replicate_seeds is empty"):
+        SR.budget_points(no_seeds, "replicates", [1])
     b, main = SR.budget_workspace(ws, k, "replicates", seed), SR.budget_workspace(ws, k)
     assert b.results == ws.results / "scaling" / f"replicates-k{k:g}-seed{seed}" and b.train_seed == seed
     assert S.group_claims("replicates") == S.group_claims("central")
@@ -266,6 +271,6 @@ def test_seed_spread_sets_each_replicate_beside_the_central_point_and_stays_out_
 def test_the_scaling_command_refuses_seeds_outside_the_replicates_group(tmp_path):
     from starlib.__main__ import main
 
-    with pytest.raises(SystemExit, match="--seeds is for --group replicates"):
+    with pytest.raises(SystemExit, match="seeds are for the replicates group"):
         main(["scaling", "--profile", "smoke", "--group", "central", "--seeds", "7", "--list",
               "--runs-dir", str(tmp_path)])

@@ -44,6 +44,7 @@ from starlib.study.tables.tables_7_10 import Comparisons
 from starlib.study.trainings.training_runs import train_run
 from starlib.util.atomic import atomic_write_text
 from starlib.util.commands import alias_main
+from starlib.util.config import ConfigError
 from starlib.util.provenance import PROVENANCE_COLUMNS, write_results_csv
 
 #: The central claim against the other cascade: not a claim of the paper's text, but the same Table 7 rows.
@@ -159,9 +160,7 @@ def collect(ws: Workspace, group: str, budgets: Sequence[float] | None = None) -
     """The rows of every scored budget of a group (``claims_<group>.csv`` of each budget folder; each seed of
     a replicate), each with the training seed and the commit it was produced at."""
     frames = []
-    for k, seed in budget_points(ws.profile, group):
-        if budgets is not None and k not in budgets:
-            continue
+    for k, seed in budget_points(ws.profile, group, budgets):
         path = claims_file(budget_workspace(ws, k, group, seed), group)
         if not path.is_file():
             continue
@@ -298,9 +297,7 @@ def validation_curves(ws: Workspace, group: str, budgets: Sequence[float] | None
     """The validation scores (``val.csv``) of the last run behind each row of the group, at every budget with
     runs: step, the fraction of the run, and the gain over bicubic + averaging per output."""
     frames = []
-    for k, seed in budget_points(ws.profile, group):
-        if budgets is not None and k not in budgets:
-            continue
+    for k, seed in budget_points(ws.profile, group, budgets):
         bws = budget_workspace(ws, k, group, seed)
         for (table, label), whats in row_trainings(bws, group).items():
             if table == 2:                  # the same runs as Table 7's rows
@@ -347,18 +344,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Train and score each budget (or list its runs with ``--list``)."""
     ws = Workspace.create(args.profile, runs_dir=args.runs_dir, device=args.device)
-    if args.seeds is not None and args.group != "replicates":
-        raise SystemExit(f"--seeds is for --group replicates (the central group with other training seeds), "
-                         f"not {args.group}")
-    budgets = sorted(args.budgets) if args.budgets else list(ws.profile.scaling.budgets(args.group))
-    if args.group == "replicates":
-        seeds = args.seeds or list(ws.profile.scaling.replicate_seeds)
-        if not seeds:
-            raise SystemExit(f"profile {args.profile}: [scaling] replicate_seeds is empty; give --seeds, e.g. "
-                             f"--seeds 124 125")
-        points = [(k, s) for k in budgets for s in seeds]
-    else:
-        points = [(k, None) for k in budgets]
+    try:
+        points = budget_points(ws.profile, args.group, args.budgets, args.seeds)
+    except ConfigError as e:
+        raise SystemExit(f"{e} (--seeds)") from None
     for k, seed in points:
         if args.list:
             bws = budget_workspace(ws, k, args.group, seed)

@@ -82,8 +82,8 @@ def scaling_figure(scaling: pd.DataFrame, validation: pd.DataFrame, title: str, 
     against training FLOPs on a log axis, +-the minimum effect shaded, the paper's margin dashed, each budget's
     k and training hours written along the top ("+": some runs had no log), the data axis's points (hollow
     squares) nudged right of the same budget's, other training seeds' (crosses) left of it; then one panel per
-    row of the first
-    group with the validation gain over bicubic + averaging against the step, one curve per budget."""
+    row of the first group with the validation gain over bicubic + averaging against the step, one curve per
+    budget."""
     import matplotlib.pyplot as plt
 
     t = scaling[(scaling.verdict != "not tested") & (scaling.metric == "psnr")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -81,13 +82,22 @@ def scaled_profile(profile: Profile, k: float) -> Profile:
                                validation=validation)
 
 
-def budget_points(profile: Profile, group: str) -> list[tuple[float, int | None]]:
+def budget_points(profile: Profile, group: str, budgets: Sequence[float] | None = None,
+                  seeds: Sequence[int] | None = None) -> list[tuple[float, int | None]]:
     """``(k, seed)`` of each point of a group, smallest k first: the ``replicates`` group has one per budget and
-    ``[scaling] replicate_seeds`` seed, every other group one per budget (seed None: the workspace's)."""
-    budgets = profile.scaling.budgets(group)
-    if group == "replicates":
-        return [(k, seed) for k in budgets for seed in profile.scaling.replicate_seeds]
-    return [(k, None) for k in budgets]
+    seed, every other group one per budget (seed None: the workspace's). ``budgets``, ``seeds``: these instead of
+    the profile's ``[scaling]`` lists (``seeds`` only for the replicates)."""
+    budgets = sorted(budgets) if budgets is not None else profile.scaling.budgets(group)
+    if group != "replicates":
+        if seeds is not None:
+            raise ConfigError(f"training seeds are for the replicates group (the central group with other seeds), "
+                              f"not {group}")
+        return [(k, None) for k in budgets]
+    seeds = list(seeds) if seeds is not None else profile.scaling.replicate_seeds
+    if not seeds:
+        raise ConfigError(f"{profile.path or profile.name}: [scaling] replicate_seeds is empty; name the seeds, "
+                          f"e.g. 124 125")
+    return [(k, seed) for k in budgets for seed in seeds]
 
 
 def budget_workspace(ws: Workspace, k: float, group: str = "central", seed: int | None = None) -> Workspace:
