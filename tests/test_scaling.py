@@ -183,7 +183,7 @@ def test_the_video_group_is_the_central_group_with_more_video(ws):
 def test_the_figure_has_a_panel_per_psnr_claim_and_per_validated_row(ws):
     import matplotlib
     matplotlib.use("Agg")
-    from starlib.study.tables.scaling_figure import scaling_figure, seed_spread_markdown, trend_markdown
+    from starlib.study.tables.scaling_figure import scaling_figure, seed_spread_markdown, stamp_details, trend_markdown
 
     for k, margin in ((0.5, -0.4), (1, -0.2), (2, 0.0)):
         _budget_claims(ws, k, margin, "abc")
@@ -195,6 +195,8 @@ def test_the_figure_has_a_panel_per_psnr_claim_and_per_validated_row(ws):
                         "output": "sr_mid", "gain": [0.1, 0.5, 0.1, 0.7]})
     fig = scaling_figure(rows, val, "t")
     assert sum(ax.get_visible() for ax in fig.axes) == 2
+    assert stamp_details(rows) == "seeds=123,124 test=middlebury,ucf101"
+    assert stamp_details(rows.iloc[:0]) == "seeds=- test=-"
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "another training seed" in legend and "trained with more real video" in legend
     assert "123,124" in seed_spread_markdown(S.seed_spread(rows)) and "No replicates" in seed_spread_markdown(

@@ -127,6 +127,13 @@ def scaling_figure(scaling: pd.DataFrame, validation: pd.DataFrame, title: str, 
     return fig
 
 
+def stamp_details(scaling: pd.DataFrame) -> str:
+    """What the figure's provenance line adds to profile and commit: the training seeds and test sets of its
+    rows, e.g. ``seeds=123,124,125 test=middlebury,ucf101``."""
+    seeds = ",".join(str(int(s)) for s in sorted(scaling["train_seed"].dropna().unique()))
+    return f"seeds={seeds or '-'} test={','.join(sorted(scaling['dataset'].dropna().unique())) or '-'}"
+
+
 def trend_markdown(trend: pd.DataFrame) -> str:
     """A Markdown table of the trends: slope per doubling of compute with its interval, first and last margins,
     where the verdict changes."""
