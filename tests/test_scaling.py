@@ -13,6 +13,7 @@ from starlib.study.setup.profile import load_profile, parse_profile
 from starlib.study.trainings.plans import run_configs, run_name, stages
 from starlib.study.setup.workspace import Workspace
 from starlib.util.config import ConfigError
+from starlib.util.provenance import write_results_csv
 
 
 @pytest.fixture
@@ -276,3 +277,53 @@ def test_the_scaling_command_refuses_seeds_outside_the_replicates_group(tmp_path
     with pytest.raises(SystemExit, match="seeds are for the replicates group"):
         main(["scaling", "--profile", "smoke", "--group", "central", "--seeds", "7", "--list",
               "--runs-dir", str(tmp_path)])
+
+
+def _study_tables(ws, group, runs=None, seed=None):
+    """Fake study tables of a group's k = 1 rows in ws.results: each row names the run the budget plans
+    (``runs``: row label -> another run name), paired items on two data sets for every output its claims read."""
+    b = SR.budget_workspace(ws, 1, group)
+    rows = SR.row_trainings(b, group)
+    outputs = sorted({c.output for c in S.group_claims(group)})
+    prov = {**ws.provenance("fake study tables", 6, 1.0), "git_commit": "abc1234",
+            **({"seed": seed} if seed is not None else {})}
+    rng = np.random.default_rng(0)
+    for table in sorted({t for t, _ in rows}):
+        labels = [label for t, label in rows if t == table]
+        summary = [{"table": table, "method": label, "dataset": d, "output": o, "metric": "psnr", "mean": 30.0,
+                    "info_run": (runs or {}).get(label, SR.plan(b, rows[(table, label)][-1]).name)
+                    if rows[(table, label)] else None}
+                   for label in labels for d in ("middlebury", "ucf101") for o in outputs]
+        items = [{"method": label, "dataset": d, "item": f"i{i}", "output": o, "psnr": 30 + j + rng.normal(0, 0.01)}
+                 for j, label in enumerate(labels) for d in ("middlebury", "ucf101") for i in range(6) for o in outputs]
+        write_results_csv(summary, ws.results_file(f"table{table}.csv"), prov)
+        write_results_csv(items, ws.results_file(f"table{table}_items.csv"), prov)
+
+
+def test_k1_stands_on_the_study_tables_when_they_name_the_budgets_runs(ws):
+    """k = 1 is the profile itself: with its runs gone, the study's own tables (the same runs) are its scores,
+    read where they are; tables of other runs, another seed or a missing table are not."""
+    said = []
+    assert "not in" in S.study_tables_differ(ws, "ablations")
+    assert not S.run_budget(ws, "ablations", 1, train_missing=False, log=said.append) and "skipped" in said[-1]
+    _study_tables(ws, "ablations")
+    assert S.study_tables_differ(ws, "ablations") is None
+    assert "other runs" in S.study_tables_differ(ws, "video") and "other runs" in S.study_tables_differ(ws, "replicates")
+    assert S.run_budget(ws, "ablations", 1, train_missing=False, log=said.append) and "stand for it" in said[-1]
+    b = SR.budget_workspace(ws, 1, "ablations")
+    claims = pd.read_csv(S.claims_file(b, "ablations"))
+    study = S.evaluate_claims(ws.results, S.group_claims("ablations"))
+    assert (claims.verdict != "not tested").any()
+    pd.testing.assert_series_equal(claims.margin, study.margin, check_names=False)     # the study's numbers
+    assert claims["data"].str.contains("tables 1, 4, 6").all() and claims["data"].str.contains("abc1234").all()
+    assert (claims.train_flops > 0).all() and not list(b.results.glob("table*.csv"))   # one home: no copies
+    assert not S.run_budget(ws, "ablations", 2, train_missing=False, log=said.append)  # k = 1 only
+
+    label = next(label for (t, label), whats in SR.row_trainings(b, "ablations").items() if whats and t == 4)
+    _study_tables(ws, "ablations", runs={label: "STAR-0000000000"})
+    assert f"row {label!r} was scored with STAR-0000000000" in S.study_tables_differ(ws, "ablations")
+    _study_tables(ws, "ablations", seed=ws.train_seed + 1)
+    assert "another profile or seed" in S.study_tables_differ(ws, "ablations")
+    _study_tables(ws, "ablations")
+    (ws.results / "table6_items.csv").unlink()
+    assert "table6.csv or its items" in S.study_tables_differ(ws, "ablations")

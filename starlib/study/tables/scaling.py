@@ -45,6 +45,7 @@ from starlib.study.trainings.training_runs import train_run
 from starlib.util.atomic import atomic_write_text
 from starlib.util.commands import alias_main
 from starlib.util.config import ConfigError
+from starlib.util.damaged import read_results_csv
 from starlib.util.provenance import PROVENANCE_COLUMNS, write_results_csv
 
 #: The central claim against the other cascade: not a claim of the paper's text, but the same Table 7 rows.
@@ -104,7 +105,14 @@ def score_budget(ws: Workspace, group: str, k: float, log: Callable[..., None] =
     data += f" seed={seed}" if seed is not None else ""
     for table, es in entries.items():
         write_table(bws, table, es, bws.provenance(data, 0, clock()), reference=REFERENCES[table])
-    claims = evaluate_claims(bws.results, group_claims(group))
+    return _write_budget_claims(bws, group, k, evaluate_claims(bws.results, group_claims(group)), data, clock, log,
+                                seed)
+
+
+def _write_budget_claims(bws: Workspace, group: str, k: float, claims: pd.DataFrame, data: str, clock: Stopwatch,
+                         log: Callable[..., None], seed: int | None = None) -> pd.DataFrame:
+    """Add each claim's compute to a budget's claims and write ``runs_<group>.csv``, the runs' records and
+    ``claims_<group>.csv`` (last: its presence marks the budget scored)."""
     runs = run_compute(bws, group)
     compute = claim_compute(bws, group, runs)
     claims = claims.merge(compute, on="claim", how="left").assign(group=group, k=k)
@@ -115,6 +123,54 @@ def score_budget(ws: Workspace, group: str, k: float, log: Callable[..., None] =
     write_results_csv(claims.to_dict("records"), claims_file(bws, group), prov)
     log(f"{group} {point_label(k, seed)}: scored in {clock():.0f} s -> {bws.results}")
     return claims
+
+
+def study_tables_differ(ws: Workspace, group: str) -> str | None:
+    """Why the study's own tables of a group (``<results>/table<N>.csv`` and ``_items.csv``, notebooks 07-09) cannot
+    stand for the group's k = 1 budget, or None when they can: every table is there, scored at the workspace's
+    profile and training seed, and each row that names its run (``info_run``) names the run the budget plans for
+    that row (the same configs, so the same run)."""
+    if group_kind(group) != group:
+        return f"the {group} group trains other runs than the study's"
+    bws = budget_workspace(ws, 1, group)
+    planned = {key: {plan(bws, what).name for what in whats} for key, whats in row_trainings(bws, group).items()}
+    for table in sorted({table for table, _ in planned}):
+        path = ws.results / f"table{table}.csv"
+        if not path.is_file() or not (ws.results / f"table{table}_items.csv").is_file():
+            return f"{path.name} or its items are not in {ws.results}"
+        scored = read_results_csv(path)
+        if set(scored["profile"]) != {ws.profile.name} or set(scored["seed"]) != {ws.train_seed}:
+            return f"{path} was scored at another profile or seed"
+        for (t, label), names in planned.items():
+            if t != table or not names:
+                continue
+            rows = scored[scored["method"] == label]
+            if rows.empty:
+                return f"{path} has no row {label!r}"
+            ran = set(rows["info_run"].dropna()) if "info_run" in rows else set()
+            if not ran <= names:
+                return f"{path} row {label!r} was scored with {', '.join(sorted(ran))}, not {', '.join(sorted(names))}"
+    return None
+
+
+def adopt_study_tables(ws: Workspace, group: str, log: Callable[..., None] = print) -> bool:
+    """Score the group's k = 1 budget from the study's own tables when they can stand for it
+    (:func:`study_tables_differ`): k = 1 is the profile itself, so training its runs again would give the same
+    tables. The claims are judged on the study's files where they are (one home); the budget folder gets
+    ``claims_<group>.csv`` and ``runs_<group>.csv``, its provenance naming the tables and their commits. Whether
+    it adopted them."""
+    if study_tables_differ(ws, group) is not None:
+        return False
+    bws = budget_workspace(ws, 1, group)
+    clock = Stopwatch()
+    tables = sorted({table for table, _ in row_trainings(bws, group)})
+    commits = sorted({str(c) for t in tables for c in read_results_csv(ws.results / f"table{t}.csv")["git_commit"]})
+    data = (f"the study's tables {', '.join(map(str, tables))} ({ws.results.parent.name}/{ws.results.name}, scored "
+            f"at {', '.join(commits)}); scaling {group} k=1")
+    claims = evaluate_claims(ws.results, group_claims(group))
+    _write_budget_claims(bws, group, 1, claims, data, clock, log)
+    log(f"{group} k1: the study's own tables {', '.join(map(str, tables))} stand for it (the same runs)")
+    return True
 
 
 def point_label(k: float, seed: int | None = None) -> str:
@@ -132,6 +188,8 @@ def run_budget(ws: Workspace, group: str, k: float, train_missing: bool = True,
     if claims_file(bws, group).is_file():
         return True
     missing = missing_runs(bws, group)
+    if missing and k == 1 and seed is None and adopt_study_tables(ws, group, log):
+        return True
     if missing and not train_missing:
         log(f"{group} {point_label(k, seed)}: skipped, {len(missing)} run(s) not trained ({', '.join(missing[:3])}"
             f"{', ...' if len(missing) > 3 else ''}); train them with python -m starlib scaling "
