@@ -279,13 +279,13 @@ def test_the_scaling_command_refuses_seeds_outside_the_replicates_group(tmp_path
               "--runs-dir", str(tmp_path)])
 
 
-def _study_tables(ws, group, runs=None, seed=None):
+def _study_tables(ws, group, runs=None, seed=None, commit="abc1234"):
     """Fake study tables of a group's k = 1 rows in ws.results: each row names the run the budget plans
     (``runs``: row label -> another run name), paired items on two data sets for every output its claims read."""
     b = SR.budget_workspace(ws, 1, group)
     rows = SR.row_trainings(b, group)
     outputs = sorted({c.output for c in S.group_claims(group)})
-    prov = {**ws.provenance("fake study tables", 6, 1.0), "git_commit": "abc1234",
+    prov = {**ws.provenance("fake study tables", 6, 1.0), "git_commit": commit,
             **({"seed": seed} if seed is not None else {})}
     rng = np.random.default_rng(0)
     for table in sorted({t for t, _ in rows}):
@@ -309,7 +309,7 @@ def test_k1_stands_on_the_study_tables_when_they_name_the_budgets_runs(ws):
     _study_tables(ws, "ablations")
     assert S.study_tables_differ(ws, "ablations") is None
     assert "other runs" in S.study_tables_differ(ws, "video") and "other runs" in S.study_tables_differ(ws, "replicates")
-    assert S.run_budget(ws, "ablations", 1, train_missing=False, log=said.append) and "stand for it" in said[-1]
+    assert S.run_budget(ws, "ablations", 1, train_missing=False, log=said.append) and "stand for it" in said[-2]
     b = SR.budget_workspace(ws, 1, "ablations")
     claims = pd.read_csv(S.claims_file(b, "ablations"))
     study = S.evaluate_claims(ws.results, S.group_claims("ablations"))
@@ -324,6 +324,8 @@ def test_k1_stands_on_the_study_tables_when_they_name_the_budgets_runs(ws):
     assert f"row {label!r} was scored with STAR-0000000000" in S.study_tables_differ(ws, "ablations")
     _study_tables(ws, "ablations", seed=ws.train_seed + 1)
     assert "another profile or seed" in S.study_tables_differ(ws, "ablations")
+    _study_tables(ws, "ablations", commit="abc1234-dirty")
+    assert "uncommitted changes" in S.study_tables_differ(ws, "ablations")
     _study_tables(ws, "ablations")
     (ws.results / "table6_items.csv").unlink()
     assert "table6.csv or its items" in S.study_tables_differ(ws, "ablations")

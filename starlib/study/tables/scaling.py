@@ -127,8 +127,8 @@ def _write_budget_claims(bws: Workspace, group: str, k: float, claims: pd.DataFr
 
 def study_tables_differ(ws: Workspace, group: str) -> str | None:
     """Why the study's own tables of a group (``<results>/table<N>.csv`` and ``_items.csv``, notebooks 07-09) cannot
-    stand for the group's k = 1 budget, or None when they can: every table is there, scored at the workspace's
-    profile and training seed, and each row that names its run (``info_run``) names the run the budget plans for
+    stand for the group's k = 1 budget, or None when they can: every table is there, scored from a clean tree at
+    the workspace's profile and training seed, and each row that names its run (``info_run``) names the run the budget plans for
     that row (the same configs, so the same run)."""
     if group_kind(group) != group:
         return f"the {group} group trains other runs than the study's"
@@ -141,6 +141,8 @@ def study_tables_differ(ws: Workspace, group: str) -> str | None:
         scored = read_results_csv(path)
         if set(scored["profile"]) != {ws.profile.name} or set(scored["seed"]) != {ws.train_seed}:
             return f"{path} was scored at another profile or seed"
+        if scored["git_commit"].astype(str).str.endswith("-dirty").any():
+            return f"{path} was scored from a tree with uncommitted changes; rerun its notebook at a clean commit"
         for (t, label), names in planned.items():
             if t != table or not names:
                 continue
@@ -167,9 +169,8 @@ def adopt_study_tables(ws: Workspace, group: str, log: Callable[..., None] = pri
     commits = sorted({str(c) for t in tables for c in read_results_csv(ws.results / f"table{t}.csv")["git_commit"]})
     data = (f"the study's tables {', '.join(map(str, tables))} ({ws.results.parent.name}/{ws.results.name}, scored "
             f"at {', '.join(commits)}); scaling {group} k=1")
-    claims = evaluate_claims(ws.results, group_claims(group))
-    _write_budget_claims(bws, group, 1, claims, data, clock, log)
     log(f"{group} k1: the study's own tables {', '.join(map(str, tables))} stand for it (the same runs)")
+    _write_budget_claims(bws, group, 1, evaluate_claims(ws.results, group_claims(group)), data, clock, log)
     return True
 
 
