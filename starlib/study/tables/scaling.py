@@ -165,7 +165,7 @@ def adopt_study_tables(ws: Workspace, group: str, log: Callable[..., None] = pri
         return False
     bws = budget_workspace(ws, 1, group)
     clock = Stopwatch()
-    tables = sorted({table for table, _ in row_trainings(bws, group)})
+    tables = sorted(GROUP_TABLES[group])
     commits = sorted({str(c) for t in tables for c in read_results_csv(ws.results / f"table{t}.csv")["git_commit"]})
     data = (f"the study's tables {', '.join(map(str, tables))} ({ws.results.parent.name}/{ws.results.name}, scored "
             f"at {', '.join(commits)}); scaling {group} k=1")
