@@ -134,7 +134,7 @@ def study_tables_differ(ws: Workspace, group: str) -> str | None:
         return f"the {group} group trains other runs than the study's"
     bws = budget_workspace(ws, 1, group)
     planned = {key: {plan(bws, what).name for what in whats} for key, whats in row_trainings(bws, group).items()}
-    for table in sorted({table for table, _ in planned}):
+    for table in sorted(GROUP_TABLES[group]):
         path = ws.results / f"table{table}.csv"
         if not path.is_file() or not (ws.results / f"table{table}_items.csv").is_file():
             return f"{path.name} or its items are not in {ws.results}"
